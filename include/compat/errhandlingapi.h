@@ -1,0 +1,6 @@
+/* <errhandlingapi.h> for Windows sources built against libvirtualwin: the declarations this
+ * header has on Windows come from <virtualwin.h>. */
+#ifndef VIRTUALWIN_COMPAT_ERRHANDLINGAPI_H
+#define VIRTUALWIN_COMPAT_ERRHANDLINGAPI_H
+#include <virtualwin.h>
+#endif

@@ -1,0 +1,6 @@
+/* <processthreadsapi.h> for Windows sources built against libvirtualwin: the declarations this
+ * header has on Windows come from <virtualwin.h>. */
+#ifndef VIRTUALWIN_COMPAT_PROCESSTHREADSAPI_H
+#define VIRTUALWIN_COMPAT_PROCESSTHREADSAPI_H
+#include <virtualwin.h>
+#endif

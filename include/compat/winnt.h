@@ -1,0 +1,6 @@
+/* <winnt.h> for Windows sources built against libvirtualwin: the declarations this
+ * header has on Windows come from <virtualwin.h>. */
+#ifndef VIRTUALWIN_COMPAT_WINNT_H
+#define VIRTUALWIN_COMPAT_WINNT_H
+#include <virtualwin.h>
+#endif
