@@ -1,0 +1,221 @@
+/*
+ * alloc.c: VirtualAlloc and VirtualAllocEx (spec sections 3, 4 and 10).
+ *
+ * Three paths after validation: reserve (MEM_RESERVE, or any request with a
+ * NULL address; optionally committing at once), commit inside an existing
+ * reservation, and MEM_RESET.  Each either completes or changes nothing: nodes
+ * are taken from the pool before any syscall, and a failed mprotect is rolled
+ * back run by run.
+ */
+#include "vw.h"
+#include "os.h"
+#include "space.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+
+#define LARGE_PAGE_SIZE ((uintptr_t)2 << 20)
+
+static int overcommit_never(void)
+{
+    char c = 0;
+    int fd = os_open_ro("/proc/sys/vm/overcommit_memory");
+    if (fd >= 0) {
+        os_read(fd, &c, 1);
+        os_close(fd);
+    }
+    return c == '2';
+}
+
+DWORD vw_error_from_errno(int err)
+{
+    switch (err) {
+    case 0: return 0;
+    case EEXIST: return ERROR_INVALID_ADDRESS;
+    case EACCES:
+    case EPERM: return ERROR_ACCESS_DENIED;
+    case ENOMEM:
+        /* With strict overcommit the kernel refuses commit charge, which is what
+         * Windows calls the commitment limit; otherwise ENOMEM means the address
+         * space or vm.max_map_count ran out. */
+        return overcommit_never() ? ERROR_COMMITMENT_LIMIT : ERROR_NOT_ENOUGH_MEMORY;
+    default: return ERROR_NOT_ENOUGH_MEMORY;
+    }
+}
+
+void vw_restore_protection_locked(uintptr_t start, uintptr_t end)
+{
+    for (struct vw_run *r = rm_find(&vw_state.map, start); r && r->start < end; r = rm_next(r)) {
+        uintptr_t a = r->start > start ? r->start : start;
+        uintptr_t b = r->end < end ? r->end : end;
+        os_protect(a, b - a, r->state == RUN_COMMITTED ? prot_to_linux(r->protect) : PROT_NONE);
+    }
+}
+
+/* Validates flAllocationType (spec 4); returns 0 or ERROR_INVALID_PARAMETER. */
+static DWORD validate_type(DWORD type, uintptr_t addr, SIZE_T size, DWORD prot)
+{
+    const DWORD allowed = MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN |
+                          MEM_WRITE_WATCH | MEM_PHYSICAL | MEM_LARGE_PAGES;
+    if (type & ~allowed)
+        return ERROR_INVALID_PARAMETER;
+    if (!(type & (MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO)))
+        return ERROR_INVALID_PARAMETER;
+    DWORD core = type & ~(DWORD)MEM_TOP_DOWN;
+    if ((type & (MEM_RESET | MEM_RESET_UNDO)) && core != MEM_RESET && core != MEM_RESET_UNDO)
+        return ERROR_INVALID_PARAMETER;
+    if ((type & MEM_WRITE_WATCH) && !(type & MEM_RESERVE))
+        return ERROR_INVALID_PARAMETER;
+    if ((type & MEM_PHYSICAL) && (core != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
+        return ERROR_INVALID_PARAMETER;
+    if (type & MEM_LARGE_PAGES) {
+        if ((type & (MEM_RESERVE | MEM_COMMIT)) != (MEM_RESERVE | MEM_COMMIT) ||
+            size % LARGE_PAGE_SIZE || addr % LARGE_PAGE_SIZE)
+            return ERROR_INVALID_PARAMETER;
+    }
+    return 0;
+}
+
+static LPVOID do_reserve(uintptr_t addr, SIZE_T size, DWORD type, DWORD prot)
+{
+    uintptr_t base, end;
+    int commit = !!(type & MEM_COMMIT);
+    DWORD eff = prot_effective(prot, prot);
+    int lprot = commit ? prot_to_linux(eff) : PROT_NONE;
+    struct rm_spares sp = { { NULL, NULL } };
+    int err;
+
+    map_lock();
+    if (rm_spare_get(&vw_state.map, &sp, 1)) {
+        map_unlock();
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_ENOUGH_MEMORY);
+    }
+    if (addr) {
+        base = addr & ~(VW_GRANULE - 1);
+        end = page_ceil(addr + size);
+        err = rm_overlaps(&vw_state.map, base, end) ? EEXIST : space_claim(base, end - base);
+    } else {
+        err = space_alloc(page_ceil(size), !!(type & MEM_TOP_DOWN), &base);
+        end = base + page_ceil(size);
+    }
+    if (!err && lprot != PROT_NONE) {
+        err = os_protect(base, end - base, lprot);
+        if (err)
+            space_release(base, end - base, 1);
+    }
+    if (err) {
+        rm_spare_put(&vw_state.map, &sp);
+        map_unlock();
+        /* Without a commit, ENOMEM can only mean address space. */
+        return (LPVOID)(uintptr_t)vw_fail(err == ENOMEM && !commit ? ERROR_NOT_ENOUGH_MEMORY
+                                                                   : vw_error_from_errno(err));
+    }
+    rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
+                    commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
+    map_unlock();
+    return (LPVOID)base;
+}
+
+static LPVOID do_commit(uintptr_t addr, SIZE_T size, DWORD prot)
+{
+    uintptr_t start = page_floor(addr), end = page_ceil(addr + size);
+    struct rm_spares sp = { { NULL, NULL } };
+
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    if (!r || end > r->alloc_end) {
+        map_unlock();
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
+    }
+    DWORD eff = prot_effective(prot, r->alloc_protect);
+    if (rm_spare_get(&vw_state.map, &sp, 2)) {
+        rm_spare_put(&vw_state.map, &sp);
+        map_unlock();
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_ENOUGH_MEMORY);
+    }
+    int err = os_protect(start, end - start, prot_to_linux(eff));
+    if (err) {
+        vw_restore_protection_locked(start, end);
+        rm_spare_put(&vw_state.map, &sp);
+        map_unlock();
+        return (LPVOID)(uintptr_t)vw_fail(vw_error_from_errno(err));
+    }
+    rm_set_range(&vw_state.map, &sp, start, end, RUN_COMMITTED, (uint16_t)eff, 0, 0);
+    rm_spare_put(&vw_state.map, &sp);
+    map_unlock();
+    return (LPVOID)start;
+}
+
+/* MEM_RESET: contents of committed pages become undefined; state and protection
+ * stay.  MADV_FREE lets the kernel reclaim them lazily without swapping. */
+static LPVOID do_reset(uintptr_t addr, SIZE_T size, DWORD type)
+{
+    uintptr_t start = page_floor(addr), end = page_ceil(addr + size);
+    if (!addr)
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    if (!r || end > r->alloc_end) {
+        map_unlock();
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
+    }
+    if (type & MEM_RESET_UNDO) {
+        /* Whether MADV_FREE'd pages survived cannot be told reliably yet: refuse
+         * rather than report success for data that may be lost. */
+        map_unlock();
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_SUPPORTED);
+    }
+    for (; r && r->start < end; r = rm_next(r)) {
+        if (r->state != RUN_COMMITTED || (r->flags & RUN_LOCKED))
+            continue;   /* reserved pages hold nothing; locked ones cannot be freed */
+        uintptr_t a = r->start > start ? r->start : start;
+        uintptr_t b = r->end < end ? r->end : end;
+        if (os_advise(a, b - a, MADV_FREE) == EINVAL)
+            os_advise(a, b - a, MADV_DONTNEED);
+    }
+    map_unlock();
+    return (LPVOID)start;
+}
+
+static LPVOID vw_alloc(LPVOID lpAddress, SIZE_T dwSize, DWORD type, DWORD prot)
+{
+    uintptr_t addr = (uintptr_t)lpAddress;
+    vw_init();
+    if (dwSize == 0)
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_PARAMETER);
+    DWORD err = validate_type(type, addr, dwSize, prot);
+    if (!err && !(type & (MEM_RESET | MEM_RESET_UNDO)))
+        err = prot_validate(prot);
+    if (!err && ((addr && addr < VW_MIN_ADDR) || vw_range_invalid(addr, dwSize)))
+        err = ERROR_INVALID_PARAMETER;
+    if (err)
+        return (LPVOID)(uintptr_t)vw_fail(err);
+    if (type & (MEM_RESET | MEM_RESET_UNDO))
+        return do_reset(addr, dwSize, type);
+    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL))
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_SUPPORTED);   /* not built yet */
+    if (type & MEM_LARGE_PAGES)
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_NO_SYSTEM_RESOURCES);   /* not built yet */
+    if ((type & MEM_RESERVE) || !addr)
+        return do_reserve(addr, dwSize, type, prot);
+    return do_commit(addr, dwSize, prot);
+}
+
+VW_API LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
+                                  DWORD flProtect)
+{
+    return vw_alloc(lpAddress, dwSize, flAllocationType, flProtect);
+}
+
+VW_API LPVOID WINAPI VirtualAllocEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
+                                    DWORD flAllocationType, DWORD flProtect)
+{
+    DWORD err = vw_check_process(hProcess);
+    if (err)
+        return (LPVOID)(uintptr_t)vw_fail(err);
+    return vw_alloc(lpAddress, dwSize, flAllocationType, flProtect);
+}

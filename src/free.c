@@ -1,0 +1,97 @@
+/*
+ * free.c: VirtualFree and VirtualFreeEx (spec section 5).
+ *
+ * Release drops the whole allocation from the map and gives its space back
+ * (remapping it first if any page was committed, so no data, lock or commit
+ * charge survives).  Decommit remaps the range PROT_NONE|MAP_NORESERVE in one
+ * syscall: memory and commit charge go back and the next commit reads zero.
+ */
+#include "vw.h"
+#include "os.h"
+#include "space.h"
+
+static BOOL do_release(uintptr_t addr)
+{
+    uintptr_t start = page_floor(addr);
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    if (!r || r->alloc_base != start) {
+        map_unlock();
+        return vw_fail(ERROR_INVALID_ADDRESS);
+    }
+    uintptr_t base = r->alloc_base, end = r->alloc_end;
+    struct rm_summary s;
+    rm_summarize(&vw_state.map, base, end, &s);
+    rm_remove_alloc(&vw_state.map, r);
+    space_release(base, end - base, s.any_committed);
+    map_unlock();
+    return TRUE;
+}
+
+static BOOL do_decommit(uintptr_t addr, SIZE_T size)
+{
+    uintptr_t start = page_floor(addr), end;
+    struct rm_spares sp = { { NULL, NULL } };
+    if (size && vw_range_invalid(addr, size))
+        return vw_fail(ERROR_INVALID_PARAMETER);
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    DWORD err = 0;
+    if (!r)
+        err = ERROR_INVALID_ADDRESS;
+    else if (size == 0 && r->alloc_base != start)
+        err = ERROR_INVALID_ADDRESS;
+    else if (size && page_ceil(addr + size) > r->alloc_end)
+        err = ERROR_INVALID_PARAMETER;
+    else if (rm_spare_get(&vw_state.map, &sp, 2))
+        err = ERROR_NOT_ENOUGH_MEMORY;
+    if (err) {
+        rm_spare_put(&vw_state.map, &sp);
+        map_unlock();
+        return vw_fail(err);
+    }
+    end = size ? page_ceil(addr + size) : r->alloc_end;
+    struct rm_summary s;
+    rm_summarize(&vw_state.map, start, end, &s);
+    if (s.any_committed) {
+        int e = os_decommit(start, end - start);
+        if (e) {
+            rm_spare_put(&vw_state.map, &sp);
+            map_unlock();
+            return vw_fail(vw_error_from_errno(e));
+        }
+        rm_set_range(&vw_state.map, &sp, start, end, RUN_RESERVED, 0, 0, 0);
+    }
+    rm_spare_put(&vw_state.map, &sp);
+    map_unlock();
+    return TRUE;
+}
+
+static BOOL vw_free(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
+{
+    vw_init();
+    if (dwFreeType != MEM_DECOMMIT && dwFreeType != MEM_RELEASE)
+        return vw_fail(ERROR_INVALID_PARAMETER);
+    if (!lpAddress)
+        return vw_fail(ERROR_INVALID_PARAMETER);
+    if (dwFreeType == MEM_RELEASE) {
+        if (dwSize)
+            return vw_fail(ERROR_INVALID_PARAMETER);
+        return do_release((uintptr_t)lpAddress);
+    }
+    return do_decommit((uintptr_t)lpAddress, dwSize);
+}
+
+VW_API BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
+{
+    return vw_free(lpAddress, dwSize, dwFreeType);
+}
+
+VW_API BOOL WINAPI VirtualFreeEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
+                                 DWORD dwFreeType)
+{
+    DWORD err = vw_check_process(hProcess);
+    if (err)
+        return vw_fail(err);
+    return vw_free(lpAddress, dwSize, dwFreeType);
+}

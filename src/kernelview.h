@@ -1,0 +1,28 @@
+/*
+ * kernelview.h: what the kernel says about memory the library does not track.
+ *
+ * kv_find answers "which mapping covers addr, or is the next one above it",
+ * with the PROCMAP_QUERY ioctl on /proc/self/maps (Linux 6.11+) and, where the
+ * kernel lacks it or VIRTUALWIN_PROCMAPS=text is set, by parsing
+ * /proc/self/maps through a fixed stack buffer.  No malloc, no stdio, no lock:
+ * it may be called concurrently and must be called WITHOUT the map lock (it
+ * issues syscalls).  Returns 0 and fills *out, or ENOENT when nothing is mapped
+ * at or above addr, or another errno.
+ */
+#ifndef VW_KERNELVIEW_H
+#define VW_KERNELVIEW_H
+
+#include <stdint.h>
+
+struct kv_vma {
+    uintptr_t start, end;
+    int prot;            /* PROT_READ | PROT_WRITE | PROT_EXEC */
+    int shared;          /* MAP_SHARED */
+    int file_backed;
+};
+
+int kv_find(uintptr_t addr, struct kv_vma *out);
+/* Forget the cached descriptor (fork child: it refers to the parent's maps). */
+void kv_reset_after_fork(void);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * os.h: the only code in libvirtualwin that issues memory syscalls.
+ *
+ * Every primitive is a raw syscall(2), never the libc wrapper, so an mmap,
+ * munmap or mprotect that the program or another library interposes can never
+ * recurse into us.  Each returns 0 or a positive errno and leaves errno alone.
+ *
+ * Contract per primitive (addresses page aligned, sizes whole pages, > 0):
+ * - os_reserve: maps fresh PROT_NONE|MAP_NORESERVE anonymous memory.  With
+ *   `fixed`, exactly at *addr and never over an existing mapping (EEXIST);
+ *   otherwise where the kernel chooses (hint *addr).  No commit charge.
+ * - os_decommit: replaces [addr, addr+len) (which the caller owns) with fresh
+ *   PROT_NONE|MAP_NORESERVE memory: contents, memory, commit charge and mlock
+ *   are dropped in one atomic step; the next commit reads zero.
+ * - os_protect: mprotect; contents are kept.
+ * - os_unmap, os_advise, os_lock, os_unlock: munmap, madvise, mlock, munlock.
+ */
+#ifndef VW_OS_H
+#define VW_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int os_reserve(uintptr_t *addr, size_t len, int fixed);
+int os_map_anon(uintptr_t *addr, size_t len, int prot);
+int os_decommit(uintptr_t addr, size_t len);
+int os_unmap(uintptr_t addr, size_t len);
+int os_protect(uintptr_t addr, size_t len, int prot);
+int os_advise(uintptr_t addr, size_t len, int advice);
+int os_lock(uintptr_t addr, size_t len);
+int os_unlock(uintptr_t addr, size_t len);
+
+/* Futex wait/wake for the map lock. */
+void os_futex_wait(int *uaddr, int val);
+void os_futex_wake(int *uaddr, int n);
+
+/* File access for the kernel view (/proc/self/maps). */
+int os_open_ro(const char *path);
+long os_read(int fd, void *buf, size_t len);
+long os_pread(int fd, void *buf, size_t len, long off);
+int os_close(int fd);
+int os_ioctl(int fd, unsigned long req, void *arg);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * protect.c: VirtualProtect and VirtualProtectEx (spec sections 3 and 6).
+ *
+ * In the library's allocations every page of the range must be committed and
+ * inside one allocation; the map records the Windows protection (guard and
+ * caching bits included) and the kernel gets the PROT_* equivalent.  On memory
+ * the library did not allocate (images, heap, stack, other mappings) the
+ * change goes straight to the kernel, whole pages, and the old protection is
+ * read from the kernel's view: JIT assemblers and hooking libraries rely on it.
+ * Arena space the library holds but has not handed out is free memory and is
+ * refused like any free memory.
+ */
+#include "vw.h"
+#include "os.h"
+#include "space.h"
+#include "kernelview.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+static DWORD protect_own_locked(struct vw_run *r, uintptr_t start, uintptr_t end, int change,
+                                DWORD newprot, DWORD *old)
+{
+    if (end > r->alloc_end)
+        return ERROR_INVALID_ADDRESS;
+    struct rm_summary s;
+    rm_summarize(&vw_state.map, start, end, &s);
+    if (s.any_reserved)
+        return ERROR_INVALID_ADDRESS;
+    *old = s.first_protect;
+    if (!change)
+        return 0;
+    DWORD eff = prot_effective(newprot, r->alloc_protect);
+    struct rm_spares sp = { { NULL, NULL } };
+    if (rm_spare_get(&vw_state.map, &sp, 2)) {
+        rm_spare_put(&vw_state.map, &sp);
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    int err = os_protect(start, end - start, prot_to_linux(eff));
+    if (err) {
+        vw_restore_protection_locked(start, end);
+        rm_spare_put(&vw_state.map, &sp);
+        return vw_error_from_errno(err);
+    }
+    rm_set_range(&vw_state.map, &sp, start, end, 0, (uint16_t)eff, 0, 0);
+    rm_spare_put(&vw_state.map, &sp);
+    return 0;
+}
+
+/* Foreign memory: every page must be mapped; PROT_NONE pages count as
+ * PAGE_NOACCESS (a program may protect its own heap page NOACCESS and back). */
+static DWORD protect_foreign(uintptr_t start, uintptr_t end, int change, DWORD newprot,
+                             DWORD *old)
+{
+    uintptr_t cur = start;
+    while (cur < end) {
+        struct kv_vma v;
+        if (kv_find(cur, &v) || v.start > cur)
+            return ERROR_INVALID_ADDRESS;
+        if (cur == start)
+            *old = v.prot ? prot_from_linux(v.prot) : PAGE_NOACCESS;
+        cur = v.end;
+    }
+    if (!change)
+        return 0;
+    int err = os_protect(start, end - start, prot_to_linux(newprot));
+    if (err == ENOMEM)
+        return ERROR_INVALID_ADDRESS;   /* unmapped meanwhile */
+    return vw_error_from_errno(err);
+}
+
+static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWORD lpflOldProtect)
+{
+    uintptr_t addr = (uintptr_t)lpAddress;
+    vw_init();
+    DWORD err = prot_validate(flNewProtect);
+    if (err)
+        return vw_fail(err);
+    if (!lpflOldProtect)
+        return vw_fail(ERROR_NOACCESS);
+    if (vw_range_invalid(addr, dwSize ? dwSize : 1))
+        return vw_fail(ERROR_INVALID_PARAMETER);
+    uintptr_t start = page_floor(addr);
+    uintptr_t end = dwSize ? page_ceil(addr + dwSize) : start + vw_page();
+    DWORD old = PAGE_NOACCESS;
+
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    if (r) {
+        err = protect_own_locked(r, start, end, dwSize != 0, flNewProtect, &old);
+        map_unlock();
+    } else if (vw_touches_library_locked(start, end)) {
+        map_unlock();
+        err = ERROR_INVALID_ADDRESS;
+    } else {
+        map_unlock();
+        err = protect_foreign(start, end, dwSize != 0, flNewProtect, &old);
+    }
+    /* Written after the lock is dropped: a bad pointer must not fault with it held. */
+    *lpflOldProtect = err == ERROR_INVALID_ADDRESS ? PAGE_NOACCESS : old;
+    if (err)
+        return vw_fail(err);
+    return TRUE;
+}
+
+VW_API BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
+                                  PDWORD lpflOldProtect)
+{
+    return vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect);
+}
+
+VW_API BOOL WINAPI VirtualProtectEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
+                                    DWORD flNewProtect, PDWORD lpflOldProtect)
+{
+    DWORD err = vw_check_process(hProcess);
+    if (err)
+        return vw_fail(err);
+    return vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect);
+}

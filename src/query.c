@@ -1,0 +1,143 @@
+/*
+ * query.c: VirtualQuery and VirtualQueryEx (spec section 7).
+ *
+ * The library's own allocations are answered from the map alone, under the
+ * lock, with no syscall.  Everything else is either free (unmapped, or arena
+ * space the library holds but has not handed out) or foreign, and is answered
+ * from the kernel's view without the lock held.  A free region runs until the
+ * next allocation, arena or kernel mapping, so walking the address space with
+ * BaseAddress + RegionSize visits contiguous, non-overlapping regions.
+ */
+#include "vw.h"
+#include "space.h"
+#include "kernelview.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#define VW_LIMIT (VW_MAX_ADDR + 1)
+
+/* The lowest of a, b, c and the end of the user range. */
+static uintptr_t lowest(uintptr_t a, uintptr_t b, uintptr_t c)
+{
+    uintptr_t m = a < b ? a : b;
+    m = m < c ? m : c;
+    return m < VW_LIMIT ? m : VW_LIMIT;
+}
+
+/* Fills m from the allocation run containing p; needs the lock. */
+static void describe_own_locked(struct vw_run *r, uintptr_t p, MEMORY_BASIC_INFORMATION *m)
+{
+    uintptr_t end = r->end;
+    /* Runs that differ only in flags (locked) are one region to Windows. */
+    struct vw_run *n = r;
+    while ((n = rm_next(n)) && n->start == end && n->alloc_base == r->alloc_base &&
+           n->state == r->state && n->protect == r->protect)
+        end = n->end;
+    m->BaseAddress = (PVOID)p;
+    m->AllocationBase = (PVOID)r->alloc_base;
+    m->AllocationProtect = r->alloc_protect;
+    m->RegionSize = end - p;
+    m->State = r->state == RUN_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
+    m->Protect = r->state == RUN_COMMITTED ? r->protect : 0;
+    m->Type = MEM_PRIVATE;
+}
+
+static void describe_foreign(const struct kv_vma *v, uintptr_t p, uintptr_t end,
+                             MEMORY_BASIC_INFORMATION *m)
+{
+    DWORD prot = v->prot ? prot_from_linux(v->prot) : 0;
+    m->BaseAddress = (PVOID)p;
+    m->AllocationBase = (PVOID)v->start;
+    m->AllocationProtect = prot ? prot : PAGE_NOACCESS;
+    m->RegionSize = end - p;
+    m->State = prot ? MEM_COMMIT : MEM_RESERVE;
+    m->Protect = prot;
+    m->Type = v->file_backed ? MEM_MAPPED : MEM_PRIVATE;
+}
+
+/* p is in no allocation: describe the free or foreign region starting at p. */
+static void describe_other(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
+{
+    uintptr_t cur = p;
+    while (cur < VW_LIMIT) {
+        uintptr_t next_alloc, as, ae, next_arena;
+        int in_arena;
+        map_lock();
+        struct vw_run *r = rm_find_from(&vw_state.map, cur);
+        if (r && r->start <= cur) {        /* allocated meanwhile: stop here */
+            map_unlock();
+            break;
+        }
+        next_alloc = r ? r->start : VW_LIMIT;
+        in_arena = space_arena_at(cur, &as, &ae);
+        next_arena = space_next_arena(cur);
+        map_unlock();
+
+        if (in_arena) {
+            cur = lowest(next_alloc, ae, VW_LIMIT);
+            if (cur != ae)
+                break;
+            continue;
+        }
+        struct kv_vma v;
+        int err = kv_find(cur, &v);
+        if (!err && v.start <= cur) {
+            if (cur == p) {
+                describe_foreign(&v, p, lowest(v.end, next_alloc, next_arena), m);
+                return;
+            }
+            break;
+        }
+        uintptr_t mapped = err ? VW_LIMIT : v.start;
+        cur = lowest(mapped, next_alloc, next_arena);
+        if (cur != next_arena)
+            break;
+    }
+    m->BaseAddress = (PVOID)p;
+    m->AllocationBase = NULL;
+    m->AllocationProtect = 0;
+    m->RegionSize = cur - p;
+    m->State = MEM_FREE;
+    m->Protect = PAGE_NOACCESS;
+    m->Type = 0;
+}
+
+static SIZE_T vw_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
+{
+    uintptr_t addr = (uintptr_t)lpAddress;
+    vw_init();
+    if (dwLength < sizeof(MEMORY_BASIC_INFORMATION))
+        return (SIZE_T)vw_fail(ERROR_BAD_LENGTH);
+    if (addr > VW_MAX_ADDR)
+        return (SIZE_T)vw_fail(ERROR_INVALID_PARAMETER);
+    uintptr_t p = page_floor(addr);
+    MEMORY_BASIC_INFORMATION m;
+    memset(&m, 0, sizeof m);
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, p);
+    if (r) {
+        describe_own_locked(r, p, &m);
+        map_unlock();
+    } else {
+        map_unlock();
+        describe_other(p, &m);
+    }
+    memcpy(lpBuffer, &m, sizeof m);
+    return sizeof m;
+}
+
+VW_API SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
+                                  SIZE_T dwLength)
+{
+    return vw_query(lpAddress, lpBuffer, dwLength);
+}
+
+VW_API SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
+                                    PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
+{
+    DWORD err = vw_check_process(hProcess);
+    if (err)
+        return (SIZE_T)vw_fail(err);
+    return vw_query(lpAddress, lpBuffer, dwLength);
+}

@@ -1,0 +1,100 @@
+/*
+ * regionmap.h: the library's record of its allocations.
+ *
+ * The map is a red-black tree of runs keyed by address.  A run is a maximal
+ * range of pages of one allocation with the same state, protection and flags;
+ * an allocation is the sequence of runs that share alloc_base.  Memory is
+ * proportional to the number of runs, never to pages: a 1 TiB reservation is
+ * one 64-byte node.
+ *
+ * Invariants (checked by rm_check in debug builds and by the tests through
+ * VirtualQuery):
+ * - runs never overlap; the runs of an allocation tile [alloc_base, alloc_end)
+ *   exactly, with no gap;
+ * - two neighbouring runs of the same allocation differ in state, protect or
+ *   flags (they are merged otherwise);
+ * - reserved runs have protect 0 and no flags.
+ *
+ * No syscalls, no policy, no locking: every function needs the map lock held
+ * by the caller.  Functions that may need nodes take them pre-allocated, so a
+ * failure can be reported before anything has changed.
+ */
+#ifndef VW_REGIONMAP_H
+#define VW_REGIONMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "rbtree.h"
+#include "pool.h"
+
+enum { RUN_RESERVED = 1, RUN_COMMITTED = 2 };
+enum { RUN_LOCKED = 1 };
+
+struct vw_run {
+    struct rb_node rb;
+    uintptr_t start, end;          /* [start, end), page aligned */
+    uintptr_t alloc_base, alloc_end;
+    uint16_t alloc_protect;        /* protection given to VirtualAlloc (modifiers kept) */
+    uint16_t alloc_flags;          /* reserved for MEM_WRITE_WATCH, placeholders, ... */
+    uint16_t protect;              /* Windows protection of committed pages, 0 if reserved */
+    uint8_t state;                 /* RUN_RESERVED or RUN_COMMITTED */
+    uint8_t flags;                 /* RUN_LOCKED */
+};
+
+struct vw_regionmap {
+    struct rb_root tree;
+    struct vw_pool pool;
+    size_t nallocs;
+};
+
+#define VW_REGIONMAP_INIT { { NULL }, VW_POOL_INIT(sizeof(struct vw_run)), 0 }
+
+/* The run containing addr, or NULL. */
+struct vw_run *rm_find(const struct vw_regionmap *m, uintptr_t addr);
+/* The first run ending above addr (containing it or after it), or NULL. */
+struct vw_run *rm_find_from(const struct vw_regionmap *m, uintptr_t addr);
+struct vw_run *rm_first(const struct vw_regionmap *m);
+struct vw_run *rm_next(const struct vw_run *r);
+struct vw_run *rm_prev(const struct vw_run *r);
+/* First run of r's allocation. */
+struct vw_run *rm_alloc_first(struct vw_run *r);
+/* 1 if any run overlaps [start, end). */
+int rm_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end);
+
+/* Node reservation: rm_spare_get fills the spares up to `need` (<= 2);
+ * returns 0 or ENOMEM.  rm_spare_put returns the unused ones. */
+struct rm_spares {
+    struct vw_run *node[2];
+};
+int rm_spare_get(struct vw_regionmap *m, struct rm_spares *s, int need);
+void rm_spare_put(struct vw_regionmap *m, struct rm_spares *s);
+
+/* Records a new allocation [base, end) as one run; uses one spare. */
+struct vw_run *rm_insert_alloc(struct vw_regionmap *m, struct rm_spares *s, uintptr_t base,
+                               uintptr_t end, uint16_t alloc_protect, uint8_t state,
+                               uint16_t protect);
+/* Removes every run of the allocation containing r. */
+void rm_remove_alloc(struct vw_regionmap *m, struct vw_run *r);
+
+/* Sets state, protect and flags on [start, end) of the allocation holding it:
+ * fields are replaced as (old & ~mask) | value for flags, and state/protect are
+ * replaced unless given as 0 (state) / RM_KEEP_PROTECT.  Splits at most two
+ * runs (two spares) and merges neighbours afterwards. */
+#define RM_KEEP_PROTECT 0xFFFFu
+void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, uintptr_t end,
+                  uint8_t state, uint16_t protect, uint8_t flags_mask, uint8_t flags_value);
+
+/* What the runs of [start, end) hold; start must lie in a run and [start, end)
+ * inside that run's allocation. */
+struct rm_summary {
+    int any_reserved, any_committed, any_locked, any_unlocked;
+    int any_guard, any_noaccess;
+    uint16_t first_protect;
+};
+void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
+                  struct rm_summary *out);
+
+/* Clears RUN_LOCKED everywhere and merges (fork child). */
+void rm_clear_locks(struct vw_regionmap *m);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * space.c: arenas and granule bitmaps (see space.h).
+ *
+ * Arenas are kept in a static table sorted by address (binary search); each
+ * has a bitmap of 64 KiB granules in its own small mapping.  Allocation is
+ * first fit from a per-arena hint (the lowest granule that may be free), which
+ * packs allocations at low addresses and makes reserve/release cycles reuse
+ * the same, already-split VMAs.
+ */
+#include "space.h"
+#include "os.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define ARENA_SIZE ((size_t)4 << 30)
+#define ARENA_GRANULES (ARENA_SIZE / VW_GRANULE)
+#define MAX_ARENAS 1024
+/* Requests above this get a mapping of their own rather than arena space. */
+#define DEDICATED_MIN (ARENA_SIZE / 4)
+
+struct arena {
+    uintptr_t base, end;
+    uint64_t *bits;       /* 1 = granule in use */
+    size_t hint;          /* no free granule below this index */
+    size_t used;
+};
+
+static struct arena arenas[MAX_ARENAS];
+static size_t narenas;
+
+static inline int bit_get(const uint64_t *b, size_t i)
+{
+    return (int)((b[i / 64] >> (i % 64)) & 1);
+}
+
+static void bits_set(uint64_t *b, size_t from, size_t to, int v)
+{
+    for (size_t i = from; i < to; i++) {
+        if (v)
+            b[i / 64] |= (uint64_t)1 << (i % 64);
+        else
+            b[i / 64] &= ~((uint64_t)1 << (i % 64));
+    }
+}
+
+static int bits_clear_range(const uint64_t *b, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (bit_get(b, i))
+            return 0;
+    return 1;
+}
+
+static size_t granules(size_t size)
+{
+    return (size + VW_GRANULE - 1) / VW_GRANULE;
+}
+
+/* Index of the arena containing addr, or -1. */
+static long arena_index(uintptr_t addr)
+{
+    size_t lo = 0, hi = narenas;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (addr < arenas[mid].base)
+            hi = mid;
+        else if (addr >= arenas[mid].end)
+            lo = mid + 1;
+        else
+            return (long)mid;
+    }
+    return -1;
+}
+
+int space_arena_at(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+    long i = arena_index(addr);
+    if (i < 0)
+        return 0;
+    *start = arenas[i].base;
+    *end = arenas[i].end;
+    return 1;
+}
+
+uintptr_t space_next_arena(uintptr_t addr)
+{
+    for (size_t i = 0; i < narenas; i++)
+        if (arenas[i].base > addr)
+            return arenas[i].base;
+    return UINTPTR_MAX;
+}
+
+/* Maps `size` bytes of PROT_NONE space at a 64 KiB-aligned address of the
+ * kernel's choosing, trimming the misaligned head and tail. */
+static int reserve_aligned(size_t size, uintptr_t *out)
+{
+    uintptr_t raw = 0;
+    size_t over = size + VW_GRANULE;
+    int err = os_reserve(&raw, over, 0);
+    if (err)
+        return err;
+    uintptr_t base = (raw + VW_GRANULE - 1) & ~(VW_GRANULE - 1);
+    if (base > raw)
+        os_unmap(raw, base - raw);
+    if (raw + over > base + size)
+        os_unmap(base + size, raw + over - (base + size));
+    *out = base;
+    return 0;
+}
+
+static struct arena *arena_new(void)
+{
+    if (narenas == MAX_ARENAS)
+        return NULL;
+    uintptr_t bits = 0;
+    if (os_map_anon(&bits, ARENA_GRANULES / 8, PROT_READ | PROT_WRITE))
+        return NULL;
+    uintptr_t base;
+    if (reserve_aligned(ARENA_SIZE, &base)) {
+        os_unmap(bits, ARENA_GRANULES / 8);
+        return NULL;
+    }
+    size_t i = narenas;
+    while (i > 0 && arenas[i - 1].base > base) {
+        arenas[i] = arenas[i - 1];
+        i--;
+    }
+    arenas[i] = (struct arena){ base, base + ARENA_SIZE, (uint64_t *)bits, 0, 0 };
+    narenas++;
+    return &arenas[i];
+}
+
+/* First fit of n granules at or above the hint; returns the index or -1. */
+static long find_low(const struct arena *a, size_t n)
+{
+    size_t i = a->hint;
+    while (i + n <= ARENA_GRANULES) {
+        if (i % 64 == 0 && a->bits[i / 64] == ~(uint64_t)0) {
+            i += 64;
+            continue;
+        }
+        if (bit_get(a->bits, i)) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < i + n && !bit_get(a->bits, j))
+            j++;
+        if (j == i + n)
+            return (long)i;
+        i = j + 1;
+    }
+    return -1;
+}
+
+/* Highest fit of n granules; returns the index or -1. */
+static long find_high(const struct arena *a, size_t n)
+{
+    size_t top = ARENA_GRANULES;   /* candidate run is [top - n, top) */
+    while (top >= n && top > a->hint) {
+        size_t j = top;
+        while (j > top - n && !bit_get(a->bits, j - 1))
+            j--;
+        if (j == top - n)
+            return (long)(top - n);
+        top = j - 1;
+    }
+    return -1;
+}
+
+static void arena_mark(struct arena *a, size_t g, size_t n)
+{
+    bits_set(a->bits, g, g + n, 1);
+    a->used += n;
+    if (g <= a->hint) {
+        size_t h = g + n;
+        while (h < ARENA_GRANULES && bit_get(a->bits, h))
+            h++;
+        a->hint = h;
+    }
+}
+
+int space_alloc(size_t size, int top_down, uintptr_t *base)
+{
+    if (size >= DEDICATED_MIN)
+        return reserve_aligned(size, base);
+    size_t n = granules(size);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        for (size_t k = 0; k < narenas; k++) {
+            struct arena *a = &arenas[top_down ? narenas - 1 - k : k];
+            if (ARENA_GRANULES - a->used < n)
+                continue;
+            long g = top_down ? find_high(a, n) : find_low(a, n);
+            if (g >= 0) {
+                arena_mark(a, (size_t)g, n);
+                *base = a->base + (uintptr_t)g * VW_GRANULE;
+                return 0;
+            }
+        }
+        if (attempt == 0 && !arena_new())
+            break;
+    }
+    return ENOMEM;
+}
+
+/* Walks [base, end) piece by piece: arena pieces and the gaps between them. */
+struct piece {
+    uintptr_t start, end;
+    struct arena *arena;   /* NULL for a piece outside every arena */
+};
+
+static int next_piece(uintptr_t cur, uintptr_t end, struct piece *p)
+{
+    if (cur >= end)
+        return 0;
+    long i = arena_index(cur);
+    p->start = cur;
+    if (i >= 0) {
+        p->arena = &arenas[i];
+        p->end = arenas[i].end < end ? arenas[i].end : end;
+    } else {
+        uintptr_t next = space_next_arena(cur);
+        p->arena = NULL;
+        p->end = next < end ? next : end;
+    }
+    return 1;
+}
+
+static void piece_granules(const struct piece *p, size_t *g0, size_t *g1)
+{
+    *g0 = (p->start - p->arena->base) / VW_GRANULE;
+    *g1 = (p->end - p->arena->base + VW_GRANULE - 1) / VW_GRANULE;
+}
+
+static void release_piece(const struct piece *p, int dirty)
+{
+    if (!p->arena) {
+        os_unmap(p->start, p->end - p->start);
+        return;
+    }
+    if (dirty)
+        os_decommit(p->start, p->end - p->start);
+    size_t g0, g1;
+    piece_granules(p, &g0, &g1);
+    bits_set(p->arena->bits, g0, g1, 0);
+    p->arena->used -= g1 - g0;
+    if (g0 < p->arena->hint)
+        p->arena->hint = g0;
+}
+
+int space_claim(uintptr_t base, size_t size)
+{
+    uintptr_t end = base + size;
+    struct piece p;
+    /* First check every arena piece, so that a refusal changes nothing. */
+    for (uintptr_t cur = base; next_piece(cur, end, &p); cur = p.end) {
+        if (p.arena) {
+            size_t g0, g1;
+            piece_granules(&p, &g0, &g1);
+            if (!bits_clear_range(p.arena->bits, g0, g1))
+                return EEXIST;
+        }
+    }
+    for (uintptr_t cur = base; next_piece(cur, end, &p); cur = p.end) {
+        int err = 0;
+        if (p.arena) {
+            size_t g0, g1;
+            piece_granules(&p, &g0, &g1);
+            arena_mark(p.arena, g0, g1 - g0);
+        } else {
+            uintptr_t at = p.start;
+            err = os_reserve(&at, p.end - p.start, 1);
+        }
+        if (err) {
+            /* Undo the pieces already taken (all clean: nothing committed yet). */
+            struct piece q;
+            for (uintptr_t c = base; c < p.start && next_piece(c, p.start, &q); c = q.end)
+                release_piece(&q, 0);
+            return err;
+        }
+    }
+    return 0;
+}
+
+int space_release(uintptr_t base, size_t size, int dirty)
+{
+    struct piece p;
+    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end)
+        release_piece(&p, dirty);
+    return 0;
+}

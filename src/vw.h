@@ -1,0 +1,109 @@
+/*
+ * vw.h: internal interfaces shared by the Win32 layer (alloc.c, free.c,
+ * protect.c, query.c, memlock.c, sysinfo.c, process.c).
+ *
+ * Conventions: the API files validate, round and map errors; they set the
+ * last error only at the API edge (vw_fail).  Functions named *_locked need
+ * vw_state.lock held; the rest take it themselves or need none.  Nothing here
+ * is exported: the version script and -fvisibility=hidden keep it internal.
+ */
+#ifndef VW_VW_H
+#define VW_VW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <virtualwin.h>
+
+#include "regionmap.h"
+#include "spinlock.h"
+
+#define VW_API __attribute__((visibility("default")))
+
+#define VW_MIN_ADDR ((uintptr_t)0x10000)
+#if defined(__x86_64__)
+#define VW_MAX_ADDR ((uintptr_t)0x7FFFFFFEFFFFull)
+#elif defined(__aarch64__)
+#define VW_MAX_ADDR ((uintptr_t)0xFFFFFFFEFFFFull)   /* 48-bit user space less 64 KiB */
+#else
+#define VW_MAX_ADDR ((uintptr_t)0x7FFFFFFEFFFFull)
+#endif
+#define VW_PSEUDO_PROCESS ((HANDLE)(intptr_t)-1)
+
+struct vw_state {
+    vw_lock_t lock;
+    struct vw_regionmap map;
+    uintptr_t page;        /* host page size */
+};
+
+extern struct vw_state vw_state;
+
+/* Lazy, idempotent initialisation (page size, fork handlers); every API entry
+ * calls vw_init() first, which costs one load once initialised. */
+void vw_init_slow(void);
+static inline void vw_init(void)
+{
+    if (__builtin_expect(__atomic_load_n(&vw_state.page, __ATOMIC_ACQUIRE) == 0, 0))
+        vw_init_slow();
+}
+
+static inline uintptr_t vw_page(void)
+{
+    return vw_state.page;
+}
+static inline uintptr_t page_floor(uintptr_t a)
+{
+    return a & ~(vw_page() - 1);
+}
+static inline uintptr_t page_ceil(uintptr_t a)
+{
+    return (a + vw_page() - 1) & ~(vw_page() - 1);
+}
+
+static inline void map_lock(void)
+{
+    vw_lock(&vw_state.lock);
+}
+static inline void map_unlock(void)
+{
+    vw_unlock(&vw_state.lock);
+}
+
+/* 1 if [start, end) overlaps a library allocation or arena space (state.c):
+ * such a range is not foreign memory, whatever the kernel shows there. */
+int vw_touches_library_locked(uintptr_t start, uintptr_t end);
+
+/* Last error (lasterror.c). */
+void vw_set_error(DWORD err);
+/* Sets the last error and returns 0 (FALSE / NULL / 0), for `return vw_fail(e);`. */
+static inline int vw_fail(DWORD err)
+{
+    vw_set_error(err);
+    return 0;
+}
+
+/* Handles (process.c): 0 if h names the current process, else a Win32 error. */
+DWORD vw_check_process(HANDLE h);
+
+/* Protection (protection.c). */
+#define VW_PROT_MODIFIERS (PAGE_GUARD | PAGE_NOCACHE | PAGE_WRITECOMBINE)
+#define VW_CACHE_BITS (PAGE_NOCACHE | PAGE_WRITECOMBINE)
+/* 0 if flProtect is acceptable for private memory, else ERROR_INVALID_PARAMETER. */
+DWORD prot_validate(DWORD prot);
+/* Windows protection (valid) -> PROT_* (PAGE_GUARD: PROT_NONE). */
+int prot_to_linux(DWORD prot);
+/* Kernel PROT_* -> Windows protection of a mapped page. */
+DWORD prot_from_linux(int prot);
+/* What a page reports after being given `prot` in an allocation made with
+ * alloc_protect: TARGETS bits dropped, caching bits from the allocation. */
+DWORD prot_effective(DWORD prot, DWORD alloc_protect);
+
+/* Range helpers: 1 if [addr, addr+size) wraps or leaves the user range. */
+int vw_range_invalid(uintptr_t addr, size_t size);
+
+/* Syscall errno -> Win32 error (alloc.c). */
+DWORD vw_error_from_errno(int err);
+/* Re-applies the recorded protection of every run in [start, end) after a
+ * partly failed mprotect (alloc.c). */
+void vw_restore_protection_locked(uintptr_t start, uintptr_t end);
+
+#endif
