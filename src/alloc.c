@@ -10,6 +10,7 @@
 #include "vw.h"
 #include "os.h"
 #include "space.h"
+#include "topdown.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -80,28 +81,48 @@ static DWORD validate_type(DWORD type, uintptr_t addr, SIZE_T size, DWORD prot)
     return 0;
 }
 
+/* Claims [base, end) for a new allocation, or finds room for it (addr 0). */
+static int place_locked(uintptr_t addr, size_t size, uintptr_t hint, uintptr_t *base,
+                        uintptr_t *end)
+{
+    if (addr) {
+        *base = addr & ~(VW_GRANULE - 1);
+        *end = page_ceil(addr + size);
+        return rm_overlaps(&vw_state.map, *base, *end) ? EEXIST : space_claim(*base, *end - *base);
+    }
+    size = page_ceil(size);
+    int err = EEXIST;
+    if (hint && !rm_overlaps(&vw_state.map, hint, hint + size))
+        err = space_claim(hint, size);
+    if (err == 0)
+        *base = hint;
+    else
+        err = space_alloc(size, hint != 0, base);
+    *end = *base + size;
+    return err;
+}
+
 static LPVOID do_reserve(uintptr_t addr, SIZE_T size, DWORD type, DWORD prot)
 {
-    uintptr_t base, end;
+    uintptr_t base = 0, end = 0, hint = 0;
     int commit = !!(type & MEM_COMMIT);
     DWORD eff = prot_effective(prot, prot);
     int lprot = commit ? prot_to_linux(eff) : PROT_NONE;
     struct rm_spares sp = { { NULL, NULL } };
     int err;
 
+    /* The kernel view is read before the lock is taken (syscalls). */
+    if (addr && topdown_hits_stack(addr & ~(VW_GRANULE - 1), page_ceil(addr + size)))
+        return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
+    if (!addr && (type & MEM_TOP_DOWN) && topdown_find(page_ceil(size), &hint))
+        hint = 0;
+
     map_lock();
     if (rm_spare_get(&vw_state.map, &sp, 1)) {
         map_unlock();
         return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_ENOUGH_MEMORY);
     }
-    if (addr) {
-        base = addr & ~(VW_GRANULE - 1);
-        end = page_ceil(addr + size);
-        err = rm_overlaps(&vw_state.map, base, end) ? EEXIST : space_claim(base, end - base);
-    } else {
-        err = space_alloc(page_ceil(size), !!(type & MEM_TOP_DOWN), &base);
-        end = base + page_ceil(size);
-    }
+    err = place_locked(addr, size, hint, &base, &end);
     if (!err && lprot != PROT_NONE) {
         err = os_protect(base, end - base, lprot);
         if (err)

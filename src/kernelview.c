@@ -96,7 +96,10 @@ static int ioctl_find(int fd, uintptr_t addr, struct kv_vma *out)
                 (q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE ? PROT_WRITE : 0) |
                 (q.vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE ? PROT_EXEC : 0);
     out->shared = !!(q.vma_flags & PROCMAP_QUERY_VMA_SHARED);
-    out->file_backed = q.inode != 0 || q.dev_major != 0 || q.dev_minor != 0;
+    out->file_backed = q.inode != 0;
+    out->offset = q.vma_offset;
+    out->inode = q.inode;
+    out->dev = (uint64_t)q.dev_major << 32 | q.dev_minor;
     return 0;
 }
 
@@ -129,20 +132,28 @@ static int parse_line(const char *s, size_t n, struct kv_vma *v)
               (s[i + 2] == 'x' ? PROT_EXEC : 0);
     v->shared = s[i + 3] == 's';
     i += 4;
-    /* offset, device, inode */
-    int field = 0, nonzero_inode = 0;
-    while (i < n && field < 4) {
-        if (s[i] == ' ') {
-            field++;
-            while (i < n && s[i] == ' ')
+    /* offset, major:minor, inode (hexadecimal, hexadecimal:hexadecimal, decimal) */
+    uint64_t num[4] = { 0, 0, 0, 0 };
+    int f = 0;
+    while (i < n && s[i] == ' ')
+        i++;
+    for (; i < n && f < 4; i++) {
+        char c = s[i];
+        if (c == ' ' || c == ':') {
+            f++;
+            while (c == ' ' && i + 1 < n && s[i + 1] == ' ')
                 i++;
             continue;
         }
-        if (field == 3 && s[i] != '0')
-            nonzero_inode = 1;
-        i++;
+        d = hexval(c);
+        if (d < 0)
+            break;
+        num[f] = f == 3 ? num[f] * 10 + (uint64_t)d : num[f] * 16 + (uint64_t)d;
     }
-    v->file_backed = nonzero_inode;
+    v->offset = num[0];
+    v->dev = num[1] << 32 | num[2];
+    v->inode = num[3];
+    v->file_backed = num[3] != 0;
     return 1;
 }
 

@@ -19,6 +19,9 @@ struct kv_vma {
     int prot;            /* PROT_READ | PROT_WRITE | PROT_EXEC */
     int shared;          /* MAP_SHARED */
     int file_backed;
+    uint64_t offset;     /* file offset of start */
+    uint64_t inode;
+    uint64_t dev;        /* major << 32 | minor */
 };
 
 int kv_find(uintptr_t addr, struct kv_vma *out);

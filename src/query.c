@@ -11,6 +11,7 @@
 #include "vw.h"
 #include "space.h"
 #include "kernelview.h"
+#include "foreign.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -43,17 +44,16 @@ static void describe_own_locked(struct vw_run *r, uintptr_t p, MEMORY_BASIC_INFO
     m->Type = MEM_PRIVATE;
 }
 
-static void describe_foreign(const struct kv_vma *v, uintptr_t p, uintptr_t end,
-                             MEMORY_BASIC_INFORMATION *m)
+static void describe_stack_reserve(uintptr_t base, uintptr_t p, uintptr_t end,
+                                   MEMORY_BASIC_INFORMATION *m)
 {
-    DWORD prot = v->prot ? prot_from_linux(v->prot) : 0;
     m->BaseAddress = (PVOID)p;
-    m->AllocationBase = (PVOID)v->start;
-    m->AllocationProtect = prot ? prot : PAGE_NOACCESS;
+    m->AllocationBase = (PVOID)base;
+    m->AllocationProtect = PAGE_READWRITE;
     m->RegionSize = end - p;
-    m->State = prot ? MEM_COMMIT : MEM_RESERVE;
-    m->Protect = prot;
-    m->Type = v->file_backed ? MEM_MAPPED : MEM_PRIVATE;
+    m->State = MEM_RESERVE;
+    m->Protect = 0;
+    m->Type = MEM_PRIVATE;
 }
 
 /* p is in no allocation: describe the free or foreign region starting at p. */
@@ -84,12 +84,24 @@ static void describe_other(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
         int err = kv_find(cur, &v);
         if (!err && v.start <= cur) {
             if (cur == p) {
-                describe_foreign(&v, p, lowest(v.end, next_alloc, next_arena), m);
+                foreign_describe(&v, p, lowest(v.end, next_alloc, next_arena), m);
                 return;
             }
             break;
         }
         uintptr_t mapped = err ? VW_LIMIT : v.start;
+        uintptr_t slo, shi;
+        if (foreign_main_stack(&slo, &shi) && cur < shi && mapped > slo) {
+            if (cur >= slo) {
+                /* The unmapped part of the main thread's stack reservation. */
+                if (cur == p) {
+                    describe_stack_reserve(slo, p, lowest(mapped, next_alloc, next_arena), m);
+                    return;
+                }
+                break;
+            }
+            mapped = slo;
+        }
         cur = lowest(mapped, next_alloc, next_arena);
         if (cur != next_arena)
             break;
