@@ -3,10 +3,14 @@
  *
  * Image detection reads the four bytes at the candidate base with
  * process_vm_readv on ourselves, which reports EFAULT instead of raising
- * SIGBUS when a mapped file has been truncated.
+ * SIGBUS when a mapped file has been truncated.  Answers are cached by
+ * (device, inode, base), so a query inside a known image costs one
+ * PROCMAP_QUERY: the same file at the same base is the same object, and a
+ * stale entry can only describe a mapping of that same file.
  */
 #include "foreign.h"
 #include "vw.h"
+#include "spinlock.h"
 
 #include <string.h>
 #include <sys/auxv.h>
@@ -63,6 +67,41 @@ static int is_elf_at(uintptr_t addr)
     return n == 4 && memcmp(magic, "\177ELF", 4) == 0;
 }
 
+#define IMAGE_CACHE 64
+
+struct image_entry {
+    uint64_t dev, inode;
+    uintptr_t base;
+    int is_image;
+};
+
+static struct image_entry image_cache[IMAGE_CACHE];
+static unsigned image_next;
+static vw_lock_t image_lock;
+
+static int cache_lookup(uint64_t dev, uint64_t inode, uintptr_t base, int *is_image)
+{
+    int hit = 0;
+    vw_lock(&image_lock);
+    for (unsigned i = 0; i < IMAGE_CACHE; i++) {
+        const struct image_entry *e = &image_cache[i];
+        if (e->base == base && e->inode == inode && e->dev == dev) {
+            *is_image = e->is_image;
+            hit = 1;
+            break;
+        }
+    }
+    vw_unlock(&image_lock);
+    return hit;
+}
+
+static void cache_store(uint64_t dev, uint64_t inode, uintptr_t base, int is_image)
+{
+    vw_lock(&image_lock);
+    image_cache[image_next++ % IMAGE_CACHE] = (struct image_entry){ dev, inode, base, is_image };
+    vw_unlock(&image_lock);
+}
+
 /* The first mapping of the same file object, found through the file offset. */
 static uintptr_t file_group_base(const struct kv_vma *v)
 {
@@ -87,12 +126,17 @@ void foreign_describe(const struct kv_vma *v, uintptr_t p, uintptr_t end,
     uintptr_t slo, shi;
 
     if (v->file_backed) {
-        base = file_group_base(v);
-        if (v->offset == 0 || base != v->start) {
-            type = is_elf_at(base) ? MEM_IMAGE : MEM_MAPPED;
+        uintptr_t off = (uintptr_t)v->offset & ~(vw_page() - 1);
+        int is_image = 0;
+        if (off <= v->start && cache_lookup(v->dev, v->inode, v->start - off, &is_image)) {
+            base = v->start - off;
         } else {
-            type = MEM_MAPPED;
+            base = file_group_base(v);
+            is_image = (v->offset == 0 || base != v->start) && is_elf_at(base);
+            if (base == v->start - off)
+                cache_store(v->dev, v->inode, base, is_image);
         }
+        type = is_image ? MEM_IMAGE : MEM_MAPPED;
         if (!v->shared && (v->prot & PROT_WRITE))
             prot = (v->prot & PROT_EXEC) ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
         aprot = type == MEM_IMAGE ? PAGE_EXECUTE_WRITECOPY : (prot ? prot : PAGE_NOACCESS);

@@ -23,8 +23,6 @@ DWORD prot_validate(DWORD prot)
     default:   /* 0, two at once, and the WRITECOPY kinds on private memory */
         return ERROR_INVALID_PARAMETER;
     }
-    if ((prot & PAGE_TARGETS_INVALID) && base < PAGE_EXECUTE)
-        return ERROR_INVALID_PARAMETER;   /* a CFG flag: meaningful on code only */
     if ((prot & PAGE_GUARD) && base == PAGE_NOACCESS)
         return ERROR_INVALID_PARAMETER;
     if ((prot & PAGE_NOCACHE) && ((prot & (PAGE_GUARD | PAGE_WRITECOMBINE)) || base == PAGE_NOACCESS))
