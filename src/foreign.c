@@ -69,9 +69,10 @@ static int is_elf_at(uintptr_t addr)
 
 #define IMAGE_CACHE 64
 
+/* (dev, inode, key) -> base: key is a mapping's start less its file offset. */
 struct image_entry {
     uint64_t dev, inode;
-    uintptr_t base;
+    uintptr_t key, base;
     int is_image;
 };
 
@@ -79,13 +80,14 @@ static struct image_entry image_cache[IMAGE_CACHE];
 static unsigned image_next;
 static vw_lock_t image_lock;
 
-static int cache_lookup(uint64_t dev, uint64_t inode, uintptr_t base, int *is_image)
+static int cache_lookup(const struct kv_vma *v, uintptr_t key, uintptr_t *base, int *is_image)
 {
     int hit = 0;
     vw_lock(&image_lock);
     for (unsigned i = 0; i < IMAGE_CACHE; i++) {
         const struct image_entry *e = &image_cache[i];
-        if (e->base == base && e->inode == inode && e->dev == dev) {
+        if (e->key == key && e->inode == v->inode && e->dev == v->dev && e->base) {
+            *base = e->base;
             *is_image = e->is_image;
             hit = 1;
             break;
@@ -95,25 +97,38 @@ static int cache_lookup(uint64_t dev, uint64_t inode, uintptr_t base, int *is_im
     return hit;
 }
 
-static void cache_store(uint64_t dev, uint64_t inode, uintptr_t base, int is_image)
+static void cache_store(const struct kv_vma *v, uintptr_t key, uintptr_t base, int is_image)
 {
     vw_lock(&image_lock);
-    image_cache[image_next++ % IMAGE_CACHE] = (struct image_entry){ dev, inode, base, is_image };
+    image_cache[image_next++ % IMAGE_CACHE] =
+        (struct image_entry){ v->dev, v->inode, key, base, is_image };
     vw_unlock(&image_lock);
 }
 
-/* The first mapping of the same file object, found through the file offset. */
+static int same_file(const struct kv_vma *a, const struct kv_vma *b)
+{
+    return a->file_backed && b->file_backed && a->inode == b->inode && a->dev == b->dev;
+}
+
+/* The first mapping of the same file object (file offset 0), or 0.  A segment
+ * sits at base + p_vaddr with file offset p_offset <= p_vaddr, so the base is
+ * at or below start - offset; following offsets back reaches it in a few steps
+ * (segments whose p_vaddr - p_offset differ, such as RELRO, need one more). */
 static uintptr_t file_group_base(const struct kv_vma *v)
 {
-    uintptr_t off = (uintptr_t)v->offset & ~(vw_page() - 1);
-    if (off == 0 || off > v->start)
-        return v->start;
-    struct kv_vma w;
-    uintptr_t cand = v->start - off;
-    if (kv_find(cand, &w) == 0 && w.start == cand && w.offset == 0 && w.inode == v->inode &&
-        w.dev == v->dev)
-        return cand;
-    return v->start;
+    struct kv_vma w = *v;
+    for (int step = 0; step < 4; step++) {
+        if (w.offset == 0)
+            return w.start;
+        uintptr_t off = (uintptr_t)w.offset & ~(vw_page() - 1);
+        if (off > w.start)
+            return 0;
+        struct kv_vma n;
+        if (kv_find(w.start - off, &n) || !same_file(&n, v) || n.start >= w.start)
+            return 0;
+        w = n;
+    }
+    return 0;
 }
 
 void foreign_describe(const struct kv_vma *v, uintptr_t p, uintptr_t end,
@@ -126,15 +141,14 @@ void foreign_describe(const struct kv_vma *v, uintptr_t p, uintptr_t end,
     uintptr_t slo, shi;
 
     if (v->file_backed) {
-        uintptr_t off = (uintptr_t)v->offset & ~(vw_page() - 1);
+        uintptr_t key = v->start - ((uintptr_t)v->offset & ~(vw_page() - 1));
         int is_image = 0;
-        if (off <= v->start && cache_lookup(v->dev, v->inode, v->start - off, &is_image)) {
-            base = v->start - off;
-        } else {
-            base = file_group_base(v);
-            is_image = (v->offset == 0 || base != v->start) && is_elf_at(base);
-            if (base == v->start - off)
-                cache_store(v->dev, v->inode, base, is_image);
+        if (!cache_lookup(v, key, &base, &is_image)) {
+            uintptr_t group = file_group_base(v);
+            is_image = group && is_elf_at(group);
+            base = group ? group : v->start;
+            if (group)
+                cache_store(v, key, group, is_image);
         }
         type = is_image ? MEM_IMAGE : MEM_MAPPED;
         if (!v->shared && (v->prot & PROT_WRITE))
