@@ -133,6 +133,7 @@ typedef HANDLE *PHANDLE, *LPHANDLE;
 #define ERROR_NOT_SUPPORTED       50L
 #define ERROR_INVALID_PARAMETER   87L
 #define ERROR_CALL_NOT_IMPLEMENTED 120L
+#define ERROR_BUSY                170L
 #define ERROR_NOT_LOCKED          158L
 #define ERROR_PARTIAL_COPY        299L
 #define ERROR_INVALID_ADDRESS     487L
@@ -190,6 +191,36 @@ typedef struct _MEMORY_BASIC_INFORMATION {
     DWORD Type;
 } MEMORY_BASIC_INFORMATION, *PMEMORY_BASIC_INFORMATION;
 
+/* ---- working set, memory status, discard/offer/prefetch ------------------ */
+#define QUOTA_LIMITS_HARDWS_MIN_ENABLE  0x00000001
+#define QUOTA_LIMITS_HARDWS_MIN_DISABLE 0x00000002
+#define QUOTA_LIMITS_HARDWS_MAX_ENABLE  0x00000004
+#define QUOTA_LIMITS_HARDWS_MAX_DISABLE 0x00000008
+
+typedef struct _MEMORYSTATUSEX {
+    DWORD dwLength;
+    DWORD dwMemoryLoad;
+    DWORDLONG ullTotalPhys;
+    DWORDLONG ullAvailPhys;
+    DWORDLONG ullTotalPageFile;
+    DWORDLONG ullAvailPageFile;
+    DWORDLONG ullTotalVirtual;
+    DWORDLONG ullAvailVirtual;
+    DWORDLONG ullAvailExtendedVirtual;
+} MEMORYSTATUSEX, *LPMEMORYSTATUSEX;
+
+typedef enum OFFER_PRIORITY {
+    VmOfferPriorityVeryLow = 1,
+    VmOfferPriorityLow,
+    VmOfferPriorityBelowNormal,
+    VmOfferPriorityNormal
+} OFFER_PRIORITY;
+
+typedef struct _WIN32_MEMORY_RANGE_ENTRY {
+    PVOID VirtualAddress;
+    SIZE_T NumberOfBytes;
+} WIN32_MEMORY_RANGE_ENTRY, *PWIN32_MEMORY_RANGE_ENTRY;
+
 /* ---- the API ----------------------------------------------------------- */
 WINBASEAPI LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize,
                                       DWORD flAllocationType, DWORD flProtect);
@@ -215,6 +246,26 @@ WINBASEAPI void WINAPI SetLastError(DWORD dwErrCode);
 WINBASEAPI HANDLE WINAPI GetCurrentProcess(void);
 WINBASEAPI BOOL WINAPI FlushInstructionCache(HANDLE hProcess, LPCVOID lpBaseAddress,
                                              SIZE_T dwSize);
+WINBASEAPI BOOL WINAPI SetProcessWorkingSetSize(HANDLE hProcess, SIZE_T dwMinimumWorkingSetSize,
+                                                SIZE_T dwMaximumWorkingSetSize);
+WINBASEAPI BOOL WINAPI SetProcessWorkingSetSizeEx(HANDLE hProcess,
+                                                  SIZE_T dwMinimumWorkingSetSize,
+                                                  SIZE_T dwMaximumWorkingSetSize, DWORD Flags);
+WINBASEAPI BOOL WINAPI GetProcessWorkingSetSize(HANDLE hProcess,
+                                                PSIZE_T lpMinimumWorkingSetSize,
+                                                PSIZE_T lpMaximumWorkingSetSize);
+WINBASEAPI BOOL WINAPI GetProcessWorkingSetSizeEx(HANDLE hProcess,
+                                                  PSIZE_T lpMinimumWorkingSetSize,
+                                                  PSIZE_T lpMaximumWorkingSetSize, PDWORD Flags);
+WINBASEAPI DWORD WINAPI DiscardVirtualMemory(PVOID VirtualAddress, SIZE_T Size);
+WINBASEAPI DWORD WINAPI OfferVirtualMemory(PVOID VirtualAddress, SIZE_T Size,
+                                           OFFER_PRIORITY Priority);
+WINBASEAPI DWORD WINAPI ReclaimVirtualMemory(LPCVOID VirtualAddress, SIZE_T Size);
+WINBASEAPI BOOL WINAPI PrefetchVirtualMemory(HANDLE hProcess, ULONG_PTR NumberOfEntries,
+                                             PWIN32_MEMORY_RANGE_ENTRY VirtualAddresses,
+                                             ULONG Flags);
+WINBASEAPI SIZE_T WINAPI GetLargePageMinimum(void);
+WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
 
 #ifdef __cplusplus
 }

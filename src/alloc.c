@@ -15,11 +15,6 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#ifndef MADV_FREE
-#define MADV_FREE 8
-#endif
-
-#define LARGE_PAGE_SIZE ((uintptr_t)2 << 20)
 
 static int overcommit_never(void)
 {
@@ -46,6 +41,14 @@ DWORD vw_error_from_errno(int err)
         return overcommit_never() ? ERROR_COMMITMENT_LIMIT : ERROR_NOT_ENOUGH_MEMORY;
     default: return ERROR_NOT_ENOUGH_MEMORY;
     }
+}
+
+DWORD vw_commit_check_locked(size_t bytes)
+{
+    size_t limit = vw_state.commit_limit;
+    if (limit && (bytes > limit || vw_state.committed > limit - bytes))
+        return ERROR_COMMITMENT_LIMIT;
+    return 0;
 }
 
 void vw_restore_protection_locked(uintptr_t start, uintptr_t end)
@@ -75,7 +78,7 @@ static DWORD validate_type(DWORD type, uintptr_t addr, SIZE_T size, DWORD prot)
         return ERROR_INVALID_PARAMETER;
     if (type & MEM_LARGE_PAGES) {
         if ((type & (MEM_RESERVE | MEM_COMMIT)) != (MEM_RESERVE | MEM_COMMIT) ||
-            size % LARGE_PAGE_SIZE || addr % LARGE_PAGE_SIZE)
+            size % vw_large_page_size() || addr % vw_large_page_size())
             return ERROR_INVALID_PARAMETER;
     }
     return 0;
@@ -118,9 +121,14 @@ static LPVOID do_reserve(uintptr_t addr, SIZE_T size, DWORD type, DWORD prot)
         hint = 0;
 
     map_lock();
-    if (rm_spare_get(&vw_state.map, &sp, 1)) {
+    size_t span = addr ? page_ceil(addr + size) - (addr & ~(VW_GRANULE - 1)) : page_ceil(size);
+    DWORD werr = commit ? vw_commit_check_locked(span) : 0;
+    if (!werr && rm_spare_get(&vw_state.map, &sp, 1))
+        werr = ERROR_NOT_ENOUGH_MEMORY;
+    if (werr) {
+        rm_spare_put(&vw_state.map, &sp);
         map_unlock();
-        return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_ENOUGH_MEMORY);
+        return (LPVOID)(uintptr_t)vw_fail(werr);
     }
     err = place_locked(addr, size, hint, &base, &end);
     if (!err && lprot != PROT_NONE) {
@@ -137,6 +145,8 @@ static LPVOID do_reserve(uintptr_t addr, SIZE_T size, DWORD type, DWORD prot)
     }
     rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
                     commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
+    if (commit)
+        vw_state.committed += end - base;
     map_unlock();
     return (LPVOID)base;
 }
@@ -153,10 +163,15 @@ static LPVOID do_commit(uintptr_t addr, SIZE_T size, DWORD prot)
         return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
     }
     DWORD eff = prot_effective(prot, r->alloc_protect);
-    if (rm_spare_get(&vw_state.map, &sp, 2)) {
+    struct rm_summary s;
+    rm_summarize(&vw_state.map, start, end, &s);
+    DWORD werr = vw_commit_check_locked(s.reserved_bytes);
+    if (!werr && rm_spare_get(&vw_state.map, &sp, 2))
+        werr = ERROR_NOT_ENOUGH_MEMORY;
+    if (werr) {
         rm_spare_put(&vw_state.map, &sp);
         map_unlock();
-        return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_ENOUGH_MEMORY);
+        return (LPVOID)(uintptr_t)vw_fail(werr);
     }
     int err = os_protect(start, end - start, prot_to_linux(eff));
     if (err) {
@@ -166,38 +181,8 @@ static LPVOID do_commit(uintptr_t addr, SIZE_T size, DWORD prot)
         return (LPVOID)(uintptr_t)vw_fail(vw_error_from_errno(err));
     }
     rm_set_range(&vw_state.map, &sp, start, end, RUN_COMMITTED, (uint16_t)eff, 0, 0);
+    vw_state.committed += s.reserved_bytes;
     rm_spare_put(&vw_state.map, &sp);
-    map_unlock();
-    return (LPVOID)start;
-}
-
-/* MEM_RESET: contents of committed pages become undefined; state and protection
- * stay.  MADV_FREE lets the kernel reclaim them lazily without swapping. */
-static LPVOID do_reset(uintptr_t addr, SIZE_T size, DWORD type)
-{
-    uintptr_t start = page_floor(addr), end = page_ceil(addr + size);
-    if (!addr)
-        return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
-    map_lock();
-    struct vw_run *r = rm_find(&vw_state.map, start);
-    if (!r || end > r->alloc_end) {
-        map_unlock();
-        return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
-    }
-    if (type & MEM_RESET_UNDO) {
-        /* Whether MADV_FREE'd pages survived cannot be told reliably yet: refuse
-         * rather than report success for data that may be lost. */
-        map_unlock();
-        return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_SUPPORTED);
-    }
-    for (; r && r->start < end; r = rm_next(r)) {
-        if (r->state != RUN_COMMITTED || (r->flags & RUN_LOCKED))
-            continue;   /* reserved pages hold nothing; locked ones cannot be freed */
-        uintptr_t a = r->start > start ? r->start : start;
-        uintptr_t b = r->end < end ? r->end : end;
-        if (os_advise(a, b - a, MADV_FREE) == EINVAL)
-            os_advise(a, b - a, MADV_DONTNEED);
-    }
     map_unlock();
     return (LPVOID)start;
 }
@@ -215,12 +200,16 @@ static LPVOID vw_alloc(LPVOID lpAddress, SIZE_T dwSize, DWORD type, DWORD prot)
         err = ERROR_INVALID_PARAMETER;
     if (err)
         return (LPVOID)(uintptr_t)vw_fail(err);
-    if (type & (MEM_RESET | MEM_RESET_UNDO))
-        return do_reset(addr, dwSize, type);
+    if (type & (MEM_RESET | MEM_RESET_UNDO)) {
+        if (!addr)
+            return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
+        err = (type & MEM_RESET) ? vw_reset(addr, dwSize) : vw_reset_undo(addr, dwSize);
+        return err ? (LPVOID)(uintptr_t)vw_fail(err) : (LPVOID)page_floor(addr);
+    }
     if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL))
         return (LPVOID)(uintptr_t)vw_fail(ERROR_NOT_SUPPORTED);   /* not built yet */
     if (type & MEM_LARGE_PAGES)
-        return (LPVOID)(uintptr_t)vw_fail(ERROR_NO_SYSTEM_RESOURCES);   /* not built yet */
+        return vw_alloc_large(addr, dwSize, prot);
     if ((type & MEM_RESERVE) || !addr)
         return do_reserve(addr, dwSize, type, prot);
     return do_commit(addr, dwSize, prot);

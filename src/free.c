@@ -24,6 +24,8 @@ static BOOL do_release(uintptr_t addr)
     rm_summarize(&vw_state.map, base, end, &s);
     rm_remove_alloc(&vw_state.map, r);
     space_release(base, end - base, s.any_committed);
+    vw_state.committed -= s.committed_bytes;
+    vw_state.locked -= s.locked_bytes;
     map_unlock();
     return TRUE;
 }
@@ -61,6 +63,8 @@ static BOOL do_decommit(uintptr_t addr, SIZE_T size)
             return vw_fail(vw_error_from_errno(e));
         }
         rm_set_range(&vw_state.map, &sp, start, end, RUN_RESERVED, 0, 0, 0);
+        vw_state.committed -= s.committed_bytes;
+        vw_state.locked -= s.locked_bytes;
     }
     rm_spare_put(&vw_state.map, &sp);
     map_unlock();

@@ -61,18 +61,21 @@ static DWORD lock_own_locked(uintptr_t start, uintptr_t end, int lock)
         } else if (s.any_guard) {
             clear_guard_locked(start, end, &sp);
             err = STATUS_GUARD_PAGE_VIOLATION;
-        } else {
+        } else if (!(err = vw_lock_quota_check_locked(s.committed_bytes - s.locked_bytes))) {
             int e = os_lock(start, end - start);
-            if (e)
+            if (e) {
                 err = lock_error(e);
-            else
+            } else {
                 rm_set_range(&vw_state.map, &sp, start, end, 0, RM_KEEP_PROTECT, RUN_LOCKED,
                              RUN_LOCKED);
+                vw_state.locked += s.committed_bytes - s.locked_bytes;
+            }
         }
     } else {
         if (s.any_locked) {
             os_unlock(start, end - start);
             rm_set_range(&vw_state.map, &sp, start, end, 0, RM_KEEP_PROTECT, RUN_LOCKED, 0);
+            vw_state.locked -= s.locked_bytes;
         }
         if (s.any_unlocked)
             err = ERROR_NOT_LOCKED;

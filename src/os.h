@@ -23,6 +23,9 @@
 
 int os_reserve(uintptr_t *addr, size_t len, int fixed);
 int os_map_anon(uintptr_t *addr, size_t len, int prot);
+/* Anonymous private mapping with extra MAP_* flags (MAP_HUGETLB, ...); fixed
+ * as for os_reserve. */
+int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed);
 int os_decommit(uintptr_t addr, size_t len);
 int os_unmap(uintptr_t addr, size_t len);
 int os_protect(uintptr_t addr, size_t len, int prot);

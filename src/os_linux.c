@@ -70,6 +70,11 @@ int os_map_anon(uintptr_t *addr, size_t len, int prot)
     return map_anon(addr, len, prot, 0, 0);
 }
 
+int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
+{
+    return map_anon(addr, len, prot, extra, fixed);
+}
+
 int os_decommit(uintptr_t addr, size_t len)
 {
     long r = mmap_raw(addr, len, PROT_NONE,

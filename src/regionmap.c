@@ -212,15 +212,21 @@ void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
     *out = (struct rm_summary){ 0 };
     out->first_protect = r->protect;
     for (; r && r->start < end; r = rm_next(r)) {
+        uintptr_t a = r->start > start ? r->start : start;
+        size_t n = (r->end < end ? r->end : end) - a;
         if (r->state == RUN_RESERVED) {
             out->any_reserved = 1;
+            out->reserved_bytes += n;
             continue;
         }
         out->any_committed = 1;
-        if (r->flags & RUN_LOCKED)
+        out->committed_bytes += n;
+        if (r->flags & RUN_LOCKED) {
             out->any_locked = 1;
-        else
+            out->locked_bytes += n;
+        } else {
             out->any_unlocked = 1;
+        }
         if (r->protect & 0x100)   /* PAGE_GUARD */
             out->any_guard = 1;
         if ((r->protect & 0xFF) == 0x01)   /* PAGE_NOACCESS */

@@ -29,6 +29,7 @@
 
 enum { RUN_RESERVED = 1, RUN_COMMITTED = 2 };
 enum { RUN_LOCKED = 1 };
+enum { ALLOC_LARGE_PAGES = 1 };
 
 struct vw_run {
     struct rb_node rb;
@@ -90,6 +91,7 @@ struct rm_summary {
     int any_reserved, any_committed, any_locked, any_unlocked;
     int any_guard, any_noaccess;
     uint16_t first_protect;
+    size_t reserved_bytes, committed_bytes, locked_bytes;   /* within [start, end) */
 };
 void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
                   struct rm_summary *out);

@@ -17,6 +17,7 @@
 #include "space.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/auxv.h>
 
 struct vw_state vw_state = {
@@ -46,6 +47,7 @@ static void fork_child(void)
 {
     vw_lock_reset(&vw_state.lock);
     rm_clear_locks(&vw_state.map);
+    vw_state.locked = 0;
     kv_reset_after_fork();
 }
 
@@ -54,10 +56,38 @@ void vw_init_slow(void)
     static int atfork_registered;
     if (!__atomic_exchange_n(&atfork_registered, 1, __ATOMIC_ACQ_REL))
         pthread_atfork(fork_prepare, fork_parent, fork_child);
+    const char *limit = getenv("VIRTUALWIN_COMMIT_LIMIT");
+    if (limit)
+        vw_state.commit_limit = vw_parse_size(limit);
     uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
     if (page == 0 || (page & (page - 1)))
         page = 4096;
     __atomic_store_n(&vw_state.page, page, __ATOMIC_RELEASE);
+}
+
+size_t vw_parse_size(const char *s)
+{
+    size_t v = 0;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        if (v > (SIZE_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    if (!digits)
+        return 0;
+    unsigned shift = 0;
+    switch (*s) {
+    case 'k': case 'K': shift = 10; s++; break;
+    case 'm': case 'M': shift = 20; s++; break;
+    case 'g': case 'G': shift = 30; s++; break;
+    case 't': case 'T': shift = 40; s++; break;
+    }
+    if (shift && (*s == 'b' || *s == 'B'))
+        s++;
+    if (*s || (shift && v > (SIZE_MAX >> shift)))
+        return 0;
+    return v << shift;
 }
 
 __attribute__((constructor)) static void vw_constructor(void)

@@ -33,6 +33,9 @@ struct vw_state {
     vw_lock_t lock;
     struct vw_regionmap map;
     uintptr_t page;        /* host page size */
+    /* Accounting (under the lock): bytes committed and locked in the library's
+     * allocations, and the commit limit from VIRTUALWIN_COMMIT_LIMIT (0: none). */
+    size_t committed, locked, commit_limit;
 };
 
 extern struct vw_state vw_state;
@@ -99,6 +102,23 @@ DWORD prot_effective(DWORD prot, DWORD alloc_protect);
 
 /* Range helpers: 1 if [addr, addr+size) wraps or leaves the user range. */
 int vw_range_invalid(uintptr_t addr, size_t size);
+
+/* Commit accounting (alloc.c): 0 if `bytes` more may be committed, else
+ * ERROR_COMMITMENT_LIMIT.  Needs the lock. */
+DWORD vw_commit_check_locked(size_t bytes);
+/* Lock quota (workingset.c): 0 if `bytes` more may be locked, else
+ * ERROR_WORKING_SET_QUOTA.  Issues getrlimit; call it with the lock held only
+ * because the count it compares against lives under the lock. */
+DWORD vw_lock_quota_check_locked(size_t bytes);
+/* Large pages (largepage.c): the page size, and the allocation path. */
+size_t vw_large_page_size(void);
+LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot);
+/* Parses "123", "64K", "2M", "1G" (also with a B: "64KB"); 0 if invalid. */
+size_t vw_parse_size(const char *s);
+
+/* MEM_RESET and MEM_RESET_UNDO (reset.c): 0 or a Win32 error. */
+DWORD vw_reset(uintptr_t addr, size_t size);
+DWORD vw_reset_undo(uintptr_t addr, size_t size);
 
 /* Syscall errno -> Win32 error (alloc.c). */
 DWORD vw_error_from_errno(int err);
