@@ -158,14 +158,14 @@ static LPVOID do_commit(uintptr_t addr, SIZE_T size, DWORD prot)
 
     map_lock();
     struct vw_run *r = rm_find(&vw_state.map, start);
-    if (!r || end > r->alloc_end) {
+    if (!r || end > rm_alloc_end(r)) {
         map_unlock();
         return (LPVOID)(uintptr_t)vw_fail(ERROR_INVALID_ADDRESS);
     }
     DWORD eff = prot_effective(prot, r->alloc_protect);
     struct rm_summary s;
     rm_summarize(&vw_state.map, start, end, &s);
-    DWORD werr = vw_commit_check_locked(s.reserved_bytes);
+    DWORD werr = s.any_hole ? ERROR_INVALID_ADDRESS : vw_commit_check_locked(s.reserved_bytes);
     if (!werr && rm_spare_get(&vw_state.map, &sp, 2))
         werr = ERROR_NOT_ENOUGH_MEMORY;
     if (werr) {

@@ -14,16 +14,27 @@ static BOOL do_release(uintptr_t addr)
 {
     uintptr_t start = page_floor(addr);
     map_lock();
-    struct vw_run *r = rm_find(&vw_state.map, start);
+    /* rm_find_from, not rm_find: munmap may have taken the base page. */
+    struct vw_run *r = rm_find_from(&vw_state.map, start);
     if (!r || r->alloc_base != start) {
         map_unlock();
         return vw_fail(ERROR_INVALID_ADDRESS);
     }
-    uintptr_t base = r->alloc_base, end = r->alloc_end;
+    uintptr_t base = r->alloc_base, end = rm_alloc_end(r);
+    uint16_t flags = r->alloc_flags;
     struct rm_summary s;
-    rm_summarize(&vw_state.map, base, end, &s);
-    rm_remove_alloc(&vw_state.map, r);
-    space_release(base, end - base, s.any_committed);
+    rm_summarize(&vw_state.map, r->start, end, &s);
+    if (flags & (ALLOC_HOLES | ALLOC_FOREIGN_HOLES)) {
+        /* Only the runs are ours to give back; the holes may hold anything. */
+        for (struct vw_run *q = r; q && q->alloc_base == base; q = rm_next(q))
+            space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED);
+        if (!(flags & ALLOC_FOREIGN_HOLES))
+            space_free_granules(base, end - base);
+        rm_remove_alloc(&vw_state.map, r);
+    } else {
+        rm_remove_alloc(&vw_state.map, r);
+        space_release(base, end - base, s.any_committed);
+    }
     vw_state.committed -= s.committed_bytes;
     vw_state.locked -= s.locked_bytes;
     map_unlock();
@@ -43,7 +54,7 @@ static BOOL do_decommit(uintptr_t addr, SIZE_T size)
         err = ERROR_INVALID_ADDRESS;
     else if (size == 0 && r->alloc_base != start)
         err = ERROR_INVALID_ADDRESS;
-    else if (size && page_ceil(addr + size) > r->alloc_end)
+    else if (size && page_ceil(addr + size) > rm_alloc_end(r))
         err = ERROR_INVALID_PARAMETER;
     else if (rm_spare_get(&vw_state.map, &sp, 2))
         err = ERROR_NOT_ENOUGH_MEMORY;
@@ -52,11 +63,24 @@ static BOOL do_decommit(uintptr_t addr, SIZE_T size)
         map_unlock();
         return vw_fail(err);
     }
-    end = size ? page_ceil(addr + size) : r->alloc_end;
+    end = size ? page_ceil(addr + size) : rm_alloc_end(r);
     struct rm_summary s;
     rm_summarize(&vw_state.map, start, end, &s);
     if (s.any_committed) {
-        int e = os_decommit(start, end - start);
+        /* One remap over the whole range, unless holes in it may hold someone
+         * else's mapping: then run by run. */
+        int e = 0;
+        if (!(r->alloc_flags & (ALLOC_HOLES | ALLOC_FOREIGN_HOLES))) {
+            e = os_decommit(start, end - start);
+        } else {
+            for (struct vw_run *q = rm_find_from(&vw_state.map, start); !e && q && q->start < end;
+                 q = rm_next(q)) {
+                uintptr_t a = q->start > start ? q->start : start;
+                uintptr_t b = q->end < end ? q->end : end;
+                if (q->state == RUN_COMMITTED)
+                    e = os_decommit(a, b - a);
+            }
+        }
         if (e) {
             rm_spare_put(&vw_state.map, &sp);
             map_unlock();

@@ -75,36 +75,23 @@ static int log2_of(size_t v)
     return l;
 }
 
-/* Maps `size` bytes of large pages with protection lprot; 0 or errno. */
-static int map_large(uintptr_t addr, size_t size, int lprot, uintptr_t *out)
+/* Turns [base, base+size), which the caller owns (PROT_NONE space), into large
+ * pages with protection lprot: hugetlbfs pages replacing it, else THP.
+ * Returns 0 or ENOMEM; on failure the range is still the caller's. */
+static int make_large(uintptr_t base, size_t size, int lprot)
 {
     size_t lp = vw_large_page_size();
     unsigned long long free_pages = sysfile_meminfo("HugePages_Free");
     unsigned long long hp_kib = sysfile_meminfo("Hugepagesize");
     if (free_pages && hp_kib * 1024 == lp && free_pages * lp >= size) {
-        uintptr_t at = addr;
-        int extra = MAP_HUGETLB | (log2_of(lp) << MAP_HUGE_SHIFT_) | MAP_POPULATE;
-        if (os_map_flags(&at, size, lprot, extra, addr != 0) == 0) {
-            *out = at;
+        uintptr_t at = base;
+        int extra = MAP_HUGETLB | (log2_of(lp) << MAP_HUGE_SHIFT_) | MAP_POPULATE | MAP_FIXED;
+        if (os_map_flags(&at, size, lprot, extra, 0) == 0 && at == base)
             return 0;
-        }
+        os_decommit(base, size);   /* whatever the attempt left, ours again */
     }
     if (!thp_possible())
         return ENOMEM;
-    uintptr_t base = addr;
-    if (addr) {
-        if (os_reserve(&base, size, 1))
-            return EEXIST;
-    } else {
-        uintptr_t raw = 0;
-        if (os_reserve(&raw, size + lp, 0))
-            return ENOMEM;
-        base = (raw + lp - 1) & ~(uintptr_t)(lp - 1);
-        if (base > raw)
-            os_unmap(raw, base - raw);
-        if (raw + size + lp > base + size)
-            os_unmap(base + size, raw + size + lp - (base + size));
-    }
     os_advise(base, size, MADV_HUGEPAGE);
     int err = os_protect(base, size, lprot);
     if (!err && lprot != PROT_NONE) {
@@ -114,9 +101,25 @@ static int map_large(uintptr_t addr, size_t size, int lprot, uintptr_t *out)
             err = ENOMEM;
     }
     if (err) {
-        os_unmap(base, size);
+        os_decommit(base, size);
         return ENOMEM;
     }
+    return 0;
+}
+
+/* A large-page-aligned PROT_NONE range of the kernel's choosing, outside the
+ * arenas (their 64 KiB granules do not give 2 MiB alignment). */
+static int reserve_large_aligned(size_t size, uintptr_t *out)
+{
+    size_t lp = vw_large_page_size();
+    uintptr_t raw = 0;
+    if (os_reserve(&raw, size + lp, 0))
+        return ENOMEM;
+    uintptr_t base = (raw + lp - 1) & ~(uintptr_t)(lp - 1);
+    if (base > raw)
+        os_unmap(raw, base - raw);
+    if (raw + size + lp > base + size)
+        os_unmap(base + size, raw + size + lp - (base + size));
     *out = base;
     return 0;
 }
@@ -125,22 +128,23 @@ LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot)
 {
     DWORD eff = prot_effective(prot, prot);
     struct rm_spares sp = { { NULL, NULL } };
+    uintptr_t base = addr;
     map_lock();
     DWORD err = vw_commit_check_locked(size);
-    if (!err && addr && rm_overlaps(&vw_state.map, addr, addr + size))
-        err = ERROR_INVALID_ADDRESS;
-    if (!err && addr) {
-        uintptr_t as, ae;
-        if (space_arena_at(addr, &as, &ae) || space_next_arena(addr) < addr + size)
-            err = ERROR_INVALID_ADDRESS;   /* arena space is for small pages */
-    }
     if (!err && rm_spare_get(&vw_state.map, &sp, 1))
         err = ERROR_NOT_ENOUGH_MEMORY;
-    uintptr_t base = 0;
-    if (!err) {
-        int e = map_large(addr, size, prot_to_linux(eff), &base);
-        if (e)
-            err = e == EEXIST ? ERROR_INVALID_ADDRESS : ERROR_NO_SYSTEM_RESOURCES;
+    if (!err && addr) {
+        /* Explicit: the space must be free, arena space included. */
+        if (rm_overlaps(&vw_state.map, addr, addr + size))
+            err = ERROR_INVALID_ADDRESS;
+        else if (space_claim(addr, size))
+            err = ERROR_INVALID_ADDRESS;
+    } else if (!err && reserve_large_aligned(size, &base)) {
+        err = ERROR_NO_SYSTEM_RESOURCES;
+    }
+    if (!err && make_large(base, size, prot_to_linux(eff))) {
+        space_release(base, size, 1);
+        err = ERROR_NO_SYSTEM_RESOURCES;
     }
     if (err) {
         rm_spare_put(&vw_state.map, &sp);

@@ -43,11 +43,11 @@ static void clear_guard_locked(uintptr_t start, uintptr_t end, struct rm_spares 
 static DWORD lock_own_locked(uintptr_t start, uintptr_t end, int lock)
 {
     struct vw_run *r = rm_find(&vw_state.map, start);
-    if (end > r->alloc_end)
+    if (end > rm_alloc_end(r))
         return ERROR_INVALID_ADDRESS;
     struct rm_summary s;
     rm_summarize(&vw_state.map, start, end, &s);
-    if (s.any_reserved)
+    if (s.any_reserved || s.any_hole)
         return ERROR_INVALID_ADDRESS;
     struct rm_spares sp = { { NULL, NULL } };
     if (rm_spare_get(&vw_state.map, &sp, 2)) {

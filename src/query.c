@@ -26,6 +26,20 @@ static uintptr_t lowest(uintptr_t a, uintptr_t b, uintptr_t c)
     return m < VW_LIMIT ? m : VW_LIMIT;
 }
 
+/* Where the next query probably lands: a walk asks for BaseAddress +
+ * RegionSize, which starts the run after the region just described.  Only
+ * read and written under the lock; a stale pointer is harmless because pool
+ * memory is never unmapped and nodes outside the tree have state 0. */
+static struct vw_run *query_hint;
+
+static struct vw_run *find_locked(uintptr_t p)
+{
+    struct vw_run *h = query_hint;
+    if (h && h->state && h->start <= p && p < h->end)
+        return h;
+    return rm_find(&vw_state.map, p);
+}
+
 /* Fills m from the allocation run containing p; needs the lock. */
 static void describe_own_locked(struct vw_run *r, uintptr_t p, MEMORY_BASIC_INFORMATION *m)
 {
@@ -35,6 +49,7 @@ static void describe_own_locked(struct vw_run *r, uintptr_t p, MEMORY_BASIC_INFO
     while ((n = rm_next(n)) && n->start == end && n->alloc_base == r->alloc_base &&
            n->state == r->state && n->protect == r->protect)
         end = n->end;
+    query_hint = n;
     m->BaseAddress = (PVOID)p;
     m->AllocationBase = (PVOID)r->alloc_base;
     m->AllocationProtect = r->alloc_protect;
@@ -61,25 +76,34 @@ static void describe_other(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
 {
     uintptr_t cur = p;
     while (cur < VW_LIMIT) {
-        uintptr_t next_alloc, as, ae, next_arena;
-        int in_arena;
+        uintptr_t next_alloc, stretch_end = 0, next_arena;
+        int kind;
         map_lock();
         struct vw_run *r = rm_find_from(&vw_state.map, cur);
-        if (r && r->start <= cur) {        /* allocated meanwhile: stop here */
+        if (r && r->start <= cur) {
+            if (cur == p) {                /* allocated since the caller looked */
+                describe_own_locked(r, p, m);
+                map_unlock();
+                return;
+            }
             map_unlock();
             break;
         }
+        query_hint = r;
         next_alloc = r ? r->start : VW_LIMIT;
-        in_arena = space_arena_at(cur, &as, &ae);
-        next_arena = space_next_arena(cur);
+        kind = space_stretch(cur, &stretch_end);
+        next_arena = kind == SPACE_OUTSIDE ? space_next_arena(cur) : stretch_end;
         map_unlock();
 
-        if (in_arena) {
-            cur = lowest(next_alloc, ae, VW_LIMIT);
-            if (cur != ae)
+        if (kind == SPACE_ARENA) {
+            /* Arena space no allocation uses is free. */
+            cur = lowest(next_alloc, stretch_end, VW_LIMIT);
+            if (cur != stretch_end)
                 break;
             continue;
         }
+        /* Outside the arenas, or arena space someone else mapped over: the
+         * kernel's view, up to where the next piece of library space begins. */
         struct kv_vma v;
         int err = kv_find(cur, &v);
         if (!err && v.start <= cur) {
@@ -127,7 +151,7 @@ static SIZE_T vw_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SI
     MEMORY_BASIC_INFORMATION m;
     memset(&m, 0, sizeof m);
     map_lock();
-    struct vw_run *r = rm_find(&vw_state.map, p);
+    struct vw_run *r = find_locked(p);
     if (r) {
         describe_own_locked(r, p, &m);
         map_unlock();

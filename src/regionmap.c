@@ -60,8 +60,10 @@ struct vw_run *rm_prev(const struct vw_run *r)
 
 struct vw_run *rm_alloc_first(struct vw_run *r)
 {
-    while (r->start != r->alloc_base)
-        r = rm_prev(r);
+    /* Not "start == alloc_base": munmap may have taken the first pages. */
+    struct vw_run *p;
+    while ((p = rm_prev(r)) && p->alloc_base == r->alloc_base)
+        r = p;
     return r;
 }
 
@@ -71,11 +73,22 @@ int rm_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end)
     return r && r->start < end;
 }
 
+/* Nodes outside the tree have state 0, so a stale pointer to one (the query
+ * hint) can be recognised under the lock. */
+static void node_free(struct vw_regionmap *m, struct vw_run *r)
+{
+    r->state = 0;
+    pool_put(&m->pool, r);
+}
+
 int rm_spare_get(struct vw_regionmap *m, struct rm_spares *s, int need)
 {
     for (int i = 0; i < need; i++) {
-        if (!s->node[i] && !(s->node[i] = pool_get(&m->pool)))
-            return ENOMEM;
+        if (!s->node[i]) {
+            if (!(s->node[i] = pool_get(&m->pool)))
+                return ENOMEM;
+            s->node[i]->state = 0;
+        }
     }
     return 0;
 }
@@ -84,7 +97,7 @@ void rm_spare_put(struct vw_regionmap *m, struct rm_spares *s)
 {
     for (int i = 0; i < 2; i++) {
         if (s->node[i]) {
-            pool_put(&m->pool, s->node[i]);
+            node_free(m, s->node[i]);
             s->node[i] = NULL;
         }
     }
@@ -119,7 +132,8 @@ struct vw_run *rm_insert_alloc(struct vw_regionmap *m, struct rm_spares *s, uint
 {
     struct vw_run *r = spare_take(s);
     r->start = r->alloc_base = base;
-    r->end = r->alloc_end = end;
+    r->end = end;
+    rm_set_alloc_end(r, end);
     r->alloc_protect = alloc_protect;
     r->alloc_flags = 0;
     r->state = state;
@@ -137,7 +151,7 @@ void rm_remove_alloc(struct vw_regionmap *m, struct vw_run *r)
     while (r && r->alloc_base == base) {
         struct vw_run *next = rm_next(r);
         rb_erase(&m->tree, &r->rb);
-        pool_put(&m->pool, r);
+        node_free(m, r);
         r = next;
     }
     m->nallocs--;
@@ -168,7 +182,7 @@ static struct vw_run *merge_forward(struct vw_regionmap *m, struct vw_run *r)
     while ((n = rm_next(r)) && n->start == r->end && same_run(r, n)) {
         r->end = n->end;
         rb_erase(&m->tree, &n->rb);
-        pool_put(&m->pool, n);
+        node_free(m, n);
     }
     return r;
 }
@@ -176,11 +190,11 @@ static struct vw_run *merge_forward(struct vw_regionmap *m, struct vw_run *r)
 void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, uintptr_t end,
                   uint8_t state, uint16_t protect, uint8_t flags_mask, uint8_t flags_value)
 {
-    struct vw_run *r = rm_find(m, start);
+    struct vw_run *r = rm_find_from(m, start);   /* start may lie in a hole */
     if (r->start < start)
         r = split(m, s, r, start);
     struct vw_run *first = r;
-    for (;;) {
+    for (; r && r->start < end; r = rm_next(r)) {
         if (r->end > end)
             split(m, s, r, end);
         if (state)
@@ -191,11 +205,8 @@ void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, 
         } else {
             if (protect != RM_KEEP_PROTECT)
                 r->protect = protect;
-            r->flags = (uint8_t)((r->flags & ~flags_mask) | (flags_value & flags_mask));
+            r->flags = ((r->flags & ~flags_mask) | (flags_value & flags_mask)) & 1u;
         }
-        if (r->end >= end)
-            break;
-        r = rm_next(r);
     }
     /* Merge from the run before the range through the run after it. */
     struct vw_run *p = rm_prev(first);
@@ -208,12 +219,16 @@ void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, 
 void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
                   struct rm_summary *out)
 {
-    struct vw_run *r = rm_find(m, start);
+    struct vw_run *r = rm_find_from(m, start);
+    uintptr_t cur = start;
     *out = (struct rm_summary){ 0 };
-    out->first_protect = r->protect;
+    out->first_protect = r ? r->protect : 0;
     for (; r && r->start < end; r = rm_next(r)) {
+        if (r->start > cur)
+            out->any_hole = 1;   /* pages munmap took out of the allocation */
         uintptr_t a = r->start > start ? r->start : start;
         size_t n = (r->end < end ? r->end : end) - a;
+        cur = r->end;
         if (r->state == RUN_RESERVED) {
             out->any_reserved = 1;
             out->reserved_bytes += n;
@@ -232,12 +247,64 @@ void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
         if ((r->protect & 0xFF) == 0x01)   /* PAGE_NOACCESS */
             out->any_noaccess = 1;
     }
+    if (cur < end)
+        out->any_hole = 1;
+}
+
+int rm_remove_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start,
+                    uintptr_t end, const struct rm_remove_ops *ops)
+{
+    struct vw_run *r = rm_find_from(m, start);
+    while (r && r->start < end) {
+        if (rm_spare_get(m, s, 2))
+            return ENOMEM;
+        if (r->start < start)
+            r = split(m, s, r, start);
+        if (r->end > end)
+            split(m, s, r, end);
+        struct vw_run *prev = rm_prev(r), *next = rm_next(r);
+        struct vw_run piece = *r;
+        int last = !(prev && prev->alloc_base == r->alloc_base) &&
+                   !(next && next->alloc_base == r->alloc_base);
+        rb_erase(&m->tree, &r->rb);
+        node_free(m, r);
+        if (ops->removed)
+            ops->removed(&piece, ops->ctx);
+        if (last) {
+            m->nallocs--;
+            if (ops->emptied)
+                ops->emptied(piece.alloc_base, rm_alloc_end(&piece), piece.alloc_flags, ops->ctx);
+        }
+        r = next;
+    }
+    return 0;
+}
+
+void rm_insert_run(struct vw_regionmap *m, struct rm_spares *s, const struct vw_run *proto)
+{
+    struct vw_run *r = spare_take(s);
+    *r = *proto;
+    int is_new = !rm_overlaps(m, r->alloc_base, rm_alloc_end(r));
+    tree_insert(m, r);
+    if (is_new)
+        m->nallocs++;
+    struct vw_run *p = rm_prev(r);
+    if (p && p->alloc_base == r->alloc_base && p->end == r->start)
+        r = p;
+    merge_forward(m, r);
+}
+
+void rm_mark_alloc(struct vw_run *r, uint16_t flags)
+{
+    uintptr_t base = r->alloc_base;
+    for (struct vw_run *q = rm_alloc_first(r); q && q->alloc_base == base; q = rm_next(q))
+        q->alloc_flags |= flags;
 }
 
 void rm_clear_locks(struct vw_regionmap *m)
 {
     for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
-        r->flags &= (uint8_t)~RUN_LOCKED;
+        r->flags = 0;
     for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
         merge_forward(m, r);
 }

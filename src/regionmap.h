@@ -29,18 +29,42 @@
 
 enum { RUN_RESERVED = 1, RUN_COMMITTED = 2 };
 enum { RUN_LOCKED = 1 };
-enum { ALLOC_LARGE_PAGES = 1 };
+enum {
+    ALLOC_LARGE_PAGES = 1,
+    /* Pages outside the arenas were unmapped (munmap, mremap): release and
+     * decommit must touch the remaining runs only. */
+    ALLOC_HOLES = 2,
+    /* Someone else's mapping replaced pages of this allocation (mmap
+     * MAP_FIXED, mremap MREMAP_FIXED): its space is never handed out again. */
+    ALLOC_FOREIGN_HOLES = 4,
+};
 
+/* 56 bytes: the allocation's size is kept in 4 KiB units in a bit-field, so a
+ * million single-run allocations cost 56 MB of nodes, and 36 bits cover the
+ * whole 47-bit user address space. */
 struct vw_run {
     struct rb_node rb;
     uintptr_t start, end;          /* [start, end), page aligned */
-    uintptr_t alloc_base, alloc_end;
-    uint16_t alloc_protect;        /* protection given to VirtualAlloc (modifiers kept) */
-    uint16_t alloc_flags;          /* reserved for MEM_WRITE_WATCH, placeholders, ... */
-    uint16_t protect;              /* Windows protection of committed pages, 0 if reserved */
-    uint8_t state;                 /* RUN_RESERVED or RUN_COMMITTED */
-    uint8_t flags;                 /* RUN_LOCKED */
+    uintptr_t alloc_base;
+    uint64_t alloc_units : 36;     /* allocation size / 4096 */
+    uint64_t alloc_protect : 11;   /* protection given to VirtualAlloc (modifiers kept) */
+    uint64_t protect : 11;         /* Windows protection of committed pages, 0 if reserved */
+    uint64_t alloc_flags : 3;      /* ALLOC_* */
+    uint64_t state : 2;            /* RUN_RESERVED or RUN_COMMITTED; 0 in a freed node */
+    uint64_t flags : 1;            /* RUN_LOCKED */
 };
+
+#define RM_UNIT 4096u
+
+static inline uintptr_t rm_alloc_end(const struct vw_run *r)
+{
+    return r->alloc_base + (uintptr_t)r->alloc_units * RM_UNIT;
+}
+
+static inline void rm_set_alloc_end(struct vw_run *r, uintptr_t end)
+{
+    r->alloc_units = (end - r->alloc_base) / RM_UNIT;
+}
 
 struct vw_regionmap {
     struct rb_root tree;
@@ -85,16 +109,35 @@ void rm_remove_alloc(struct vw_regionmap *m, struct vw_run *r);
 void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, uintptr_t end,
                   uint8_t state, uint16_t protect, uint8_t flags_mask, uint8_t flags_value);
 
-/* What the runs of [start, end) hold; start must lie in a run and [start, end)
- * inside that run's allocation. */
+/* What the runs of [start, end) hold; [start, end) must lie inside one
+ * allocation's bounds (pages missing from it count as any_hole). */
 struct rm_summary {
     int any_reserved, any_committed, any_locked, any_unlocked;
-    int any_guard, any_noaccess;
+    int any_guard, any_noaccess, any_hole;
     uint16_t first_protect;
     size_t reserved_bytes, committed_bytes, locked_bytes;   /* within [start, end) */
 };
 void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
                   struct rm_summary *out);
+
+/* Removes [start, end) from whatever allocations hold it: the pages leave
+ * their allocations (the rest of each allocation stays valid).  For every run
+ * piece removed, `removed` is called; for every allocation left with no run,
+ * `emptied` is called with its bounds and flags (after its last run is gone).
+ * Needs two spares; refills them from the pool as it goes and returns ENOMEM
+ * if that fails (the map is consistent, the range partly removed). */
+struct rm_remove_ops {
+    void (*removed)(const struct vw_run *piece, void *ctx);
+    void (*emptied)(uintptr_t base, uintptr_t end, uint16_t alloc_flags, void *ctx);
+    void *ctx;
+};
+int rm_remove_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start,
+                    uintptr_t end, const struct rm_remove_ops *ops);
+/* Inserts a run [start, end) of an existing or new allocation as given by
+ * `proto` (alloc bounds, protections, state, flags); uses one spare. */
+void rm_insert_run(struct vw_regionmap *m, struct rm_spares *s, const struct vw_run *proto);
+/* Sets alloc_flags bits on every run of r's allocation. */
+void rm_mark_alloc(struct vw_run *r, uint16_t flags);
 
 /* Clears RUN_LOCKED everywhere and merges (fork child). */
 void rm_clear_locks(struct vw_regionmap *m);

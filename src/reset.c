@@ -37,7 +37,7 @@
 static struct vw_run *range_run_locked(uintptr_t start, uintptr_t end)
 {
     struct vw_run *r = rm_find(&vw_state.map, start);
-    return r && end <= r->alloc_end ? r : NULL;
+    return r && end <= rm_alloc_end(r) ? r : NULL;
 }
 
 /* Applies `advice` to the committed, unlocked pages of [start, end). */
@@ -161,7 +161,7 @@ static DWORD committed_range_locked(uintptr_t addr, size_t size)
         return ERROR_INVALID_PARAMETER;
     struct rm_summary s;
     rm_summarize(&vw_state.map, addr, end, &s);
-    return s.any_reserved ? ERROR_INVALID_PARAMETER : 0;
+    return s.any_reserved || s.any_hole ? ERROR_INVALID_PARAMETER : 0;
 }
 
 VW_API DWORD WINAPI DiscardVirtualMemory(PVOID VirtualAddress, SIZE_T Size)

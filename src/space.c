@@ -23,8 +23,9 @@
 struct arena {
     uintptr_t base, end;
     uint64_t *bits;       /* 1 = granule in use */
+    uint64_t *retired;    /* 1 = someone else mapped over it: foreign for good */
     size_t hint;          /* no free granule below this index */
-    size_t used;
+    size_t used, nretired;
 };
 
 static struct arena arenas[MAX_ARENAS];
@@ -115,11 +116,11 @@ static struct arena *arena_new(void)
     if (narenas == MAX_ARENAS)
         return NULL;
     uintptr_t bits = 0;
-    if (os_map_anon(&bits, ARENA_GRANULES / 8, PROT_READ | PROT_WRITE))
+    if (os_map_anon(&bits, 2 * (ARENA_GRANULES / 8), PROT_READ | PROT_WRITE))
         return NULL;
     uintptr_t base;
     if (reserve_aligned(ARENA_SIZE, &base)) {
-        os_unmap(bits, ARENA_GRANULES / 8);
+        os_unmap(bits, 2 * (ARENA_GRANULES / 8));
         return NULL;
     }
     size_t i = narenas;
@@ -127,7 +128,8 @@ static struct arena *arena_new(void)
         arenas[i] = arenas[i - 1];
         i--;
     }
-    arenas[i] = (struct arena){ base, base + ARENA_SIZE, (uint64_t *)bits, 0, 0 };
+    arenas[i] = (struct arena){ base, base + ARENA_SIZE, (uint64_t *)bits,
+                                (uint64_t *)bits + ARENA_GRANULES / 64, 0, 0, 0 };
     narenas++;
     return &arenas[i];
 }
@@ -234,20 +236,102 @@ static void piece_granules(const struct piece *p, size_t *g0, size_t *g1)
     *g1 = (p->end - p->arena->base + VW_GRANULE - 1) / VW_GRANULE;
 }
 
-static void release_piece(const struct piece *p, int dirty)
+static void vacate_piece(const struct piece *p, int dirty)
 {
-    if (!p->arena) {
+    if (!p->arena)
         os_unmap(p->start, p->end - p->start);
-        return;
-    }
-    if (dirty)
+    else if (dirty)
         os_decommit(p->start, p->end - p->start);
+}
+
+static void free_piece_granules(const struct piece *p)
+{
     size_t g0, g1;
     piece_granules(p, &g0, &g1);
-    bits_set(p->arena->bits, g0, g1, 0);
-    p->arena->used -= g1 - g0;
+    for (size_t g = g0; g < g1; g++) {
+        if (bit_get(p->arena->bits, g)) {
+            bits_set(p->arena->bits, g, g + 1, 0);
+            p->arena->used--;
+        }
+    }
     if (g0 < p->arena->hint)
         p->arena->hint = g0;
+}
+
+static void release_piece(const struct piece *p, int dirty)
+{
+    vacate_piece(p, dirty);
+    if (p->arena)
+        free_piece_granules(p);
+}
+
+void space_vacate(uintptr_t start, size_t size, int dirty)
+{
+    struct piece p;
+    for (uintptr_t cur = start; next_piece(cur, start + size, &p); cur = p.end)
+        vacate_piece(&p, dirty);
+}
+
+void space_free_granules(uintptr_t base, size_t size)
+{
+    struct piece p;
+    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end)
+        if (p.arena)
+            free_piece_granules(&p);
+}
+
+void space_retire(uintptr_t base, size_t size)
+{
+    struct piece p;
+    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end) {
+        if (!p.arena)
+            continue;
+        size_t g0, g1;
+        piece_granules(&p, &g0, &g1);
+        for (size_t g = g0; g < g1; g++) {
+            if (!bit_get(p.arena->bits, g)) {
+                bits_set(p.arena->bits, g, g + 1, 1);
+                p.arena->used++;
+            }
+            if (!bit_get(p.arena->retired, g)) {
+                bits_set(p.arena->retired, g, g + 1, 1);
+                p.arena->nretired++;
+            }
+        }
+    }
+}
+
+int space_stretch(uintptr_t addr, uintptr_t *end)
+{
+    long i = arena_index(addr);
+    if (i < 0)
+        return SPACE_OUTSIDE;
+    const struct arena *a = &arenas[i];
+    if (!a->nretired) {
+        *end = a->end;
+        return SPACE_ARENA;
+    }
+    size_t g = (addr - a->base) / VW_GRANULE;
+    int retired = bit_get(a->retired, g);
+    while (g < ARENA_GRANULES && bit_get(a->retired, g) == retired)
+        g++;
+    *end = a->base + (uintptr_t)g * VW_GRANULE;
+    return retired ? SPACE_RETIRED : SPACE_ARENA;
+}
+
+int space_holds(uintptr_t start, uintptr_t end)
+{
+    uintptr_t cur = start;
+    while (cur < end) {
+        uintptr_t e;
+        int kind = space_stretch(cur, &e);
+        if (kind == SPACE_ARENA)
+            return 1;
+        if (kind == SPACE_OUTSIDE)
+            e = space_next_arena(cur);
+        cur = e;
+    }
+    return 0;
 }
 
 int space_claim(uintptr_t base, size_t size)

@@ -34,6 +34,24 @@ int space_claim(uintptr_t base, size_t size);
  * accessible or be locked, so arena pieces must be remapped first. */
 int space_release(uintptr_t base, size_t size, int dirty);
 
+/* The two halves of space_release, for allocations with holes: give the
+ * pages of [start, end) back to the kernel (arena pieces: remapped PROT_NONE
+ * if dirty; others: unmapped), and mark the arena granules of [base, base+size)
+ * free (the kernel state there must already be clean PROT_NONE). */
+void space_vacate(uintptr_t start, size_t size, int dirty);
+void space_free_granules(uintptr_t base, size_t size);
+/* Marks the arena granules of [base, base+size) used for good (someone else
+ * mapped over arena space). */
+void space_retire(uintptr_t base, size_t size);
+
+/* What lies at addr: arena space (ours), retired arena space (someone else's
+ * mapping), or outside every arena; *end is where that stretch ends (for
+ * SPACE_OUTSIDE it is left unset). */
+enum { SPACE_OUTSIDE = 0, SPACE_ARENA = 1, SPACE_RETIRED = 2 };
+int space_stretch(uintptr_t addr, uintptr_t *end);
+/* 1 if [start, end) intersects arena space that is not retired. */
+int space_holds(uintptr_t start, uintptr_t end);
+
 /* If addr lies in an arena, stores its bounds and returns 1. */
 int space_arena_at(uintptr_t addr, uintptr_t *start, uintptr_t *end);
 /* The start of the first arena above addr, or UINTPTR_MAX. */

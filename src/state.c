@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 struct vw_state vw_state = {
     .lock = { 0 },
@@ -28,9 +29,7 @@ struct vw_state vw_state = {
 
 int vw_touches_library_locked(uintptr_t start, uintptr_t end)
 {
-    uintptr_t as, ae;
-    return rm_overlaps(&vw_state.map, start, end) || space_arena_at(start, &as, &ae) ||
-           space_next_arena(start) < end;
+    return rm_overlaps(&vw_state.map, start, end) || space_holds(start, end);
 }
 
 static void fork_prepare(void)
@@ -57,8 +56,16 @@ void vw_init_slow(void)
     if (!__atomic_exchange_n(&atfork_registered, 1, __ATOMIC_ACQ_REL))
         pthread_atfork(fork_prepare, fork_parent, fork_child);
     const char *limit = getenv("VIRTUALWIN_COMMIT_LIMIT");
-    if (limit)
+    if (limit && *limit) {
         vw_state.commit_limit = vw_parse_size(limit);
+        if (!vw_state.commit_limit) {
+            /* A typo must not silently mean "no limit". write(2): no stdio here. */
+            static const char msg[] =
+                "libvirtualwin: ignoring VIRTUALWIN_COMMIT_LIMIT: not a size such as 64M\n";
+            ssize_t unused = write(2, msg, sizeof msg - 1);
+            (void)unused;
+        }
+    }
     uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
     if (page == 0 || (page & (page - 1)))
         page = 4096;

@@ -600,6 +600,98 @@ START_TEST(threads_no_overlap)
 }
 END_TEST
 
+/* Section 7: VirtualQuery racing with VirtualAlloc/VirtualFree at the same
+ * address.  One thread reserves (or reserves and commits) 64 KiB at a fixed
+ * address X and releases it, over and over; another queries X meanwhile.  Every
+ * answer must be one of the states X really passes through: free (RegionSize at
+ * least 64 KiB, nothing else is there), reserved or committed (AllocationBase X,
+ * RegionSize 64 KiB) - never a zero-sized or mixed-up region. */
+static char *race_x;
+static volatile int race_stop;
+static char race_err[2][300];
+
+static void *race_allocator(void *arg)
+{
+    (void)arg;
+    long n = 0;
+    while (!race_stop) {
+        DWORD type = (n++ & 1) ? MEM_RESERVE : MEM_RESERVE | MEM_COMMIT;
+        char *p = VirtualAlloc(race_x, VW_64K, type, PAGE_READWRITE);
+        if (p != race_x) {
+            snprintf(race_err[0], sizeof race_err[0], "VirtualAlloc(%p) returned %p, error %u",
+                     (void *)race_x, (void *)p, (unsigned)GetLastError());
+            return NULL;
+        }
+        if (!VirtualFree(p, 0, MEM_RELEASE)) {
+            snprintf(race_err[0], sizeof race_err[0], "VirtualFree(%p) failed: %u", (void *)p,
+                     (unsigned)GetLastError());
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static void *race_querier(void *arg)
+{
+    long *counts = arg;
+    while (!race_stop) {
+        MEMORY_BASIC_INFORMATION m;
+        memset(&m, 0x5A, sizeof m);
+        SIZE_T r = VirtualQuery(race_x + 0x10, &m, sizeof m);
+        int ok = r == sizeof m && m.BaseAddress == race_x && m.RegionSize > 0;
+        if (ok && m.State == MEM_FREE) {
+            ok = m.RegionSize >= VW_64K && m.AllocationBase == NULL && m.Protect == PAGE_NOACCESS &&
+                 m.Type == 0 && m.AllocationProtect == 0;
+            counts[0]++;
+        } else if (ok && m.State == MEM_RESERVE) {
+            ok = m.AllocationBase == race_x && m.RegionSize == VW_64K && m.Protect == 0 &&
+                 m.Type == MEM_PRIVATE && m.AllocationProtect == PAGE_READWRITE;
+            counts[1]++;
+        } else if (ok && m.State == MEM_COMMIT) {
+            ok = m.AllocationBase == race_x && m.RegionSize == VW_64K &&
+                 m.Protect == PAGE_READWRITE && m.Type == MEM_PRIVATE;
+            counts[2]++;
+        } else {
+            ok = 0;
+        }
+        if (!ok) {
+            snprintf(race_err[1], sizeof race_err[1],
+                     "VirtualQuery(%p) returned %zu: base %p size %#zx state %#x prot %#x "
+                     "abase %p aprot %#x type %#x", (void *)(race_x + 0x10), (size_t)r,
+                     m.BaseAddress, (size_t)m.RegionSize, (unsigned)m.State, (unsigned)m.Protect,
+                     m.AllocationBase, (unsigned)m.AllocationProtect, (unsigned)m.Type);
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(threads_query_races_alloc)
+{
+    race_x = VirtualAlloc(NULL, VW_64K, MEM_RESERVE, PAGE_READWRITE);
+    ck_assert_ptr_nonnull(race_x);
+    ck_assert(VirtualFree(race_x, 0, MEM_RELEASE));
+    race_stop = 0;
+    long counts[3] = { 0, 0, 0 };
+    pthread_t ta, tq;
+    ck_assert_int_eq(pthread_create(&ta, NULL, race_allocator, NULL), 0);
+    ck_assert_int_eq(pthread_create(&tq, NULL, race_querier, counts), 0);
+    long long end = now_ns() + 1500000000LL;
+    while (now_ns() < end && !race_err[0][0] && !race_err[1][0]) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    race_stop = 1;
+    pthread_join(ta, NULL);
+    pthread_join(tq, NULL);
+    ck_assert_msg(race_err[0][0] == 0, "allocator: %s", race_err[0]);
+    ck_assert_msg(race_err[1][0] == 0, "querier (after %ld free / %ld reserved / %ld committed "
+                  "answers): %s", counts[0], counts[1], counts[2], race_err[1]);
+    ck_assert_msg(counts[0] + counts[1] + counts[2] > 100, "too few queries");
+    ck_assert_uint_eq(vw_query(race_x).State, MEM_FREE);
+}
+END_TEST
+
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -607,6 +699,7 @@ static Suite *threads_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, threads_mixed);
     tcase_add_test(tc, threads_no_overlap);
+    tcase_add_test(tc, threads_query_races_alloc);
     suite_add_tcase(s, tc);
     return s;
 }
