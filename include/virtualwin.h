@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <wchar.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,6 +85,26 @@ typedef SIZE_T *PSIZE_T;
 typedef void *PVOID, *LPVOID, *HANDLE;
 typedef const void *LPCVOID, *PCVOID;
 typedef HANDLE *PHANDLE, *LPHANDLE;
+typedef HANDLE HMODULE, HINSTANCE;
+/* WCHAR is the platform's wchar_t, so L"..." literals work unchanged (it is 16
+ * bits on Windows, 32 here unless built with -fshort-wchar). */
+typedef wchar_t WCHAR;
+typedef WCHAR *LPWSTR, *PWSTR;
+typedef const WCHAR *LPCWSTR, *PCWSTR;
+/* Unprototyped in C, as in the SDK, so casting GetProcAddress's result to the
+ * real function type draws no -Wcast-function-type warning. */
+#if defined(__cplusplus)
+typedef INT_PTR (WINAPI *FARPROC)();
+#else
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#endif
+typedef INT_PTR (WINAPI *FARPROC)();
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#endif
 
 /* ---- page protection (exactly one of the low byte, plus modifiers) ----- */
 #define PAGE_NOACCESS          0x01
@@ -130,6 +151,8 @@ typedef HANDLE *PHANDLE, *LPHANDLE;
 #define ERROR_NOT_ENOUGH_MEMORY   8L
 #define ERROR_OUTOFMEMORY         14L
 #define ERROR_BAD_LENGTH          24L
+#define ERROR_MOD_NOT_FOUND       126L
+#define ERROR_PROC_NOT_FOUND      127L
 #define ERROR_NOT_SUPPORTED       50L
 #define ERROR_INVALID_PARAMETER   87L
 #define ERROR_CALL_NOT_IMPLEMENTED 120L
@@ -265,6 +288,14 @@ WINBASEAPI BOOL WINAPI PrefetchVirtualMemory(HANDLE hProcess, ULONG_PTR NumberOf
                                              PWIN32_MEMORY_RANGE_ENTRY VirtualAddresses,
                                              ULONG Flags);
 WINBASEAPI SIZE_T WINAPI GetLargePageMinimum(void);
+WINBASEAPI HMODULE WINAPI GetModuleHandleA(LPCSTR lpModuleName);
+WINBASEAPI HMODULE WINAPI GetModuleHandleW(LPCWSTR lpModuleName);
+WINBASEAPI FARPROC WINAPI GetProcAddress(HMODULE hModule, LPCSTR lpProcName);
+#ifdef UNICODE
+#define GetModuleHandle GetModuleHandleW
+#else
+#define GetModuleHandle GetModuleHandleA
+#endif
 WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
 
 #ifdef __cplusplus

@@ -8,6 +8,7 @@
  * back run by run.
  */
 #include "vw.h"
+#include "trace.h"
 #include "os.h"
 #include "space.h"
 #include "topdown.h"
@@ -218,14 +219,19 @@ static LPVOID vw_alloc(LPVOID lpAddress, SIZE_T dwSize, DWORD type, DWORD prot)
 VW_API LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
                                   DWORD flProtect)
 {
-    return vw_alloc(lpAddress, dwSize, flAllocationType, flProtect);
+    LPVOID r = vw_alloc(lpAddress, dwSize, flAllocationType, flProtect);
+    VW_TRACE(r != NULL, "VirtualAlloc(%p, %z, %A, %P) = %p", lpAddress, dwSize, flAllocationType,
+             flProtect, r);
+    return r;
 }
 
 VW_API LPVOID WINAPI VirtualAllocEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
                                     DWORD flAllocationType, DWORD flProtect)
 {
     DWORD err = vw_check_process(hProcess);
-    if (err)
-        return (LPVOID)(uintptr_t)vw_fail(err);
-    return vw_alloc(lpAddress, dwSize, flAllocationType, flProtect);
+    LPVOID r = err ? (LPVOID)(uintptr_t)vw_fail(err)
+                   : vw_alloc(lpAddress, dwSize, flAllocationType, flProtect);
+    VW_TRACE(r != NULL, "VirtualAllocEx(%H, %p, %z, %A, %P) = %p", hProcess, lpAddress, dwSize,
+             flAllocationType, flProtect, r);
+    return r;
 }

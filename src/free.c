@@ -7,6 +7,7 @@
  * syscall: memory and commit charge go back and the next commit reads zero.
  */
 #include "vw.h"
+#include "trace.h"
 #include "os.h"
 #include "space.h"
 
@@ -112,14 +113,16 @@ static BOOL vw_free(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
 
 VW_API BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
 {
-    return vw_free(lpAddress, dwSize, dwFreeType);
+    BOOL r = vw_free(lpAddress, dwSize, dwFreeType);
+    VW_TRACE(r, "VirtualFree(%p, %z, %F) = %b", lpAddress, dwSize, dwFreeType, r);
+    return r;
 }
 
 VW_API BOOL WINAPI VirtualFreeEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
                                  DWORD dwFreeType)
 {
     DWORD err = vw_check_process(hProcess);
-    if (err)
-        return vw_fail(err);
-    return vw_free(lpAddress, dwSize, dwFreeType);
+    BOOL r = err ? vw_fail(err) : vw_free(lpAddress, dwSize, dwFreeType);
+    VW_TRACE(r, "VirtualFreeEx(%H, %p, %z, %F) = %b", hProcess, lpAddress, dwSize, dwFreeType, r);
+    return r;
 }

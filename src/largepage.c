@@ -13,6 +13,7 @@
 #include "os.h"
 #include "space.h"
 #include "sysfile.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -51,7 +52,9 @@ size_t vw_large_page_size(void)
 VW_API SIZE_T WINAPI GetLargePageMinimum(void)
 {
     vw_init();
-    return vw_large_page_size();
+    SIZE_T r = vw_large_page_size();
+    VW_TRACE(1, "GetLargePageMinimum() = %z", r);
+    return r;
 }
 
 static int thp_possible(void)

@@ -8,6 +8,7 @@
  * calls go to the kernel directly (there is no record to keep).
  */
 #include "vw.h"
+#include "trace.h"
 #include "os.h"
 #include "kernelview.h"
 
@@ -121,10 +122,14 @@ static BOOL vw_lockop(LPVOID lpAddress, SIZE_T dwSize, int lock)
 
 VW_API BOOL WINAPI VirtualLock(LPVOID lpAddress, SIZE_T dwSize)
 {
-    return vw_lockop(lpAddress, dwSize, 1);
+    BOOL r = vw_lockop(lpAddress, dwSize, 1);
+    VW_TRACE(r, "VirtualLock(%p, %z) = %b", lpAddress, dwSize, r);
+    return r;
 }
 
 VW_API BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize)
 {
-    return vw_lockop(lpAddress, dwSize, 0);
+    BOOL r = vw_lockop(lpAddress, dwSize, 0);
+    VW_TRACE(r, "VirtualUnlock(%p, %z) = %b", lpAddress, dwSize, r);
+    return r;
 }

@@ -8,8 +8,9 @@
  */
 #include "vw.h"
 #include "sysfile.h"
+#include "trace.h"
 
-VW_API BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer)
+static BOOL memory_status(LPMEMORYSTATUSEX lpBuffer)
 {
     vw_init();
     if (!lpBuffer)
@@ -46,4 +47,11 @@ VW_API BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer)
     lpBuffer->ullAvailVirtual = vmsize < vtotal ? vtotal - vmsize : 0;
     lpBuffer->ullAvailExtendedVirtual = 0;
     return TRUE;
+}
+
+VW_API BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer)
+{
+    BOOL r = memory_status(lpBuffer);
+    VW_TRACE(r, "GlobalMemoryStatusEx(%p) = %b", lpBuffer, r);
+    return r;
 }

@@ -7,6 +7,7 @@
  * will learn real process handles later.
  */
 #include "vw.h"
+#include "trace.h"
 
 DWORD vw_check_process(HANDLE h)
 {
@@ -18,7 +19,7 @@ VW_API HANDLE WINAPI GetCurrentProcess(void)
     return VW_PSEUDO_PROCESS;
 }
 
-VW_API BOOL WINAPI FlushInstructionCache(HANDLE hProcess, LPCVOID lpBaseAddress, SIZE_T dwSize)
+static BOOL flush_icache(HANDLE hProcess, LPCVOID lpBaseAddress, SIZE_T dwSize)
 {
     DWORD err = vw_check_process(hProcess);
     if (err)
@@ -32,4 +33,11 @@ VW_API BOOL WINAPI FlushInstructionCache(HANDLE hProcess, LPCVOID lpBaseAddress,
         __builtin___clear_cache((char *)lpBaseAddress, (char *)lpBaseAddress + dwSize);
 #endif
     return TRUE;
+}
+
+VW_API BOOL WINAPI FlushInstructionCache(HANDLE hProcess, LPCVOID lpBaseAddress, SIZE_T dwSize)
+{
+    BOOL r = flush_icache(hProcess, lpBaseAddress, dwSize);
+    VW_TRACE(r, "FlushInstructionCache(%H, %p, %z) = %b", hProcess, lpBaseAddress, dwSize, r);
+    return r;
 }

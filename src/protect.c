@@ -11,6 +11,7 @@
  * refused like any free memory.
  */
 #include "vw.h"
+#include "trace.h"
 #include "os.h"
 #include "space.h"
 #include "kernelview.h"
@@ -106,14 +107,18 @@ static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWO
 VW_API BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
                                   PDWORD lpflOldProtect)
 {
-    return vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect);
+    BOOL r = vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect);
+    VW_TRACE(r, "VirtualProtect(%p, %z, %P, %p) = %b, old %P", lpAddress, dwSize, flNewProtect,
+             lpflOldProtect, r, lpflOldProtect ? *lpflOldProtect : 0);
+    return r;
 }
 
 VW_API BOOL WINAPI VirtualProtectEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
                                     DWORD flNewProtect, PDWORD lpflOldProtect)
 {
     DWORD err = vw_check_process(hProcess);
-    if (err)
-        return vw_fail(err);
-    return vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect);
+    BOOL r = err ? vw_fail(err) : vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect);
+    VW_TRACE(r, "VirtualProtectEx(%H, %p, %z, %P, %p) = %b", hProcess, lpAddress, dwSize,
+             flNewProtect, lpflOldProtect, r);
+    return r;
 }

@@ -9,6 +9,7 @@
  * BaseAddress + RegionSize visits contiguous, non-overlapping regions.
  */
 #include "vw.h"
+#include "trace.h"
 #include "space.h"
 #include "kernelview.h"
 #include "foreign.h"
@@ -166,14 +167,17 @@ static SIZE_T vw_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SI
 VW_API SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
                                   SIZE_T dwLength)
 {
-    return vw_query(lpAddress, lpBuffer, dwLength);
+    SIZE_T r = vw_query(lpAddress, lpBuffer, dwLength);
+    VW_TRACE(r != 0, "VirtualQuery(%p, %p, %z) = %z", lpAddress, lpBuffer, dwLength, r);
+    return r;
 }
 
 VW_API SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
                                     PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
 {
     DWORD err = vw_check_process(hProcess);
-    if (err)
-        return (SIZE_T)vw_fail(err);
-    return vw_query(lpAddress, lpBuffer, dwLength);
+    SIZE_T r = err ? (SIZE_T)vw_fail(err) : vw_query(lpAddress, lpBuffer, dwLength);
+    VW_TRACE(r != 0, "VirtualQueryEx(%H, %p, %p, %z) = %z", hProcess, lpAddress, lpBuffer,
+             dwLength, r);
+    return r;
 }

@@ -20,6 +20,7 @@
  * needless failure.
  */
 #include "vw.h"
+#include "trace.h"
 #include "os.h"
 
 #include <errno.h>
@@ -164,7 +165,7 @@ static DWORD committed_range_locked(uintptr_t addr, size_t size)
     return s.any_reserved || s.any_hole ? ERROR_INVALID_PARAMETER : 0;
 }
 
-VW_API DWORD WINAPI DiscardVirtualMemory(PVOID VirtualAddress, SIZE_T Size)
+static DWORD discard(PVOID VirtualAddress, SIZE_T Size)
 {
     uintptr_t a = (uintptr_t)VirtualAddress;
     vw_init();
@@ -176,7 +177,7 @@ VW_API DWORD WINAPI DiscardVirtualMemory(PVOID VirtualAddress, SIZE_T Size)
     return err;
 }
 
-VW_API DWORD WINAPI OfferVirtualMemory(PVOID VirtualAddress, SIZE_T Size, OFFER_PRIORITY Priority)
+static DWORD offer(PVOID VirtualAddress, SIZE_T Size, OFFER_PRIORITY Priority)
 {
     uintptr_t a = (uintptr_t)VirtualAddress;
     vw_init();
@@ -190,7 +191,7 @@ VW_API DWORD WINAPI OfferVirtualMemory(PVOID VirtualAddress, SIZE_T Size, OFFER_
     return err;
 }
 
-VW_API DWORD WINAPI ReclaimVirtualMemory(LPCVOID VirtualAddress, SIZE_T Size)
+static DWORD reclaim(LPCVOID VirtualAddress, SIZE_T Size)
 {
     uintptr_t a = (uintptr_t)VirtualAddress;
     vw_init();
@@ -202,8 +203,8 @@ VW_API DWORD WINAPI ReclaimVirtualMemory(LPCVOID VirtualAddress, SIZE_T Size)
     return err;
 }
 
-VW_API BOOL WINAPI PrefetchVirtualMemory(HANDLE hProcess, ULONG_PTR NumberOfEntries,
-                                         PWIN32_MEMORY_RANGE_ENTRY VirtualAddresses, ULONG Flags)
+static BOOL prefetch(HANDLE hProcess, ULONG_PTR NumberOfEntries,
+                     PWIN32_MEMORY_RANGE_ENTRY VirtualAddresses, ULONG Flags)
 {
     vw_init();
     DWORD err = vw_check_process(hProcess);
@@ -219,4 +220,36 @@ VW_API BOOL WINAPI PrefetchVirtualMemory(HANDLE hProcess, ULONG_PTR NumberOfEntr
             os_advise(page_floor(a), page_ceil(a + n) - page_floor(a), MADV_WILLNEED);
     }
     return TRUE;
+}
+
+/* The exported calls: the work above, and a trace line.  Discard, Offer and
+ * Reclaim return their error instead of setting the last error. */
+VW_API DWORD WINAPI DiscardVirtualMemory(PVOID VirtualAddress, SIZE_T Size)
+{
+    DWORD r = discard(VirtualAddress, Size);
+    VW_TRACE(1, "DiscardVirtualMemory(%p, %z) = %u", VirtualAddress, Size, r);
+    return r;
+}
+
+VW_API DWORD WINAPI OfferVirtualMemory(PVOID VirtualAddress, SIZE_T Size, OFFER_PRIORITY Priority)
+{
+    DWORD r = offer(VirtualAddress, Size, Priority);
+    VW_TRACE(1, "OfferVirtualMemory(%p, %z, %u) = %u", VirtualAddress, Size, (unsigned)Priority, r);
+    return r;
+}
+
+VW_API DWORD WINAPI ReclaimVirtualMemory(LPCVOID VirtualAddress, SIZE_T Size)
+{
+    DWORD r = reclaim(VirtualAddress, Size);
+    VW_TRACE(1, "ReclaimVirtualMemory(%p, %z) = %u", VirtualAddress, Size, r);
+    return r;
+}
+
+VW_API BOOL WINAPI PrefetchVirtualMemory(HANDLE hProcess, ULONG_PTR NumberOfEntries,
+                                         PWIN32_MEMORY_RANGE_ENTRY VirtualAddresses, ULONG Flags)
+{
+    BOOL r = prefetch(hProcess, NumberOfEntries, VirtualAddresses, Flags);
+    VW_TRACE(r, "PrefetchVirtualMemory(%H, %z, %p, %x) = %b", hProcess, (size_t)NumberOfEntries,
+             VirtualAddresses, Flags, r);
+    return r;
 }

@@ -15,6 +15,7 @@
 #include "vw.h"
 #include "kernelview.h"
 #include "space.h"
+#include "trace.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -52,19 +53,25 @@ static void fork_child(void)
 
 void vw_init_slow(void)
 {
-    static int atfork_registered;
-    if (!__atomic_exchange_n(&atfork_registered, 1, __ATOMIC_ACQ_REL))
-        pthread_atfork(fork_prepare, fork_parent, fork_child);
-    const char *limit = getenv("VIRTUALWIN_COMMIT_LIMIT");
-    if (limit && *limit) {
-        vw_state.commit_limit = vw_parse_size(limit);
-        if (!vw_state.commit_limit) {
-            /* A typo must not silently mean "no limit". write(2): no stdio here. */
-            static const char msg[] =
-                "libvirtualwin: ignoring VIRTUALWIN_COMMIT_LIMIT: not a size such as 64M\n";
-            ssize_t unused = write(2, msg, sizeof msg - 1);
-            (void)unused;
+    /* One thread reads the settings and registers the fork handlers.  Others
+     * racing it (or re-entering from an allocator that pthread_atfork calls,
+     * which may mmap through us) do not wait: they only need the page size,
+     * and miss the settings only if they call during these few instructions. */
+    static int started;
+    if (!__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL)) {
+        const char *limit = getenv("VIRTUALWIN_COMMIT_LIMIT");
+        if (limit && *limit) {
+            vw_state.commit_limit = vw_parse_size(limit);
+            if (!vw_state.commit_limit) {
+                /* A typo must not silently mean "no limit". write(2): no stdio here. */
+                static const char msg[] =
+                    "libvirtualwin: ignoring VIRTUALWIN_COMMIT_LIMIT: not a size such as 64M\n";
+                ssize_t unused = write(2, msg, sizeof msg - 1);
+                (void)unused;
+            }
         }
+        vw_trace_open();
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
     }
     uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
     if (page == 0 || (page & (page - 1)))

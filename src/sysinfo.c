@@ -4,6 +4,7 @@
  * program sized by dwNumberOfProcessors respects taskset and cgroups cpusets.
  */
 #include "vw.h"
+#include "trace.h"
 
 #include <string.h>
 #include <sys/syscall.h>
@@ -65,9 +66,11 @@ static void fill(LPSYSTEM_INFO si)
 VW_API void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo)
 {
     fill(lpSystemInfo);
+    VW_TRACE(1, "GetSystemInfo(%p)", lpSystemInfo);
 }
 
 VW_API void WINAPI GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo)
 {
     fill(lpSystemInfo);
+    VW_TRACE(1, "GetNativeSystemInfo(%p)", lpSystemInfo);
 }

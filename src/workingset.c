@@ -11,6 +11,7 @@
  */
 #include "vw.h"
 #include "os.h"
+#include "trace.h"
 
 #include <sys/resource.h>
 
@@ -104,25 +105,37 @@ static BOOL get_ws(HANDLE h, PSIZE_T min, PSIZE_T max, PDWORD flags)
 VW_API BOOL WINAPI SetProcessWorkingSetSize(HANDLE hProcess, SIZE_T dwMinimumWorkingSetSize,
                                             SIZE_T dwMaximumWorkingSetSize)
 {
-    return set_ws(hProcess, dwMinimumWorkingSetSize, dwMaximumWorkingSetSize, 0, 0);
+    BOOL r = set_ws(hProcess, dwMinimumWorkingSetSize, dwMaximumWorkingSetSize, 0, 0);
+    VW_TRACE(r, "SetProcessWorkingSetSize(%H, %z, %z) = %b", hProcess, dwMinimumWorkingSetSize,
+             dwMaximumWorkingSetSize, r);
+    return r;
 }
 
 VW_API BOOL WINAPI SetProcessWorkingSetSizeEx(HANDLE hProcess, SIZE_T dwMinimumWorkingSetSize,
                                               SIZE_T dwMaximumWorkingSetSize, DWORD Flags)
 {
-    return set_ws(hProcess, dwMinimumWorkingSetSize, dwMaximumWorkingSetSize, Flags, 1);
+    BOOL r = set_ws(hProcess, dwMinimumWorkingSetSize, dwMaximumWorkingSetSize, Flags, 1);
+    VW_TRACE(r, "SetProcessWorkingSetSizeEx(%H, %z, %z, %x) = %b", hProcess,
+             dwMinimumWorkingSetSize, dwMaximumWorkingSetSize, Flags, r);
+    return r;
 }
 
 VW_API BOOL WINAPI GetProcessWorkingSetSize(HANDLE hProcess, PSIZE_T lpMinimumWorkingSetSize,
                                             PSIZE_T lpMaximumWorkingSetSize)
 {
-    return get_ws(hProcess, lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, NULL);
+    BOOL r = get_ws(hProcess, lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, NULL);
+    VW_TRACE(r, "GetProcessWorkingSetSize(%H, %p, %p) = %b", hProcess, lpMinimumWorkingSetSize,
+             lpMaximumWorkingSetSize, r);
+    return r;
 }
 
 VW_API BOOL WINAPI GetProcessWorkingSetSizeEx(HANDLE hProcess, PSIZE_T lpMinimumWorkingSetSize,
                                               PSIZE_T lpMaximumWorkingSetSize, PDWORD Flags)
 {
-    if (!Flags && !vw_check_process(hProcess))
-        return vw_fail(ERROR_NOACCESS);
-    return get_ws(hProcess, lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, Flags);
+    BOOL r = !Flags && !vw_check_process(hProcess)
+                 ? vw_fail(ERROR_NOACCESS)
+                 : get_ws(hProcess, lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, Flags);
+    VW_TRACE(r, "GetProcessWorkingSetSizeEx(%H, %p, %p, %p) = %b", hProcess,
+             lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, Flags, r);
+    return r;
 }
