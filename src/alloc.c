@@ -52,12 +52,21 @@ DWORD vw_commit_check_locked(size_t bytes)
     return 0;
 }
 
+int vw_protect_back(uintptr_t addr, size_t len, int prot)
+{
+    int err = 0;
+    for (int attempt = 0; attempt < 4; attempt++)
+        if (!(err = os_protect(addr, len, prot)))
+            break;
+    return err;
+}
+
 void vw_restore_protection_locked(uintptr_t start, uintptr_t end)
 {
-    for (struct vw_run *r = rm_find(&vw_state.map, start); r && r->start < end; r = rm_next(r)) {
+    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end; r = rm_next(r)) {
         uintptr_t a = r->start > start ? r->start : start;
         uintptr_t b = r->end < end ? r->end : end;
-        os_protect(a, b - a, r->state == RUN_COMMITTED ? prot_to_linux(r->protect) : PROT_NONE);
+        vw_protect_back(a, b - a, r->state == RUN_COMMITTED ? prot_to_linux(r->protect) : PROT_NONE);
     }
 }
 

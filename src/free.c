@@ -25,17 +25,22 @@ static BOOL do_release(uintptr_t addr)
     uint16_t flags = r->alloc_flags;
     struct rm_summary s;
     rm_summarize(&vw_state.map, r->start, end, &s);
+    int err = 0;
     if (flags & (ALLOC_HOLES | ALLOC_FOREIGN_HOLES)) {
         /* Only the runs are ours to give back; the holes may hold anything. */
-        for (struct vw_run *q = r; q && q->alloc_base == base; q = rm_next(q))
-            space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED);
-        if (!(flags & ALLOC_FOREIGN_HOLES))
+        for (struct vw_run *q = r; !err && q && q->alloc_base == base; q = rm_next(q))
+            err = space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED);
+        if (!err && !(flags & ALLOC_FOREIGN_HOLES))
             space_free_granules(base, end - base);
-        rm_remove_alloc(&vw_state.map, r);
     } else {
-        rm_remove_alloc(&vw_state.map, r);
-        space_release(base, end - base, s.any_committed);
+        err = space_release(base, end - base, s.any_committed);
     }
+    if (err) {
+        /* The kernel refused: the allocation stays as it was. */
+        map_unlock();
+        return vw_fail(vw_error_from_errno(err));
+    }
+    rm_remove_alloc(&vw_state.map, r);
     vw_state.committed -= s.committed_bytes;
     vw_state.locked -= s.locked_bytes;
     map_unlock();

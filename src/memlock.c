@@ -73,13 +73,17 @@ static DWORD lock_own_locked(uintptr_t start, uintptr_t end, int lock)
             }
         }
     } else {
-        if (s.any_locked) {
-            os_unlock(start, end - start);
-            rm_set_range(&vw_state.map, &sp, start, end, 0, RM_KEEP_PROTECT, RUN_LOCKED, 0);
-            vw_state.locked -= s.locked_bytes;
+        int e = s.any_locked ? os_unlock(start, end - start) : 0;
+        if (e) {
+            err = lock_error(e);   /* nothing unlocked */
+        } else {
+            if (s.any_locked) {
+                rm_set_range(&vw_state.map, &sp, start, end, 0, RM_KEEP_PROTECT, RUN_LOCKED, 0);
+                vw_state.locked -= s.locked_bytes;
+            }
+            if (s.any_unlocked)
+                err = ERROR_NOT_LOCKED;
         }
-        if (s.any_unlocked)
-            err = ERROR_NOT_LOCKED;
     }
     rm_spare_put(&vw_state.map, &sp);
     return err;

@@ -8,6 +8,7 @@
  * is checked and a misplaced mapping is removed again.
  */
 #include "os.h"
+#include "faultinject.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,21 +63,25 @@ static int map_anon(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
 
 int os_reserve(uintptr_t *addr, size_t len, int fixed)
 {
+    VW_FAULT_POINT();
     return map_anon(addr, len, PROT_NONE, MAP_NORESERVE, fixed);
 }
 
 int os_map_anon(uintptr_t *addr, size_t len, int prot)
 {
+    VW_FAULT_POINT();
     return map_anon(addr, len, prot, 0, 0);
 }
 
 int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
 {
+    VW_FAULT_POINT();
     return map_anon(addr, len, prot, extra, fixed);
 }
 
 int os_decommit(uintptr_t addr, size_t len)
 {
+    VW_FAULT_POINT();
     long r = mmap_raw(addr, len, PROT_NONE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
     return r < 0 && r > -4096 ? as_err(r) : 0;
@@ -84,26 +89,31 @@ int os_decommit(uintptr_t addr, size_t len)
 
 int os_unmap(uintptr_t addr, size_t len)
 {
+    VW_FAULT_POINT();
     return as_err(raw6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0));
 }
 
 int os_protect(uintptr_t addr, size_t len, int prot)
 {
+    VW_FAULT_POINT();
     return as_err(raw6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0));
 }
 
 int os_advise(uintptr_t addr, size_t len, int advice)
 {
+    VW_FAULT_POINT();
     return as_err(raw6(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0));
 }
 
 int os_lock(uintptr_t addr, size_t len)
 {
+    VW_FAULT_POINT();
     return as_err(raw6(SYS_mlock, (long)addr, (long)len, 0, 0, 0, 0));
 }
 
 int os_unlock(uintptr_t addr, size_t len)
 {
+    VW_FAULT_POINT();
     return as_err(raw6(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0));
 }
 

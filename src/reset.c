@@ -112,7 +112,7 @@ static int undo_range_locked(int fd, uintptr_t a, uintptr_t b, const struct vw_r
         __atomic_fetch_or((volatile unsigned char *)p, 0, __ATOMIC_RELAXED);
     long after = minor_faults();
     if (!writable)
-        os_protect(a, b - a, prot_to_linux(prot));
+        vw_protect_back(a, b - a, prot_to_linux(prot));
     return lost || before < 0 || after != before;
 }
 

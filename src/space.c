@@ -236,12 +236,11 @@ static void piece_granules(const struct piece *p, size_t *g0, size_t *g1)
     *g1 = (p->end - p->arena->base + VW_GRANULE - 1) / VW_GRANULE;
 }
 
-static void vacate_piece(const struct piece *p, int dirty)
+static int vacate_piece(const struct piece *p, int dirty)
 {
     if (!p->arena)
-        os_unmap(p->start, p->end - p->start);
-    else if (dirty)
-        os_decommit(p->start, p->end - p->start);
+        return os_unmap(p->start, p->end - p->start);
+    return dirty ? os_decommit(p->start, p->end - p->start) : 0;
 }
 
 static void free_piece_granules(const struct piece *p)
@@ -258,18 +257,35 @@ static void free_piece_granules(const struct piece *p)
         p->arena->hint = g0;
 }
 
-static void release_piece(const struct piece *p, int dirty)
+static void retire_piece(const struct piece *p);
+
+/* Gives one piece back.  If the kernel refuses, arena space that may still hold
+ * data is retired rather than handed out again. */
+static int release_piece(const struct piece *p, int dirty)
 {
-    vacate_piece(p, dirty);
-    if (p->arena)
-        free_piece_granules(p);
+    int err = vacate_piece(p, dirty);
+    if (p->arena) {
+        if (err)
+            retire_piece(p);
+        else
+            free_piece_granules(p);
+    }
+    return err;
 }
 
-void space_vacate(uintptr_t start, size_t size, int dirty)
+int space_vacate(uintptr_t start, size_t size, int dirty)
 {
     struct piece p;
-    for (uintptr_t cur = start; next_piece(cur, start + size, &p); cur = p.end)
-        vacate_piece(&p, dirty);
+    int first = 1;
+    for (uintptr_t cur = start; next_piece(cur, start + size, &p); cur = p.end) {
+        int err = vacate_piece(&p, dirty);
+        if (err && first)
+            return err;   /* nothing changed yet */
+        if (err && p.arena)
+            retire_piece(&p);
+        first = 0;
+    }
+    return 0;
 }
 
 void space_free_granules(uintptr_t base, size_t size)
@@ -280,25 +296,28 @@ void space_free_granules(uintptr_t base, size_t size)
             free_piece_granules(&p);
 }
 
+static void retire_piece(const struct piece *p)
+{
+    size_t g0, g1;
+    piece_granules(p, &g0, &g1);
+    for (size_t g = g0; g < g1; g++) {
+        if (!bit_get(p->arena->bits, g)) {
+            bits_set(p->arena->bits, g, g + 1, 1);
+            p->arena->used++;
+        }
+        if (!bit_get(p->arena->retired, g)) {
+            bits_set(p->arena->retired, g, g + 1, 1);
+            p->arena->nretired++;
+        }
+    }
+}
+
 void space_retire(uintptr_t base, size_t size)
 {
     struct piece p;
-    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end) {
-        if (!p.arena)
-            continue;
-        size_t g0, g1;
-        piece_granules(&p, &g0, &g1);
-        for (size_t g = g0; g < g1; g++) {
-            if (!bit_get(p.arena->bits, g)) {
-                bits_set(p.arena->bits, g, g + 1, 1);
-                p.arena->used++;
-            }
-            if (!bit_get(p.arena->retired, g)) {
-                bits_set(p.arena->retired, g, g + 1, 1);
-                p.arena->nretired++;
-            }
-        }
-    }
+    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end)
+        if (p.arena)
+            retire_piece(&p);
 }
 
 int space_stretch(uintptr_t addr, uintptr_t *end)
@@ -371,7 +390,18 @@ int space_claim(uintptr_t base, size_t size)
 int space_release(uintptr_t base, size_t size, int dirty)
 {
     struct piece p;
-    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end)
-        release_piece(&p, dirty);
+    int first = 1;
+    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end) {
+        int err = vacate_piece(&p, dirty);
+        if (err && first)
+            return err;   /* the kernel refused before anything changed */
+        if (p.arena) {
+            if (err)
+                retire_piece(&p);   /* may still hold data: never hand it out */
+            else
+                free_piece_granules(&p);
+        }
+        first = 0;
+    }
     return 0;
 }

@@ -31,14 +31,16 @@ int space_alloc(size_t size, int top_down, uintptr_t *base);
  * if any of it is in use or mapped by someone else.  Nothing is changed on failure. */
 int space_claim(uintptr_t base, size_t size);
 /* Gives [base, base+size) back.  `dirty`: some page may hold data, be
- * accessible or be locked, so arena pieces must be remapped first. */
+ * accessible or be locked, so arena pieces must be remapped first.  Returns
+ * the kernel's errno if it refused the first piece (nothing changed); a later
+ * piece it refuses is retired (never reused) and the call still succeeds. */
 int space_release(uintptr_t base, size_t size, int dirty);
 
 /* The two halves of space_release, for allocations with holes: give the
  * pages of [start, end) back to the kernel (arena pieces: remapped PROT_NONE
  * if dirty; others: unmapped), and mark the arena granules of [base, base+size)
  * free (the kernel state there must already be clean PROT_NONE). */
-void space_vacate(uintptr_t start, size_t size, int dirty);
+int space_vacate(uintptr_t start, size_t size, int dirty);
 void space_free_granules(uintptr_t base, size_t size);
 /* Marks the arena granules of [base, base+size) used for good (someone else
  * mapped over arena space). */

@@ -120,6 +120,11 @@ size_t vw_parse_size(const char *s);
 DWORD vw_reset(uintptr_t addr, size_t size);
 DWORD vw_reset_undo(uintptr_t addr, size_t size);
 
+/* Puts a protection back after a partial failure; a refusal here would leave
+ * the kernel and the map disagreeing, so it is retried (the conditions that
+ * make mprotect fail, such as a transient shortage, rarely persist). */
+int vw_protect_back(uintptr_t addr, size_t len, int prot);
+
 /* Syscall errno -> Win32 error (alloc.c). */
 DWORD vw_error_from_errno(int err);
 /* Re-applies the recorded protection of every run in [start, end) after a
