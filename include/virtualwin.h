@@ -91,8 +91,10 @@ typedef HANDLE HMODULE, HINSTANCE;
 typedef wchar_t WCHAR;
 typedef WCHAR *LPWSTR, *PWSTR;
 typedef const WCHAR *LPCWSTR, *PCWSTR;
-/* Unprototyped in C, as in the SDK, so casting GetProcAddress's result to the
- * real function type draws no -Wcast-function-type warning. */
+/* As in the SDK: unprototyped in C.  Casting it to the real function type is
+ * the usual pattern; with -Wextra, GCC's -Wcast-function-type flags the cast
+ * when the return types differ, as it does with the SDK's own headers (cast
+ * through void (*)(void) to silence it). */
 #if defined(__cplusplus)
 typedef INT_PTR (WINAPI *FARPROC)();
 #else

@@ -105,6 +105,21 @@ static void cache_store(const struct kv_vma *v, uintptr_t key, uintptr_t base, i
     vw_unlock(&image_lock);
 }
 
+static int same_file(const struct kv_vma *a, const struct kv_vma *b);
+
+/* 1 if a mapping of the same file from base on is executable: what the
+ * dynamic loader maps has code; a program's own mmap of an ELF file (to read
+ * it) does not, and is a MEM_MAPPED view, not an image. */
+static int group_has_code(const struct kv_vma *v, uintptr_t base)
+{
+    struct kv_vma w;
+    for (uintptr_t cur = base; kv_find(cur, &w) == 0 && w.start == cur && same_file(&w, v);
+         cur = w.end)
+        if (w.prot & PROT_EXEC)
+            return 1;
+    return 0;
+}
+
 static int same_file(const struct kv_vma *a, const struct kv_vma *b)
 {
     return a->file_backed && b->file_backed && a->inode == b->inode && a->dev == b->dev;
@@ -131,6 +146,31 @@ static uintptr_t file_group_base(const struct kv_vma *v)
     return 0;
 }
 
+/* 1 if v is the brk heap (which may directly follow the executable's data
+ * when address randomisation is off). */
+static int is_heap(const struct kv_vma *v)
+{
+    uintptr_t brk = (uintptr_t)syscall(SYS_brk, 0);
+    return brk && v->start < brk && brk <= v->end;
+}
+
+/* If the file mapping w belongs to an image, stores the image's base. */
+static int image_base_of(const struct kv_vma *w, uintptr_t *base)
+{
+    uintptr_t key = w->start - ((uintptr_t)w->offset & ~(vw_page() - 1));
+    int is_image = 0;
+    uintptr_t b = 0;
+    if (!cache_lookup(w, key, &b, &is_image)) {
+        uintptr_t group = file_group_base(w);
+        is_image = group && is_elf_at(group) && group_has_code(w, group);
+        b = group;
+        if (group)
+            cache_store(w, key, group, is_image);
+    }
+    *base = b;
+    return is_image;
+}
+
 void foreign_describe(const struct kv_vma *v, uintptr_t p, uintptr_t end,
                       MEMORY_BASIC_INFORMATION *m)
 {
@@ -141,15 +181,9 @@ void foreign_describe(const struct kv_vma *v, uintptr_t p, uintptr_t end,
     uintptr_t slo, shi;
 
     if (v->file_backed) {
-        uintptr_t key = v->start - ((uintptr_t)v->offset & ~(vw_page() - 1));
-        int is_image = 0;
-        if (!cache_lookup(v, key, &base, &is_image)) {
-            uintptr_t group = file_group_base(v);
-            is_image = group && is_elf_at(group);
-            base = group ? group : v->start;
-            if (group)
-                cache_store(v, key, group, is_image);
-        }
+        uintptr_t ibase = 0;
+        int is_image = image_base_of(v, &ibase);
+        base = ibase ? ibase : v->start;
         type = is_image ? MEM_IMAGE : MEM_MAPPED;
         if (!v->shared && (v->prot & PROT_WRITE))
             prot = (v->prot & PROT_EXEC) ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
@@ -161,9 +195,18 @@ void foreign_describe(const struct kv_vma *v, uintptr_t p, uintptr_t end,
         base = slo;
     } else if (v->start >= vw_page()) {
         struct kv_vma w;
-        if (kv_find(v->start - vw_page(), &w) == 0 && w.end == v->start && !w.file_backed &&
-            w.prot == 0 && !w.shared)
-            base = w.start;
+        if (kv_find(v->start - vw_page(), &w) == 0 && w.end == v->start && !w.shared) {
+            uintptr_t ibase;
+            if (!w.file_backed && w.prot == 0) {
+                base = w.start;   /* a stack over its guard, reserve-then-commit */
+            } else if (w.file_backed && (w.prot & PROT_WRITE) && !v->shared &&
+                       !is_heap(v) && image_base_of(&w, &ibase)) {
+                /* The zero-filled tail of an image's data segment (.bss). */
+                base = ibase;
+                type = MEM_IMAGE;
+                aprot = PAGE_EXECUTE_WRITECOPY;
+            }
+        }
     }
     m->BaseAddress = (PVOID)p;
     m->AllocationBase = (PVOID)base;

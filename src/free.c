@@ -26,12 +26,12 @@ static BOOL do_release(uintptr_t addr)
     struct rm_summary s;
     rm_summarize(&vw_state.map, r->start, end, &s);
     int err = 0;
-    if (flags & (ALLOC_HOLES | ALLOC_FOREIGN_HOLES)) {
+    if (flags & ALLOC_HOLES) {
         /* Only the runs are ours to give back; the holes may hold anything. */
         for (struct vw_run *q = r; !err && q && q->alloc_base == base; q = rm_next(q))
             err = space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED);
-        if (!err && !(flags & ALLOC_FOREIGN_HOLES))
-            space_free_granules(base, end - base);
+        if (!err)
+            space_free_granules(base, end - base);   /* retired ones stay */
     } else {
         err = space_release(base, end - base, s.any_committed);
     }
@@ -76,7 +76,7 @@ static BOOL do_decommit(uintptr_t addr, SIZE_T size)
         /* One remap over the whole range, unless holes in it may hold someone
          * else's mapping: then run by run. */
         int e = 0;
-        if (!(r->alloc_flags & (ALLOC_HOLES | ALLOC_FOREIGN_HOLES))) {
+        if (!(r->alloc_flags & ALLOC_HOLES)) {
             e = os_decommit(start, end - start);
         } else {
             for (struct vw_run *q = rm_find_from(&vw_state.map, start); !e && q && q->start < end;

@@ -16,7 +16,7 @@
  *   Unallocated arena space is unmapped memory to the program: ENOMEM.
  * - mmap with MAP_FIXED over tracked or arena space: the new mapping is the
  *   caller's; the pages leave their allocations, which are marked
- *   ALLOC_FOREIGN_HOLES, and the arena granules are retired for good.
+ *   ALLOC_HOLES, and the arena granules are retired for good.
  * - mremap: what moved is tracked where it went (a new allocation with the
  *   same runs), what was given up leaves its allocation, and a hole it leaves
  *   in an arena is filled again with PROT_NONE space.
@@ -51,12 +51,13 @@ static void count_removed(const struct vw_run *piece, void *ctx)
         vw_state.locked -= n;
 }
 
-/* An allocation lost its last page: give back what is still ours. */
+/* An allocation lost its last page: its arena granules are free again
+ * (retired ones excepted: someone else's mapping is there). */
 static void release_emptied(uintptr_t base, uintptr_t end, uint16_t flags, void *ctx)
 {
     (void)ctx;
-    if (!(flags & ALLOC_FOREIGN_HOLES))
-        space_free_granules(base, end - base);
+    (void)flags;
+    space_free_granules(base, end - base);
 }
 
 static const struct rm_remove_ops remove_ops = { count_removed, release_emptied, NULL };
@@ -99,6 +100,38 @@ static int arena_free_inside_locked(uintptr_t start, uintptr_t end)
     return 0;
 }
 
+/* Someone else's mapping now covers [start, end) in arena space: retire the
+ * granules it touches, and unmap the rest of those granules that no
+ * allocation uses, so that retired space looks like any space outside the
+ * arenas (free where nothing is mapped, reservable again later). */
+static void retire_locked(uintptr_t start, uintptr_t end)
+{
+    uintptr_t g0 = start & ~(VW_GRANULE - 1), g1 = (end + VW_GRANULE - 1) & ~(VW_GRANULE - 1);
+    for (uintptr_t g = g0; g < g1; g += VW_GRANULE) {
+        uintptr_t e = 0;
+        if (space_stretch(g, &e) != SPACE_ARENA)
+            continue;
+        /* Pieces of the granule outside [start, end) and outside every run. */
+        uintptr_t cur = g, gend = g + VW_GRANULE;
+        while (cur < gend) {
+            if (cur >= start && cur < end) {
+                cur = end < gend ? end : gend;
+                continue;
+            }
+            uintptr_t stop = cur < start && start < gend ? start : gend;
+            struct vw_run *r = rm_find_from(&vw_state.map, cur);
+            if (r && r->start <= cur) {
+                cur = r->end < stop ? r->end : stop;
+                continue;
+            }
+            uintptr_t hole_end = r && r->start < stop ? r->start : stop;
+            os_unmap(cur, hole_end - cur);
+            cur = hole_end;
+        }
+    }
+    space_retire(start, end - start);
+}
+
 static long fail_errno(int e)
 {
     errno = e;
@@ -115,7 +148,7 @@ static long raw(long nr, long a, long b, long c, long d, long e, long f)
 VW_API int munmap(void *addr, size_t len)
 {
     uintptr_t start = (uintptr_t)addr;
-    vw_init();
+    vw_init_page();
     if ((start & (vw_page() - 1)) || len == 0 || start + len < start)
         return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
     uintptr_t end = page_ceil(start + len);
@@ -125,29 +158,27 @@ VW_API int munmap(void *addr, size_t len)
         return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
     }
     /* Kernel side, stretch by stretch: in arena space, pages of allocations are
-     * remapped PROT_NONE and free space is left alone; retired arena space
-     * (the program's own mapping) is remapped PROT_NONE too, so the arena
-     * stays whole; outside the arenas the pages are unmapped. */
+     * remapped PROT_NONE (the arena stays whole) and free space is left alone;
+     * outside the arenas, and in retired arena space (where someone else's
+     * mapping already made a hole), the pages are unmapped. */
     uintptr_t cur = start;
     while (cur < end) {
         uintptr_t e = 0;
         int kind = space_stretch(cur, &e);
-        if (kind == SPACE_OUTSIDE) {
-            uintptr_t n = space_next_arena(cur);
-            e = n < end ? n : end;
+        if (kind != SPACE_ARENA) {
+            /* Outside the arenas, or retired arena space: really unmapped. */
+            if (kind == SPACE_OUTSIDE)
+                e = space_next_arena(cur);
+            e = e < end ? e : end;
             mark_allocs_locked(cur, e, ALLOC_HOLES);
             os_unmap(cur, e - cur);
         } else {
             e = e < end ? e : end;
-            if (kind == SPACE_RETIRED) {
-                os_decommit(cur, e - cur);
-            } else {
-                for (struct vw_run *r = rm_find_from(&vw_state.map, cur); r && r->start < e;
-                     r = rm_next(r)) {
-                    uintptr_t a = r->start > cur ? r->start : cur;
-                    uintptr_t b = r->end < e ? r->end : e;
-                    os_decommit(a, b - a);
-                }
+            for (struct vw_run *r = rm_find_from(&vw_state.map, cur); r && r->start < e;
+                 r = rm_next(r)) {
+                uintptr_t a = r->start > cur ? r->start : cur;
+                uintptr_t b = r->end < e ? r->end : e;
+                os_decommit(a, b - a);
             }
         }
         cur = e;
@@ -164,7 +195,7 @@ VW_API int munmap(void *addr, size_t len)
 VW_API int mprotect(void *addr, size_t len, int prot)
 {
     uintptr_t start = (uintptr_t)addr;
-    vw_init();
+    vw_init_page();
     if ((start & (vw_page() - 1)) || start + len < start || len == 0)
         return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
     uintptr_t end = page_ceil(start + len);
@@ -225,7 +256,7 @@ VW_API int mprotect(void *addr, size_t len, int prot)
 static void *mmap_impl(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     uintptr_t start = (uintptr_t)addr;
-    vw_init();
+    vw_init_page();
     if (!(flags & MAP_FIXED) || (flags & MAP_FIXED_NOREPLACE) || len == 0 ||
         (start & (vw_page() - 1)) || start + len < start)
         return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
@@ -239,8 +270,8 @@ static void *mmap_impl(void *addr, size_t len, int prot, int flags, int fd, off_
     if (r != -1) {
         /* The caller replaced our memory: it leaves the map, and the arena
          * space under it is never handed out again. */
-        mark_allocs_locked(start, end, ALLOC_FOREIGN_HOLES);
-        space_retire(start, end - start);
+        mark_allocs_locked(start, end, ALLOC_HOLES);
+        retire_locked(start, end);
         struct rm_spares sp = { { NULL, NULL } };
         rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
         rm_spare_put(&vw_state.map, &sp);
@@ -291,9 +322,11 @@ static void refill_arena_locked(uintptr_t start, uintptr_t end)
     uintptr_t cur = start;
     while (cur < end) {
         uintptr_t e = 0;
-        if (space_stretch(cur, &e) == SPACE_OUTSIDE) {
-            uintptr_t n = space_next_arena(cur);
-            cur = n < end ? n : end;
+        int kind = space_stretch(cur, &e);
+        if (kind != SPACE_ARENA) {
+            if (kind == SPACE_OUTSIDE)
+                e = space_next_arena(cur);
+            cur = e < end ? e : end;
             continue;
         }
         uintptr_t stop = e < end ? e : end, at = cur;
@@ -306,7 +339,7 @@ static void refill_arena_locked(uintptr_t start, uintptr_t end)
 static void vacated_locked(uintptr_t start, uintptr_t end)
 {
     uintptr_t e = 0;
-    if (space_stretch(start, &e) == SPACE_OUTSIDE || e < end)
+    if (space_stretch(start, &e) != SPACE_ARENA || e < end)
         mark_allocs_locked(start, end, ALLOC_HOLES);
     refill_arena_locked(start, end);
     struct rm_spares sp = { { NULL, NULL } };
@@ -340,7 +373,7 @@ static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const 
         }
         rm_spare_put(&vw_state.map, &sp);
     }
-    space_retire(base, len);   /* arena space it may have been moved into */
+    retire_locked(base, base + len);   /* arena space it may have been moved into */
 }
 
 VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int flags, ...)
@@ -353,7 +386,7 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
         va_end(ap);
     }
     uintptr_t old = (uintptr_t)old_address;
-    vw_init();
+    vw_init_page();
     if ((old & (vw_page() - 1)) || old + old_size < old)
         return (void *)raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
                            (long)new_address, 0);
@@ -384,13 +417,13 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
     uintptr_t res = (uintptr_t)r, new_end = page_ceil(res + new_size);
     if (touches_new) {
         /* The target's old contents were replaced. */
-        mark_allocs_locked(fix, fix_end, ALLOC_FOREIGN_HOLES);
+        mark_allocs_locked(fix, fix_end, ALLOC_HOLES);
         struct rm_spares sp = { { NULL, NULL } };
         rm_remove_range(&vw_state.map, &sp, fix, fix_end, &remove_ops);
         rm_spare_put(&vw_state.map, &sp);
     }
     if (!touches_old) {
-        space_retire(fix, fix_end - fix);
+        retire_locked(fix, fix_end);
     } else if (res == old) {
         if (new_end < old_end) {
             vacated_locked(new_end, old_end);

@@ -46,7 +46,7 @@ static const struct {
 static HMODULE self_base(void)
 {
     MEMORY_BASIC_INFORMATION m;
-    if (VirtualQuery((LPCVOID)(uintptr_t)GetProcAddress, &m, sizeof m) != sizeof m)
+    if (vw_query_region((LPCVOID)(uintptr_t)GetProcAddress, &m, sizeof m) != sizeof m)
         return NULL;
     return m.AllocationBase;
 }

@@ -15,6 +15,7 @@
 #include "os.h"
 #include "space.h"
 #include "kernelview.h"
+#include "foreign.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -49,17 +50,27 @@ static DWORD protect_own_locked(struct vw_run *r, uintptr_t start, uintptr_t end
 }
 
 /* Foreign memory: every page must be mapped; PROT_NONE pages count as
- * PAGE_NOACCESS (a program may protect its own heap page NOACCESS and back). */
+ * PAGE_NOACCESS (a program may protect its own heap page NOACCESS and back).
+ * The old protection is what VirtualQuery reports for the first page, so the
+ * two always agree (PAGE_WRITECOPY on a private file mapping, for one).
+ * WRITECOPY protections are accepted where every page is a private file
+ * mapping, as on Windows. */
 static DWORD protect_foreign(uintptr_t start, uintptr_t end, int change, DWORD newprot,
                              DWORD *old)
 {
+    int writecopy = (newprot & 0xFF) == PAGE_WRITECOPY || (newprot & 0xFF) == PAGE_EXECUTE_WRITECOPY;
     uintptr_t cur = start;
     while (cur < end) {
         struct kv_vma v;
         if (kv_find(cur, &v) || v.start > cur)
             return ERROR_INVALID_ADDRESS;
-        if (cur == start)
-            *old = v.prot ? prot_from_linux(v.prot) : PAGE_NOACCESS;
+        if (cur == start) {
+            MEMORY_BASIC_INFORMATION m;
+            foreign_describe(&v, cur, v.end, &m);
+            *old = m.Protect ? m.Protect : PAGE_NOACCESS;
+        }
+        if (writecopy && (!v.file_backed || v.shared))
+            return ERROR_INVALID_PARAMETER;
         cur = v.end;
     }
     if (!change)
@@ -74,7 +85,8 @@ static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWO
 {
     uintptr_t addr = (uintptr_t)lpAddress;
     vw_init();
-    DWORD err = prot_validate(flNewProtect);
+    /* WRITECOPY is checked against the memory below (foreign file mappings only). */
+    DWORD err = prot_validate_ex(flNewProtect, 1);
     if (err)
         return vw_fail(err);
     if (!lpflOldProtect)
@@ -88,11 +100,13 @@ static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWO
     map_lock();
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (r) {
-        err = protect_own_locked(r, start, end, dwSize != 0, flNewProtect, &old);
+        err = prot_validate(flNewProtect);   /* private memory: no WRITECOPY */
+        if (!err)
+            err = protect_own_locked(r, start, end, dwSize != 0, flNewProtect, &old);
         map_unlock();
     } else if (vw_touches_library_locked(start, end)) {
         map_unlock();
-        err = ERROR_INVALID_ADDRESS;
+        err = prot_validate(flNewProtect) ? ERROR_INVALID_PARAMETER : ERROR_INVALID_ADDRESS;
     } else {
         map_unlock();
         err = protect_foreign(start, end, dwSize != 0, flNewProtect, &old);

@@ -8,6 +8,11 @@
 
 DWORD prot_validate(DWORD prot)
 {
+    return prot_validate_ex(prot, 0);
+}
+
+DWORD prot_validate_ex(DWORD prot, int allow_writecopy)
+{
     const DWORD known = 0xFF | VW_PROT_MODIFIERS | PAGE_TARGETS_INVALID;
     if (prot & ~known)
         return ERROR_INVALID_PARAMETER;
@@ -20,7 +25,12 @@ DWORD prot_validate(DWORD prot)
     case PAGE_EXECUTE_READ:
     case PAGE_EXECUTE_READWRITE:
         break;
-    default:   /* 0, two at once, and the WRITECOPY kinds on private memory */
+    case PAGE_WRITECOPY:
+    case PAGE_EXECUTE_WRITECOPY:
+        if (allow_writecopy)
+            break;
+        return ERROR_INVALID_PARAMETER;
+    default:   /* 0, two at once */
         return ERROR_INVALID_PARAMETER;
     }
     if ((prot & PAGE_GUARD) && base == PAGE_NOACCESS)

@@ -140,7 +140,7 @@ static void describe_other(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
     m->Type = 0;
 }
 
-static SIZE_T vw_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
+SIZE_T vw_query_region(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
 {
     uintptr_t addr = (uintptr_t)lpAddress;
     vw_init();
@@ -167,7 +167,7 @@ static SIZE_T vw_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SI
 VW_API SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
                                   SIZE_T dwLength)
 {
-    SIZE_T r = vw_query(lpAddress, lpBuffer, dwLength);
+    SIZE_T r = vw_query_region(lpAddress, lpBuffer, dwLength);
     VW_TRACE(r != 0, "VirtualQuery(%p, %p, %z) = %z", lpAddress, lpBuffer, dwLength, r);
     return r;
 }
@@ -176,7 +176,7 @@ VW_API SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
                                     PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
 {
     DWORD err = vw_check_process(hProcess);
-    SIZE_T r = err ? (SIZE_T)vw_fail(err) : vw_query(lpAddress, lpBuffer, dwLength);
+    SIZE_T r = err ? (SIZE_T)vw_fail(err) : vw_query_region(lpAddress, lpBuffer, dwLength);
     VW_TRACE(r != 0, "VirtualQueryEx(%H, %p, %p, %z) = %z", hProcess, lpAddress, lpBuffer,
              dwLength, r);
     return r;

@@ -31,12 +31,10 @@ enum { RUN_RESERVED = 1, RUN_COMMITTED = 2 };
 enum { RUN_LOCKED = 1 };
 enum {
     ALLOC_LARGE_PAGES = 1,
-    /* Pages outside the arenas were unmapped (munmap, mremap): release and
+    /* Pages left the allocation and may now hold someone else's mapping
+     * (munmap outside the arenas, mmap MAP_FIXED, mremap): release and
      * decommit must touch the remaining runs only. */
     ALLOC_HOLES = 2,
-    /* Someone else's mapping replaced pages of this allocation (mmap
-     * MAP_FIXED, mremap MREMAP_FIXED): its space is never handed out again. */
-    ALLOC_FOREIGN_HOLES = 4,
 };
 
 /* 56 bytes: the allocation's size is kept in 4 KiB units in a bit-field, so a

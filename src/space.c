@@ -213,20 +213,20 @@ struct piece {
     struct arena *arena;   /* NULL for a piece outside every arena */
 };
 
+/* Retired arena space counts as outside the arenas: someone else's mapping is
+ * there, so it is claimed with MAP_FIXED_NOREPLACE and given back by unmapping,
+ * like any space the library does not hold. */
 static int next_piece(uintptr_t cur, uintptr_t end, struct piece *p)
 {
     if (cur >= end)
         return 0;
-    long i = arena_index(cur);
+    uintptr_t e = 0;
+    int kind = space_stretch(cur, &e);
     p->start = cur;
-    if (i >= 0) {
-        p->arena = &arenas[i];
-        p->end = arenas[i].end < end ? arenas[i].end : end;
-    } else {
-        uintptr_t next = space_next_arena(cur);
-        p->arena = NULL;
-        p->end = next < end ? next : end;
-    }
+    if (kind == SPACE_OUTSIDE)
+        e = space_next_arena(cur);
+    p->arena = kind == SPACE_ARENA ? &arenas[arena_index(cur)] : NULL;
+    p->end = e < end ? e : end;
     return 1;
 }
 
@@ -314,10 +314,16 @@ static void retire_piece(const struct piece *p)
 
 void space_retire(uintptr_t base, size_t size)
 {
-    struct piece p;
-    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end)
-        if (p.arena)
-            retire_piece(&p);
+    for (uintptr_t cur = base; cur < base + size;) {
+        long i = arena_index(cur);
+        if (i < 0) {
+            cur = space_next_arena(cur);
+            continue;
+        }
+        struct piece p = { cur, arenas[i].end < base + size ? arenas[i].end : base + size, &arenas[i] };
+        retire_piece(&p);
+        cur = p.end;
+    }
 }
 
 int space_stretch(uintptr_t addr, uintptr_t *end)

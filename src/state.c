@@ -51,6 +51,14 @@ static void fork_child(void)
     kv_reset_after_fork();
 }
 
+void vw_init_page_slow(void)
+{
+    uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
+    if (page == 0 || (page & (page - 1)))
+        page = 4096;
+    __atomic_store_n(&vw_state.page, page, __ATOMIC_RELEASE);
+}
+
 void vw_init_slow(void)
 {
     /* One thread reads the settings and registers the fork handlers.  Others
@@ -58,6 +66,7 @@ void vw_init_slow(void)
      * which may mmap through us) do not wait: they only need the page size,
      * and miss the settings only if they call during these few instructions. */
     static int started;
+    vw_init_page();
     if (!__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL)) {
         const char *limit = getenv("VIRTUALWIN_COMMIT_LIMIT");
         if (limit && *limit) {
@@ -72,11 +81,8 @@ void vw_init_slow(void)
         }
         vw_trace_open();
         pthread_atfork(fork_prepare, fork_parent, fork_child);
+        __atomic_store_n(&vw_state.ready, 1, __ATOMIC_RELEASE);
     }
-    uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
-    if (page == 0 || (page & (page - 1)))
-        page = 4096;
-    __atomic_store_n(&vw_state.page, page, __ATOMIC_RELEASE);
 }
 
 size_t vw_parse_size(const char *s)

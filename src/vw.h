@@ -33,6 +33,7 @@ struct vw_state {
     vw_lock_t lock;
     struct vw_regionmap map;
     uintptr_t page;        /* host page size */
+    int ready;             /* settings read, fork handlers registered */
     /* Accounting (under the lock): bytes committed and locked in the library's
      * allocations, and the commit limit from VIRTUALWIN_COMMIT_LIMIT (0: none). */
     size_t committed, locked, commit_limit;
@@ -40,13 +41,23 @@ struct vw_state {
 
 extern struct vw_state vw_state;
 
-/* Lazy, idempotent initialisation (page size, fork handlers); every API entry
- * calls vw_init() first, which costs one load once initialised. */
+/* Lazy, idempotent initialisation.  vw_init() (every API entry) reads the
+ * settings and registers the fork handlers once; vw_init_page() (the
+ * interposed mmap family) only needs the page size, because those calls can
+ * come from a sanitizer runtime or another preloaded library before libc has
+ * set up the environment, too early to read settings from it.  Each costs one
+ * load once done. */
 void vw_init_slow(void);
+void vw_init_page_slow(void);
 static inline void vw_init(void)
 {
-    if (__builtin_expect(__atomic_load_n(&vw_state.page, __ATOMIC_ACQUIRE) == 0, 0))
+    if (__builtin_expect(!__atomic_load_n(&vw_state.ready, __ATOMIC_ACQUIRE), 0))
         vw_init_slow();
+}
+static inline void vw_init_page(void)
+{
+    if (__builtin_expect(__atomic_load_n(&vw_state.page, __ATOMIC_ACQUIRE) == 0, 0))
+        vw_init_page_slow();
 }
 
 static inline uintptr_t vw_page(void)
@@ -84,6 +95,9 @@ static inline int vw_fail(DWORD err)
     return 0;
 }
 
+/* VirtualQuery without the trace line, for the library's own use (query.c). */
+SIZE_T vw_query_region(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
+
 /* Handles (process.c): 0 if h names the current process, else a Win32 error. */
 DWORD vw_check_process(HANDLE h);
 
@@ -92,6 +106,9 @@ DWORD vw_check_process(HANDLE h);
 #define VW_CACHE_BITS (PAGE_NOCACHE | PAGE_WRITECOMBINE)
 /* 0 if flProtect is acceptable for private memory, else ERROR_INVALID_PARAMETER. */
 DWORD prot_validate(DWORD prot);
+/* The same, optionally accepting PAGE_WRITECOPY / PAGE_EXECUTE_WRITECOPY
+ * (valid on private file mappings, such as images). */
+DWORD prot_validate_ex(DWORD prot, int allow_writecopy);
 /* Windows protection (valid) -> PROT_* (PAGE_GUARD: PROT_NONE). */
 int prot_to_linux(DWORD prot);
 /* Kernel PROT_* -> Windows protection of a mapped page. */

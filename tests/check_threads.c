@@ -7,7 +7,9 @@
  * checking each result as it goes (return values, last errors, VirtualQuery of
  * its own pages, contents it wrote, faults).  A fifth thread walks the whole
  * address space with VirtualQuery meanwhile.  Afterwards the map must agree with
- * /proc/self/maps and everything must release.
+ * /proc/self/maps and everything must release.  Two smaller tests: threads
+ * allocating at once never overlap; VirtualQuery racing with VirtualAlloc/Free at
+ * one address only ever sees states that address really passes through.
  *
  * Worker threads never call Check (they record the first error and stop); fault
  * probes use a process-wide handler installed once, with a per-thread jump buffer,

@@ -6,6 +6,8 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -93,23 +95,62 @@ static int parse_line(const char *line, struct vw_kmap *m)
     return 1;
 }
 
+/* /proc/self/maps is read with open/read into static buffers, never stdio:
+ * fopen's malloc could itself map memory (a sanitizer's allocator does) between
+ * a VirtualQuery and the check of its answer.  Serialised for threaded tests. */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static char maps_chunk[65536];
+
+/* Calls fn for each line until it returns nonzero. */
+static void for_each_maps_line(int (*fn)(const char *line, void *ctx), void *ctx)
+{
+    static char line[640];
+    pthread_mutex_lock(&maps_lock);
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    size_t ll = 0;
+    ssize_t n;
+    int stop = 0;
+    while (!stop && (n = read(fd, maps_chunk, sizeof maps_chunk)) > 0) {
+        for (ssize_t i = 0; i < n && !stop; i++) {
+            char c = maps_chunk[i];
+            if (c == '\n') {
+                line[ll] = 0;
+                stop = fn(line, ctx);
+                ll = 0;
+            } else if (ll < sizeof line - 1) {
+                line[ll++] = c;
+            }
+        }
+    }
+    close(fd);
+    pthread_mutex_unlock(&maps_lock);
+}
+
+struct find_ctx {
+    uintptr_t addr;
+    struct vw_kmap *out;
+    int found;
+};
+
+static int find_line(const char *line, void *ctx)
+{
+    struct find_ctx *f = ctx;
+    struct vw_kmap m;
+    if (parse_line(line, &m) && f->addr < m.end) {
+        *f->out = m;
+        f->found = 1;
+        return 1;
+    }
+    return 0;
+}
+
 /* The first mapping whose end is above addr (covering it or the next one). */
 static int kernel_mapping_from(uintptr_t addr, struct vw_kmap *out)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[512];
-    int found = 0;
-    while (fgets(line, sizeof line, f)) {
-        struct vw_kmap m;
-        if (parse_line(line, &m) && addr < m.end) {
-            *out = m;
-            found = 1;
-            break;
-        }
-    }
-    fclose(f);
-    return found;
+    struct find_ctx f = { addr, out, 0 };
+    for_each_maps_line(find_line, &f);
+    return f.found;
 }
 
 int vw_kernel_mapping(uintptr_t addr, struct vw_kmap *out)
@@ -121,14 +162,17 @@ int vw_kernel_mapping(uintptr_t addr, struct vw_kmap *out)
     return 1;
 }
 
+static int count_line(const char *line, void *ctx)
+{
+    (void)line;
+    ++*(int *)ctx;
+    return 0;
+}
+
 int vw_kernel_vma_count(void)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
-    ck_assert_ptr_nonnull(f);
-    int n = 0, c;
-    while ((c = fgetc(f)) != EOF)
-        n += c == '\n';
-    fclose(f);
+    int n = 0;
+    for_each_maps_line(count_line, &n);
     return n;
 }
 

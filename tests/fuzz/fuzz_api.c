@@ -1,0 +1,44 @@
+/*
+ * fuzz_api.c: libFuzzer harness for libvirtualwin (tests/fuzz/run-fuzz.sh).
+ *
+ * The input is a sequence of operations (MODEL_OP_BYTES bytes each, see
+ * tests/model.h): every API call with valid and invalid arguments, plus reads
+ * and writes of the memory, run in a fresh sandbox and checked step by step
+ * against the reference model in tests/model.c, with periodic whole-sandbox
+ * checks (VirtualQuery, /proc/self/maps, smaps, fault probes, contents).
+ * A disagreement prints the failing call and a call-by-call trace, then
+ * abort()s, which libFuzzer reports as a crash and saves the input.
+ */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MAX_OPS 512
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const struct model_opts opts = { 32, NULL };
+    struct model_stats st;
+    if (size > (size_t)MAX_OPS * MODEL_OP_BYTES)
+        size = (size_t)MAX_OPS * MODEL_OP_BYTES;
+    int rc = model_run_ops(data, size, &opts, &st);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "fuzz_api: %s: %s\n",
+            rc == 1 ? "the library and the model disagree" : "the sandbox could not be set up",
+            st.msg);
+    if (rc == 1) {
+        /* The same input again, traced call by call (a fresh sandbox). */
+        const struct model_opts trace = { 32, stderr };
+        fprintf(stderr, "fuzz_api: trace of the input (%zu operations):\n",
+                size / MODEL_OP_BYTES);
+        model_run_ops(data, size, &trace, &st);
+        fprintf(stderr, "fuzz_api: replay: tests/model_long --replay ");
+        model_print_hex(stderr, data, size - size % MODEL_OP_BYTES);
+        fprintf(stderr, "\n");
+    }
+    abort();
+}
