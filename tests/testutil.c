@@ -34,7 +34,17 @@ size_t vw_page_size(void)
 typedef void (*probe_fn)(void *);
 
 static void do_read(void *p) { (void)*(volatile const char *)p; }
+#if defined(__SANITIZE_THREAD__)
+/* TSan runs atomic read-modify-writes under an internal mutex that a fault and
+ * siglongjmp would leave locked: read and write the byte back instead. */
+static void do_write(void *p)
+{
+    volatile char *c = p;
+    *c = *c;
+}
+#else
 static void do_write(void *p) { __atomic_fetch_or((char *)p, 0, __ATOMIC_SEQ_CST); }
+#endif
 
 static int probe(void *p, probe_fn fn)
 {
