@@ -57,32 +57,7 @@
 
 /* ---- PROCMAP_QUERY (Linux 6.11 UAPI; Debian 12 headers predate it) ------- */
 #ifndef _WIN32
-#ifdef __has_include
-#if __has_include(<linux/fs.h>)
-#include <linux/fs.h>
-#endif
-#endif
-#ifndef PROCMAP_QUERY
-struct procmap_query {
-    uint64_t size;
-    uint64_t query_flags;
-    uint64_t query_addr;
-    uint64_t vma_start;
-    uint64_t vma_end;
-    uint64_t vma_flags;
-    uint64_t vma_page_size;
-    uint64_t vma_offset;
-    uint64_t inode;
-    uint32_t dev_major;
-    uint32_t dev_minor;
-    uint32_t vma_name_size;
-    uint32_t build_id_size;
-    uint64_t vma_name_addr;
-    uint64_t build_id_addr;
-};
-#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
-#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
-#endif
+#include "procmap_query.h"
 #endif
 
 #define MAX_REPS 31

@@ -12,6 +12,8 @@
 #include "vw.h"
 #include "spinlock.h"
 
+#include <elf.h>
+#include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -59,12 +61,48 @@ int foreign_main_stack(uintptr_t *lo, uintptr_t *hi)
     return h != 0;
 }
 
+/* Copies len bytes at addr without faulting (EFAULT instead of SIGSEGV/SIGBUS). */
+static int read_safely(uintptr_t addr, void *buf, size_t len)
+{
+    struct iovec local = { buf, len }, remote = { (void *)addr, len };
+    long n = syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L);
+    return n == (long)len;
+}
+
 static int is_elf_at(uintptr_t addr)
 {
     char magic[4];
-    struct iovec local = { magic, sizeof magic }, remote = { (void *)addr, sizeof magic };
-    long n = syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L);
-    return n == 4 && memcmp(magic, "\177ELF", 4) == 0;
+    return read_safely(addr, magic, sizeof magic) && memcmp(magic, "\177ELF", 4) == 0;
+}
+
+/* If [start, ...) lies in the zero-filled tail of a PT_LOAD segment of the image
+ * loaded at base (p_filesz < p_memsz: .bss), returns the end of that segment's
+ * memory (page-rounded), else 0.  Read from the image's own headers. */
+static uintptr_t bss_end(uintptr_t base, uintptr_t start)
+{
+    ElfW(Ehdr) eh;
+    if (!read_safely(base, &eh, sizeof eh) || eh.e_phentsize != sizeof(ElfW(Phdr)) ||
+        eh.e_phnum == 0 || eh.e_phnum > 64)
+        return 0;
+    ElfW(Phdr) ph[64];
+    if (!read_safely(base + eh.e_phoff, ph, eh.e_phnum * sizeof ph[0]))
+        return 0;
+    uintptr_t low = UINTPTR_MAX;
+    for (unsigned i = 0; i < eh.e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr < low)
+            low = ph[i].p_vaddr;
+    if (low == UINTPTR_MAX)
+        return 0;
+    uintptr_t bias = eh.e_type == ET_DYN ? base - (low & ~(vw_page() - 1)) : 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD || ph[i].p_memsz <= ph[i].p_filesz)
+            continue;
+        uintptr_t file_end = bias + ph[i].p_vaddr + ph[i].p_filesz;
+        uintptr_t mem_end = page_ceil(bias + ph[i].p_vaddr + ph[i].p_memsz);
+        if (start >= (file_end & ~(vw_page() - 1)) && start < mem_end)
+            return mem_end;
+    }
+    return 0;
 }
 
 #define IMAGE_CACHE 64
@@ -201,10 +239,19 @@ void foreign_describe(const struct kv_vma *v, uintptr_t p, uintptr_t end,
                 base = w.start;   /* a stack over its guard, reserve-then-commit */
             } else if (w.file_backed && (w.prot & PROT_WRITE) && !v->shared &&
                        !is_heap(v) && image_base_of(&w, &ibase)) {
-                /* The zero-filled tail of an image's data segment (.bss). */
-                base = ibase;
-                type = MEM_IMAGE;
-                aprot = PAGE_EXECUTE_WRITECOPY;
+                /* The zero-filled tail of an image's data segment (.bss), as
+                 * far as the image's program headers say it reaches: anything
+                 * the kernel merged after it is not part of the image. */
+                uintptr_t be = bss_end(ibase, v->start);
+                if (be > p) {
+                    base = ibase;
+                    type = MEM_IMAGE;
+                    aprot = PAGE_EXECUTE_WRITECOPY;
+                    if (be < end)
+                        end = be;
+                } else if (be) {
+                    base = be;   /* merged after the .bss: a mapping of its own */
+                }
             }
         }
     }

@@ -247,8 +247,14 @@ START_TEST(test_main_stack_from_other_thread)
 }
 END_TEST
 
+/* Not the unaligned limit under ASan: its runtime's thread start asserts on a
+ * stack size that is not a multiple of its shadow granularity. */
 static const rlim_t stack_limits[] = {
-    (rlim_t)1 << 20, ((rlim_t)1 << 20) + 100, (rlim_t)3 << 20, (rlim_t)256 << 20, RLIM_INFINITY,
+    (rlim_t)1 << 20,
+#ifndef __SANITIZE_ADDRESS__
+    ((rlim_t)1 << 20) + 100,
+#endif
+    (rlim_t)3 << 20, (rlim_t)256 << 20, RLIM_INFINITY,
 };
 
 /* Item 2: the main thread's reservation follows RLIMIT_STACK as glibc's does: the
