@@ -63,6 +63,8 @@ static DWORD lock_own_locked(uintptr_t start, uintptr_t end, int lock)
             clear_guard_locked(start, end, &sp);
             err = STATUS_GUARD_PAGE_VIOLATION;
         } else if (!(err = vw_lock_quota_check_locked(s.committed_bytes - s.locked_bytes))) {
+            /* mlock fills dropped pages again: remember the loss first. */
+            vw_note_lost_pages_locked(start, end);
             int e = os_lock(start, end - start);
             if (e) {
                 err = lock_error(e);

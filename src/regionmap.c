@@ -205,7 +205,7 @@ void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, 
         } else {
             if (protect != RM_KEEP_PROTECT)
                 r->protect = protect;
-            r->flags = ((r->flags & ~flags_mask) | (flags_value & flags_mask)) & 1u;
+            r->flags = ((r->flags & ~flags_mask) | (flags_value & flags_mask)) & 7u;
         }
     }
     /* Merge from the run before the range through the run after it. */
@@ -304,7 +304,7 @@ void rm_mark_alloc(struct vw_run *r, uint16_t flags)
 void rm_clear_locks(struct vw_regionmap *m)
 {
     for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
-        r->flags = 0;
+        r->flags &= (RUN_RESET | RUN_LOST);
     for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
         merge_forward(m, r);
 }

@@ -28,7 +28,14 @@
 #include "pool.h"
 
 enum { RUN_RESERVED = 1, RUN_COMMITTED = 2 };
-enum { RUN_LOCKED = 1 };
+enum {
+    RUN_LOCKED = 1,
+    /* MEM_RESET / OfferVirtualMemory left the pages droppable (MADV_FREE). */
+    RUN_RESET = 2,
+    /* Some page of a RUN_RESET run was seen dropped (and may have been filled
+     * again since, by VirtualLock): the next undo must fail. */
+    RUN_LOST = 4,
+};
 enum {
     ALLOC_LARGE_PAGES = 1,
     /* Pages left the allocation and may now hold someone else's mapping
@@ -38,18 +45,18 @@ enum {
 };
 
 /* 56 bytes: the allocation's size is kept in 4 KiB units in a bit-field, so a
- * million single-run allocations cost 56 MB of nodes, and 36 bits cover the
+ * million single-run allocations cost 56 MB of nodes, and 35 bits cover the
  * whole 47-bit user address space. */
 struct vw_run {
     struct rb_node rb;
     uintptr_t start, end;          /* [start, end), page aligned */
     uintptr_t alloc_base;
-    uint64_t alloc_units : 36;     /* allocation size / 4096 */
+    uint64_t alloc_units : 35;     /* allocation size / 4096 (2^35 pages: all of 47 bits) */
     uint64_t alloc_protect : 11;   /* protection given to VirtualAlloc (modifiers kept) */
     uint64_t protect : 11;         /* Windows protection of committed pages, 0 if reserved */
-    uint64_t alloc_flags : 3;      /* ALLOC_* */
+    uint64_t alloc_flags : 2;      /* ALLOC_* */
     uint64_t state : 2;            /* RUN_RESERVED or RUN_COMMITTED; 0 in a freed node */
-    uint64_t flags : 1;            /* RUN_LOCKED */
+    uint64_t flags : 3;            /* RUN_LOCKED, RUN_RESET, RUN_LOST */
 };
 
 #define RM_UNIT 4096u

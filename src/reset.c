@@ -12,7 +12,7 @@
  * Undo and reclaim are honest: a page survived only if it is still mapped
  * (pagemap's present bit) and writing to it -- which is what cancels the lazy
  * free -- did not fault a fresh page in.  The write is a locked OR of zero into
- * one byte, so contents never change; the fault check counts this thread's
+ * one byte (vw_touch_write), so contents never change; the fault check counts this thread's
  * minor faults around the writes, so a page dropped between the check and the
  * write is caught too.  A page that was never touched before the reset reads
  * as zero either way but cannot be told apart from a dropped one: it counts as
@@ -41,7 +41,31 @@ static struct vw_run *range_run_locked(uintptr_t start, uintptr_t end)
     return r && end <= rm_alloc_end(r) ? r : NULL;
 }
 
-/* Applies `advice` to the committed, unlocked pages of [start, end). */
+/* Sets (mask, value) flags on the committed runs of [start, end), or only the
+ * unlocked ones. */
+static void flag_committed_locked(uintptr_t start, uintptr_t end, int unlocked_only,
+                                  uint8_t mask, uint8_t value)
+{
+    uintptr_t cur = start;
+    while (cur < end) {
+        struct vw_run *r = rm_find_from(&vw_state.map, cur);
+        if (!r || r->start >= end)
+            break;
+        uintptr_t a = r->start > cur ? r->start : cur;
+        uintptr_t b = r->end < end ? r->end : end;
+        if (r->state == RUN_COMMITTED && !(unlocked_only && (r->flags & RUN_LOCKED)) &&
+            (r->flags & mask) != (value & mask)) {
+            struct rm_spares sp = { { NULL, NULL } };
+            if (rm_spare_get(&vw_state.map, &sp, 2) == 0)
+                rm_set_range(&vw_state.map, &sp, a, b, 0, RM_KEEP_PROTECT, mask, value);
+            rm_spare_put(&vw_state.map, &sp);
+        }
+        cur = b;
+    }
+}
+
+/* Applies `advice` to the committed, unlocked pages of [start, end); with
+ * MADV_FREE they become RUN_RESET (droppable until an undo). */
 static void advise_committed_locked(uintptr_t start, uintptr_t end, int advice)
 {
     for (struct vw_run *r = rm_find(&vw_state.map, start); r && r->start < end; r = rm_next(r)) {
@@ -52,6 +76,8 @@ static void advise_committed_locked(uintptr_t start, uintptr_t end, int advice)
         if (os_advise(a, b - a, advice) == EINVAL && advice == MADV_FREE)
             os_advise(a, b - a, MADV_DONTNEED);
     }
+    if (advice == MADV_FREE)
+        flag_committed_locked(start, end, 1, RUN_RESET | RUN_LOST, RUN_RESET);
 }
 
 DWORD vw_reset(uintptr_t addr, size_t size)
@@ -109,7 +135,7 @@ static int undo_range_locked(int fd, uintptr_t a, uintptr_t b, const struct vw_r
         return 1;
     long before = minor_faults();
     for (uintptr_t p = a; p < b; p += vw_page())
-        __atomic_fetch_or((volatile unsigned char *)p, 0, __ATOMIC_RELAXED);
+        vw_touch_write((volatile unsigned char *)p);
     long after = minor_faults();
     if (!writable)
         vw_protect_back(a, b - a, prot_to_linux(prot));
@@ -125,15 +151,41 @@ static int undo_locked(uintptr_t start, uintptr_t end)
     if (fd < 0)
         return -1;
     int lost = 0;
+    /* Locked runs too: pages locked after the reset are still droppable once
+     * unlocked, and RUN_LOST remembers a drop that mlock has since refilled. */
     for (struct vw_run *r = rm_find(&vw_state.map, start); r && r->start < end; r = rm_next(r)) {
-        if (r->state != RUN_COMMITTED || (r->flags & RUN_LOCKED))
+        if (r->state != RUN_COMMITTED)
             continue;
         uintptr_t a = r->start > start ? r->start : start;
         uintptr_t b = r->end < end ? r->end : end;
+        lost |= !!(r->flags & RUN_LOST);
         lost |= undo_range_locked(fd, a, b, r);
     }
     os_close(fd);
+    flag_committed_locked(start, end, 0, RUN_RESET | RUN_LOST, 0);
     return lost;
+}
+
+void vw_note_lost_pages_locked(uintptr_t start, uintptr_t end)
+{
+    int fd = -1;
+    uintptr_t cur = start;
+    while (cur < end) {
+        struct vw_run *r = rm_find_from(&vw_state.map, cur);
+        if (!r || r->start >= end)
+            break;
+        uintptr_t a = r->start > cur ? r->start : cur;
+        uintptr_t b = r->end < end ? r->end : end;
+        cur = b;
+        if (r->state != RUN_COMMITTED || !(r->flags & RUN_RESET) || (r->flags & RUN_LOST))
+            continue;
+        if (fd < 0 && (fd = os_open_ro("/proc/self/pagemap")) < 0)
+            return;
+        if (!all_present(fd, a, b))
+            flag_committed_locked(a, b, 0, RUN_LOST, RUN_LOST);
+    }
+    if (fd >= 0)
+        os_close(fd);
 }
 
 DWORD vw_reset_undo(uintptr_t addr, size_t size)

@@ -133,6 +133,20 @@ LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot);
 /* Parses "123", "64K", "2M", "1G" (also with a B: "64KB"); 0 if invalid. */
 size_t vw_parse_size(const char *s);
 
+/* Writes the byte at p back unchanged, atomically.  A compare-and-swap of a
+ * value with itself is a real store no compiler may drop (an atomic OR of zero
+ * is not: clang removes it).  Used to cancel MADV_FREE on a page. */
+static inline void vw_touch_write(volatile unsigned char *p)
+{
+    unsigned char v = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(p, &v, v, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+/* Marks RUN_LOST the RUN_RESET runs of [start, end) with a page the kernel
+ * dropped, before something (mlock) fills them again (reset.c).  Needs the lock. */
+void vw_note_lost_pages_locked(uintptr_t start, uintptr_t end);
+
 /* MEM_RESET and MEM_RESET_UNDO (reset.c): 0 or a Win32 error. */
 DWORD vw_reset(uintptr_t addr, size_t size);
 DWORD vw_reset_undo(uintptr_t addr, size_t size);

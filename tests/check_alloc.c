@@ -10,7 +10,7 @@
  * fork mode).
  *
  * Free address space for explicit-address tests comes from reserving 1 MiB and
- * releasing it (free_range): that space is then free as far as the program can
+ * releasing it (vw_free_space): that space is then free as far as the program can
  * tell (spec 4), whether or not the library keeps it in one of its arenas.
  */
 #include <check.h>
@@ -33,30 +33,12 @@
 #define G64 VW_64K
 #define SENTINEL ((DWORD)0xDEADBEEFu)
 #define KEEP_ERR ((DWORD)1234)
-#define ANY_SIZE ((SIZE_T)-1)
 #define RW PAGE_READWRITE
 
 static uintptr_t pfloor(uintptr_t a) { return a & ~(uintptr_t)(PG - 1); }
 static uintptr_t pceil(uintptr_t a) { return (a + PG - 1) & ~(uintptr_t)(PG - 1); }
 static uintptr_t g64floor(uintptr_t a) { return a & ~(uintptr_t)(G64 - 1); }
 static uintptr_t g64ceil(uintptr_t a) { return (a + G64 - 1) & ~(uintptr_t)(G64 - 1); }
-
-/* VirtualAlloc that must succeed and leave the last error untouched (spec 2). */
-#define ALLOC_OK(addr, size, type, prot)                                                  \
-    alloc_ok(__LINE__, (void *)(addr), (SIZE_T)(size), (DWORD)(type), (DWORD)(prot))
-static char *alloc_ok(int line, void *addr, SIZE_T size, DWORD type, DWORD prot)
-{
-    SetLastError(KEEP_ERR);
-    void *r = VirtualAlloc(addr, size, type, prot);
-    DWORD e = GetLastError();
-    ck_assert_msg(r != NULL, "line %d: VirtualAlloc(%p, %#zx, %#x, %#x) failed, last error %u",
-                  line, addr, (size_t)size, (unsigned)type, (unsigned)prot, (unsigned)e);
-    ck_assert_msg(e == KEEP_ERR,
-                  "line %d: VirtualAlloc(%p, %#zx, %#x, %#x) succeeded but changed the last "
-                  "error from 1234 to %u", line, addr, (size_t)size, (unsigned)type,
-                  (unsigned)prot, (unsigned)e);
-    return r;
-}
 
 /* VirtualAlloc that must fail with the given last error. */
 #define ALLOC_FAILS(addr, size, type, prot, err)                                          \
@@ -87,102 +69,6 @@ static int alloc_fails_quiet(void *addr, SIZE_T size, DWORD type, DWORD prot, DW
     return r == NULL && *goterr == err;
 }
 
-#define FREE_OK(addr, size, type) free_ok(__LINE__, (void *)(addr), (SIZE_T)(size), (DWORD)(type))
-static void free_ok(int line, void *addr, SIZE_T size, DWORD type)
-{
-    SetLastError(KEEP_ERR);
-    BOOL r = VirtualFree(addr, size, type);
-    DWORD e = GetLastError();
-    ck_assert_msg(r, "line %d: VirtualFree(%p, %#zx, %#x) failed, last error %u", line, addr,
-                  (size_t)size, (unsigned)type, (unsigned)e);
-    ck_assert_msg(e == KEEP_ERR, "line %d: VirtualFree succeeded but changed the last error to %u",
-                  line, (unsigned)e);
-}
-
-/* Checks every field of VirtualQuery(addr); size ANY_SIZE skips RegionSize. */
-#define CHECK_MBI(addr, base, abase, aprot, size, state, prot, type)                      \
-    check_mbi(__LINE__, (const void *)(addr), (uintptr_t)(base), (uintptr_t)(abase),       \
-              (DWORD)(aprot), (SIZE_T)(size), (DWORD)(state), (DWORD)(prot), (DWORD)(type))
-static void check_mbi(int line, const void *addr, uintptr_t base, uintptr_t abase, DWORD aprot,
-                      SIZE_T size, DWORD state, DWORD prot, DWORD type)
-{
-    MEMORY_BASIC_INFORMATION m = vw_query(addr);
-    int ok = (uintptr_t)m.BaseAddress == base && (uintptr_t)m.AllocationBase == abase &&
-             m.AllocationProtect == aprot && (size == ANY_SIZE || m.RegionSize == size) &&
-             m.State == state && m.Protect == prot && m.Type == type;
-    ck_assert_msg(ok,
-                  "line %d: VirtualQuery(%p) gave Base %p AllocBase %p AllocProt %#x Size %#zx "
-                  "State %#x Prot %#x Type %#x; expected Base %#lx AllocBase %#lx AllocProt %#x "
-                  "Size %#zx State %#x Prot %#x Type %#x",
-                  line, addr, m.BaseAddress, m.AllocationBase, (unsigned)m.AllocationProtect,
-                  (size_t)m.RegionSize, (unsigned)m.State, (unsigned)m.Protect, (unsigned)m.Type,
-                  (unsigned long)base, (unsigned long)abase, (unsigned)aprot, (size_t)size,
-                  (unsigned)state, (unsigned)prot, (unsigned)type);
-}
-
-/* Free memory (spec 7): MEM_FREE, PAGE_NOACCESS, no allocation, RegionSize >= minsize. */
-#define CHECK_FREE(addr, minsize) check_free_mbi(__LINE__, (const void *)(addr), (SIZE_T)(minsize))
-static void check_free_mbi(int line, const void *addr, SIZE_T minsize)
-{
-    MEMORY_BASIC_INFORMATION m = vw_query(addr);
-    int ok = (uintptr_t)m.BaseAddress == pfloor((uintptr_t)addr) && m.AllocationBase == NULL &&
-             m.AllocationProtect == 0 && m.RegionSize >= minsize && m.State == MEM_FREE &&
-             m.Protect == PAGE_NOACCESS && m.Type == 0;
-    ck_assert_msg(ok,
-                  "line %d: VirtualQuery(%p) gave Base %p AllocBase %p AllocProt %#x Size %#zx "
-                  "State %#x Prot %#x Type %#x; expected free memory of at least %#zx bytes",
-                  line, addr, m.BaseAddress, m.AllocationBase, (unsigned)m.AllocationProtect,
-                  (size_t)m.RegionSize, (unsigned)m.State, (unsigned)m.Protect, (unsigned)m.Type,
-                  (size_t)minsize);
-}
-
-static unsigned char pat(size_t i, unsigned seed)
-{
-    return (unsigned char)(((i * 131u + seed * 17u + (i >> 12) * 7u) % 251u) + 1u);
-}
-static void fill(void *p, size_t n, unsigned seed)
-{
-    unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        c[i] = pat(i, seed);
-}
-static int has_pattern(const void *p, size_t n, unsigned seed)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i] != pat(i, seed))
-            return 0;
-    return 1;
-}
-/* bytes [off, off+n) of a buffer filled from base with fill(base, ..., seed) */
-static int has_pattern_at(const void *base, size_t off, size_t n, unsigned seed)
-{
-    const unsigned char *c = (const unsigned char *)base + off;
-    for (size_t i = 0; i < n; i++)
-        if (c[i] != pat(off + i, seed))
-            return 0;
-    return 1;
-}
-static int is_zero(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i])
-            return 0;
-    return 1;
-}
-
-/* A 64 KiB aligned range of free address space: reserve, then release (spec 4). */
-static char *free_range(size_t size)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
-    ck_assert_msg(p != NULL, "VirtualAlloc(NULL, %#zx, MEM_RESERVE) failed: %u", size,
-                  (unsigned)GetLastError());
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "VirtualFree(%p) failed: %u", p,
-                  (unsigned)GetLastError());
-    return p;
-}
-
 static const DWORD valid_prots[] = {
     PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE,
     PAGE_EXECUTE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE,
@@ -209,13 +95,6 @@ static void check_access(int line, void *p, DWORD prot)
                   (unsigned)prot, r ? "works, expected a fault" : "faults, expected to work");
     ck_assert_msg(w == prot_writable(prot), "line %d: %p with protection %#x: write %s", line, p,
                   (unsigned)prot, w ? "works, expected a fault" : "faults, expected to work");
-}
-
-#define CHECK_NO_ACCESS(p) check_no_access(__LINE__, (void *)(p))
-static void check_no_access(int line, void *p)
-{
-    ck_assert_msg(!vw_can_read(p), "line %d: reading %p does not fault", line, p);
-    ck_assert_msg(!vw_can_write(p), "line %d: writing %p does not fault", line, p);
 }
 
 /* Appends one line to a bounded report used by looping tests. */
@@ -284,7 +163,7 @@ START_TEST(test_sysinfo_figures)
     ck_assert_ptr_eq(si.lpMaximumApplicationAddress, (void *)VW_MAX_APP_ADDR);
 #endif
     /* NULL placement honours the reported granularity */
-    char *p = ALLOC_OK(NULL, 1, MEM_RESERVE, RW);
+    char *p = VW_ALLOC_OK(NULL, 1, MEM_RESERVE, RW);
     ck_assert_uint_eq((uintptr_t)p % si.dwAllocationGranularity, 0);
 }
 END_TEST
@@ -292,13 +171,13 @@ END_TEST
 /* spec 2: a successful VirtualAlloc (every kind) leaves the caller's last error */
 START_TEST(test_lasterror_untouched_on_success)
 {
-    char *r = ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);                    /* reserve */
-    ck_assert_ptr_eq(ALLOC_OK(r, PG, MEM_COMMIT, RW), r);                  /* commit */
-    ck_assert_ptr_eq(ALLOC_OK(r, PG, MEM_COMMIT, PAGE_READONLY), r);       /* re-commit */
-    ck_assert_ptr_eq(ALLOC_OK(r, 2 * PG, MEM_RESET, PAGE_NOACCESS), r);    /* reset */
-    char *c = ALLOC_OK(NULL, PG, MEM_COMMIT, RW);                          /* commit NULL */
-    char *f = free_range(0x100000);
-    ck_assert_ptr_eq(ALLOC_OK(f + 0x10000, PG, MEM_RESERVE | MEM_COMMIT, RW), f + 0x10000);
+    char *r = VW_ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);                    /* reserve */
+    ck_assert_ptr_eq(VW_ALLOC_OK(r, PG, MEM_COMMIT, RW), r);                  /* commit */
+    ck_assert_ptr_eq(VW_ALLOC_OK(r, PG, MEM_COMMIT, PAGE_READONLY), r);       /* re-commit */
+    ck_assert_ptr_eq(VW_ALLOC_OK(r, 2 * PG, MEM_RESET, PAGE_NOACCESS), r);    /* reset */
+    char *c = VW_ALLOC_OK(NULL, PG, MEM_COMMIT, RW);                          /* commit NULL */
+    char *f = vw_free_space(0x100000);
+    ck_assert_ptr_eq(VW_ALLOC_OK(f + 0x10000, PG, MEM_RESERVE | MEM_COMMIT, RW), f + 0x10000);
     char *e = VirtualAllocEx(GetCurrentProcess(), NULL, PG, MEM_RESERVE, RW);
     ck_assert_ptr_nonnull(e);
     ck_assert_uint_eq(GetLastError(), KEEP_ERR);
@@ -314,7 +193,7 @@ START_TEST(test_lasterror_set_on_failure)
     ck_assert_ptr_null(VirtualAlloc(NULL, 0, MEM_RESERVE, RW));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
     SetLastError(ERROR_INVALID_PARAMETER);
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     SetLastError(ERROR_INVALID_PARAMETER);
     ck_assert_ptr_null(VirtualAlloc(r, PG, MEM_RESERVE, RW));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_ADDRESS);
@@ -351,13 +230,13 @@ START_TEST(test_prot_valid_commit)
 {
     for (size_t i = 0; i < N_VALID_PROTS; i++) {
         DWORD prot = valid_prots[i];
-        char *p = ALLOC_OK(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, prot);
+        char *p = VW_ALLOC_OK(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, prot);
         ck_assert_uint_eq((uintptr_t)p % G64, 0);
-        CHECK_MBI(p, p, p, prot, 2 * PG, MEM_COMMIT, prot, MEM_PRIVATE);
+        VW_CHECK_MBI(p, p, p, prot, 2 * PG, MEM_COMMIT, prot, MEM_PRIVATE);
         CHECK_ACCESS(p, prot);
         CHECK_ACCESS(p + 2 * PG - 1, prot);
         if (prot_readable(prot))
-            ck_assert(is_zero(p, 2 * PG));
+            ck_assert(vw_is_zero(p, 2 * PG));
         vw_assert_range_agrees(p, 2 * PG);
     }
 }
@@ -369,13 +248,13 @@ START_TEST(test_prot_valid_reserve)
 {
     for (size_t i = 0; i < N_VALID_PROTS; i++) {
         DWORD prot = valid_prots[i];
-        char *p = ALLOC_OK(NULL, 4 * PG, MEM_RESERVE, prot);
-        CHECK_MBI(p, p, p, prot, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
-        CHECK_NO_ACCESS(p);
-        ck_assert_ptr_eq(ALLOC_OK(p + PG, PG, MEM_COMMIT, RW), p + PG);
-        CHECK_MBI(p, p, p, prot, PG, MEM_RESERVE, 0, MEM_PRIVATE);
-        CHECK_MBI(p + PG, p + PG, p, prot, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-        CHECK_MBI(p + 2 * PG, p + 2 * PG, p, prot, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+        char *p = VW_ALLOC_OK(NULL, 4 * PG, MEM_RESERVE, prot);
+        VW_CHECK_MBI(p, p, p, prot, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+        VW_CHECK_NO_ACCESS(p);
+        ck_assert_ptr_eq(VW_ALLOC_OK(p + PG, PG, MEM_COMMIT, RW), p + PG);
+        VW_CHECK_MBI(p, p, p, prot, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+        VW_CHECK_MBI(p + PG, p + PG, p, prot, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+        VW_CHECK_MBI(p + 2 * PG, p + 2 * PG, p, prot, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
         CHECK_ACCESS(p + PG, RW);
         vw_assert_range_agrees(p, 4 * PG);
     }
@@ -395,7 +274,7 @@ static int low_byte_valid(unsigned v)
  * reserve+commit, reserve alone and commit into a reservation */
 START_TEST(test_prot_low_byte_all_values)
 {
-    char *r = ALLOC_OK(NULL, 2 * PG, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, 2 * PG, MEM_RESERVE, RW);
     char msg[2048] = "";
     int bad = 0;
     static const DWORD types[] = {MEM_RESERVE | MEM_COMMIT, MEM_RESERVE, MEM_COMMIT, 0};
@@ -430,7 +309,7 @@ START_TEST(test_prot_low_byte_all_values)
     }
     ck_assert_msg(bad == 0, "%d wrong results:\n%s", bad, msg);
     /* the page that only saw invalid commits is still reserved */
-    CHECK_MBI(r + PG, r + PG, r, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r + PG, r + PG, r, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(r, 2 * PG);
 }
 END_TEST
@@ -438,7 +317,7 @@ END_TEST
 /* spec 3: PAGE_WRITECOPY and PAGE_EXECUTE_WRITECOPY are invalid for private memory */
 START_TEST(test_prot_writecopy)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     static const DWORD bad[] = {PAGE_WRITECOPY, PAGE_EXECUTE_WRITECOPY,
                                 PAGE_WRITECOPY | PAGE_NOCACHE, PAGE_EXECUTE_WRITECOPY | PAGE_GUARD,
                                 PAGE_WRITECOPY | PAGE_WRITECOMBINE};
@@ -447,7 +326,7 @@ START_TEST(test_prot_writecopy)
         ALLOC_FAILS(NULL, PG, MEM_RESERVE, bad[i], ERROR_INVALID_PARAMETER);
         ALLOC_FAILS(r, PG, MEM_COMMIT, bad[i], ERROR_INVALID_PARAMETER);
     }
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(r, G64);
 }
 END_TEST
@@ -455,7 +334,7 @@ END_TEST
 /* spec 3: a modifier without a low-byte protection is ERROR_INVALID_PARAMETER */
 START_TEST(test_prot_modifier_alone)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     static const DWORD bad[] = {PAGE_GUARD, PAGE_NOCACHE, PAGE_WRITECOMBINE, PAGE_TARGETS_INVALID,
                                 PAGE_GUARD | PAGE_TARGETS_INVALID, PAGE_NOCACHE | PAGE_TARGETS_INVALID};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -463,19 +342,19 @@ START_TEST(test_prot_modifier_alone)
         ALLOC_FAILS(NULL, PG, MEM_RESERVE, bad[i], ERROR_INVALID_PARAMETER);
         ALLOC_FAILS(r, PG, MEM_COMMIT, bad[i], ERROR_INVALID_PARAMETER);
     }
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
 /* spec 3: PAGE_GUARD cannot go with PAGE_NOACCESS */
 START_TEST(test_prot_guard_noaccess)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     ALLOC_FAILS(NULL, PG, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS | PAGE_GUARD,
                 ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(NULL, PG, MEM_RESERVE, PAGE_NOACCESS | PAGE_GUARD, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(r, PG, MEM_COMMIT, PAGE_NOACCESS | PAGE_GUARD, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
@@ -483,7 +362,7 @@ END_TEST
  * NOACCESS and NOCACHE */
 START_TEST(test_prot_cache_conflicts)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     static const DWORD bad[] = {
         PAGE_READWRITE | PAGE_NOCACHE | PAGE_GUARD,
         PAGE_READONLY | PAGE_NOCACHE | PAGE_GUARD,
@@ -498,14 +377,14 @@ START_TEST(test_prot_cache_conflicts)
         ALLOC_FAILS(NULL, PG, MEM_RESERVE, bad[i], ERROR_INVALID_PARAMETER);
         ALLOC_FAILS(r, PG, MEM_COMMIT, bad[i], ERROR_INVALID_PARAMETER);
     }
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
 /* spec 3: any bit outside the lists is ERROR_INVALID_PARAMETER */
 START_TEST(test_prot_unknown_bits)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     char msg[2048] = "";
     int bad = 0;
     static const DWORD bases[] = {PAGE_READWRITE, PAGE_READONLY, PAGE_EXECUTE_READ};
@@ -531,7 +410,7 @@ START_TEST(test_prot_unknown_bits)
         }
     }
     ck_assert_msg(bad == 0, "%d calls did not fail with ERROR_INVALID_PARAMETER:\n%s", bad, msg);
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
@@ -541,15 +420,15 @@ START_TEST(test_prot_targets_invalid_exec)
     static const DWORD ex[] = {PAGE_EXECUTE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE};
     for (size_t i = 0; i < 3; i++) {
         DWORD prot = ex[i] | PAGE_TARGETS_INVALID;
-        char *p = ALLOC_OK(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, prot);
+        char *p = VW_ALLOC_OK(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, prot);
         MEMORY_BASIC_INFORMATION m = vw_query(p);
         ck_assert_uint_eq(m.State, MEM_COMMIT);
         ck_assert_uint_eq(m.Protect & ~(DWORD)PAGE_TARGETS_INVALID, ex[i]);
         ck_assert_uint_eq(m.AllocationProtect & ~(DWORD)PAGE_TARGETS_INVALID, ex[i]);
         CHECK_ACCESS(p, ex[i]);
         /* commit into a reservation with it too */
-        char *r = ALLOC_OK(NULL, 2 * PG, MEM_RESERVE, PAGE_EXECUTE_READWRITE);
-        ck_assert_ptr_eq(ALLOC_OK(r, PG, MEM_COMMIT, prot), r);
+        char *r = VW_ALLOC_OK(NULL, 2 * PG, MEM_RESERVE, PAGE_EXECUTE_READWRITE);
+        ck_assert_ptr_eq(VW_ALLOC_OK(r, PG, MEM_COMMIT, prot), r);
         m = vw_query(r);
         ck_assert_uint_eq(m.State, MEM_COMMIT);
         ck_assert_uint_eq(m.Protect & ~(DWORD)PAGE_TARGETS_INVALID, ex[i]);
@@ -568,24 +447,24 @@ START_TEST(test_prot_nocache_writecombine_reported)
     static const DWORD mods[] = {PAGE_NOCACHE, PAGE_WRITECOMBINE};
     for (size_t i = 0; i < 2; i++) {
         DWORD mod = mods[i];
-        char *p = ALLOC_OK(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, RW | mod);
-        CHECK_MBI(p, p, p, RW | mod, 2 * PG, MEM_COMMIT, RW | mod, MEM_PRIVATE);
+        char *p = VW_ALLOC_OK(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, RW | mod);
+        VW_CHECK_MBI(p, p, p, RW | mod, 2 * PG, MEM_COMMIT, RW | mod, MEM_PRIVATE);
         CHECK_ACCESS(p, RW);
-        ck_assert(is_zero(p, 2 * PG));
+        ck_assert(vw_is_zero(p, 2 * PG));
         vw_assert_range_agrees(p, 2 * PG);
 
-        char *q = ALLOC_OK(NULL, 2 * PG, MEM_COMMIT, PAGE_READONLY | mod);
-        CHECK_MBI(q, q, q, PAGE_READONLY | mod, 2 * PG, MEM_COMMIT, PAGE_READONLY | mod,
-                  MEM_PRIVATE);
+        char *q = VW_ALLOC_OK(NULL, 2 * PG, MEM_COMMIT, PAGE_READONLY | mod);
+        VW_CHECK_MBI(q, q, q, PAGE_READONLY | mod, 2 * PG, MEM_COMMIT, PAGE_READONLY | mod,
+                     MEM_PRIVATE);
         CHECK_ACCESS(q, PAGE_READONLY);
         vw_assert_range_agrees(q, 2 * PG);
 
         /* reserve with the modifier, commit with it */
-        char *r = ALLOC_OK(NULL, 4 * PG, MEM_RESERVE, RW | mod);
-        CHECK_MBI(r, r, r, RW | mod, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
-        ck_assert_ptr_eq(ALLOC_OK(r + PG, PG, MEM_COMMIT, RW | mod), r + PG);
-        CHECK_MBI(r + PG, r + PG, r, RW | mod, PG, MEM_COMMIT, RW | mod, MEM_PRIVATE);
-        CHECK_MBI(r + 2 * PG, r + 2 * PG, r, RW | mod, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+        char *r = VW_ALLOC_OK(NULL, 4 * PG, MEM_RESERVE, RW | mod);
+        VW_CHECK_MBI(r, r, r, RW | mod, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+        ck_assert_ptr_eq(VW_ALLOC_OK(r + PG, PG, MEM_COMMIT, RW | mod), r + PG);
+        VW_CHECK_MBI(r + PG, r + PG, r, RW | mod, PG, MEM_COMMIT, RW | mod, MEM_PRIVATE);
+        VW_CHECK_MBI(r + 2 * PG, r + 2 * PG, r, RW | mod, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
         CHECK_ACCESS(r + PG, RW);
         vw_assert_range_agrees(r, 4 * PG);
     }
@@ -599,12 +478,12 @@ START_TEST(test_prot_nocache_belongs_to_allocation)
     static const DWORD mods[] = {PAGE_NOCACHE, PAGE_WRITECOMBINE};
     for (size_t i = 0; i < 2; i++) {
         DWORD mod = mods[i];
-        char *r = ALLOC_OK(NULL, 4 * PG, MEM_RESERVE, RW | mod);
-        ck_assert_ptr_eq(ALLOC_OK(r, PG, MEM_COMMIT, RW), r);
-        CHECK_MBI(r, r, r, RW | mod, PG, MEM_COMMIT, RW | mod, MEM_PRIVATE);
-        ck_assert_ptr_eq(ALLOC_OK(r + 2 * PG, PG, MEM_COMMIT, PAGE_READONLY), r + 2 * PG);
-        CHECK_MBI(r + 2 * PG, r + 2 * PG, r, RW | mod, PG, MEM_COMMIT, PAGE_READONLY | mod,
-                  MEM_PRIVATE);
+        char *r = VW_ALLOC_OK(NULL, 4 * PG, MEM_RESERVE, RW | mod);
+        ck_assert_ptr_eq(VW_ALLOC_OK(r, PG, MEM_COMMIT, RW), r);
+        VW_CHECK_MBI(r, r, r, RW | mod, PG, MEM_COMMIT, RW | mod, MEM_PRIVATE);
+        ck_assert_ptr_eq(VW_ALLOC_OK(r + 2 * PG, PG, MEM_COMMIT, PAGE_READONLY), r + 2 * PG);
+        VW_CHECK_MBI(r + 2 * PG, r + 2 * PG, r, RW | mod, PG, MEM_COMMIT, PAGE_READONLY | mod,
+                     MEM_PRIVATE);
         CHECK_ACCESS(r, RW);
         CHECK_ACCESS(r + 2 * PG, PAGE_READONLY);
         vw_assert_range_agrees(r, 4 * PG);
@@ -620,7 +499,7 @@ START_TEST(test_type_unknown_bits)
 {
     const DWORD allowed = MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN |
                           MEM_WRITE_WATCH | MEM_PHYSICAL | MEM_LARGE_PAGES;
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     char msg[2048] = "";
     int bad = 0;
     for (int bit = 0; bit < 32; bit++) {
@@ -645,29 +524,29 @@ START_TEST(test_type_unknown_bits)
                 ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(r, PG, MEM_COMMIT | MEM_REPLACE_PLACEHOLDER, RW, ERROR_INVALID_PARAMETER);
     ck_assert_msg(bad == 0, "%d calls did not fail with ERROR_INVALID_PARAMETER:\n%s", bad, msg);
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
 /* spec 4: none of COMMIT/RESERVE/RESET/RESET_UNDO is ERROR_INVALID_PARAMETER */
 START_TEST(test_type_none_of_required)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     static const DWORD bad[] = {0, MEM_TOP_DOWN, MEM_WRITE_WATCH, MEM_LARGE_PAGES, MEM_PHYSICAL,
                                 MEM_TOP_DOWN | MEM_WRITE_WATCH};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ALLOC_FAILS(NULL, PG, bad[i], RW, ERROR_INVALID_PARAMETER);
         ALLOC_FAILS(r, PG, bad[i], RW, ERROR_INVALID_PARAMETER);
     }
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
 /* spec 4: MEM_RESET and MEM_RESET_UNDO each go alone (MEM_TOP_DOWN aside) */
 START_TEST(test_type_reset_combined)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(r, G64, 5);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(r, G64, 5);
     static const DWORD bad[] = {
         MEM_RESET | MEM_COMMIT, MEM_RESET | MEM_RESERVE, MEM_RESET | MEM_COMMIT | MEM_RESERVE,
         MEM_RESET_UNDO | MEM_COMMIT, MEM_RESET_UNDO | MEM_RESERVE, MEM_RESET | MEM_RESET_UNDO,
@@ -676,9 +555,9 @@ START_TEST(test_type_reset_combined)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ALLOC_FAILS(r, PG, bad[i], RW, ERROR_INVALID_PARAMETER);
     /* MEM_TOP_DOWN is tolerated next to MEM_RESET */
-    ck_assert_ptr_eq(ALLOC_OK(r + PG, PG, MEM_RESET | MEM_TOP_DOWN, RW), r + PG);
-    CHECK_MBI(r, r, r, RW, G64, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(r, PG, 5));
+    ck_assert_ptr_eq(VW_ALLOC_OK(r + PG, PG, MEM_RESET | MEM_TOP_DOWN, RW), r + PG);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(r, PG, 5));
     vw_assert_range_agrees(r, G64);
 }
 END_TEST
@@ -686,11 +565,11 @@ END_TEST
 /* spec 4: MEM_WRITE_WATCH needs MEM_RESERVE (Windows: ERROR_INVALID_PARAMETER) */
 START_TEST(test_type_write_watch_without_reserve)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     ALLOC_FAILS(NULL, G64, MEM_COMMIT | MEM_WRITE_WATCH, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(r, PG, MEM_COMMIT | MEM_WRITE_WATCH, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(NULL, G64, MEM_WRITE_WATCH, RW, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
@@ -731,16 +610,16 @@ END_TEST
 /* spec 4: dwSize 0 is ERROR_INVALID_PARAMETER */
 START_TEST(test_size_zero)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
-    char *f = free_range(0x100000);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *f = vw_free_space(0x100000);
     ALLOC_FAILS(NULL, 0, MEM_RESERVE, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(NULL, 0, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(NULL, 0, MEM_COMMIT, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(f + G64, 0, MEM_RESERVE, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(r, 0, MEM_COMMIT, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(r, 0, MEM_RESET, RW, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_FREE(f + G64, G64);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_FREE(f + G64, G64);
 }
 END_TEST
 
@@ -775,14 +654,14 @@ END_TEST
 /* spec 4: a range whose end wraps is ERROR_INVALID_PARAMETER */
 START_TEST(test_range_wraps)
 {
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     uintptr_t a = 0x7FFF0000;
     ALLOC_FAILS(a, (SIZE_T)0 - a + 0x2000, MEM_RESERVE, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(a, (SIZE_T)0 - a + 0x2000, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(r + PG, (SIZE_T)0 - (uintptr_t)r, MEM_COMMIT, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(r + PG, SIZE_MAX, MEM_COMMIT, RW, ERROR_INVALID_PARAMETER);
     ALLOC_FAILS(r, SIZE_MAX - PG + 2, MEM_RESET, RW, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
@@ -823,12 +702,12 @@ START_TEST(test_reserve_null_aligned)
 {
     static const SIZE_T sizes[] = {1, 0x1000, 0x1001, 0x3000, 0xFFFC, 0x10000, 0x10001, 0x123456};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        char *p = ALLOC_OK(NULL, sizes[i], MEM_RESERVE, PAGE_READONLY);
+        char *p = VW_ALLOC_OK(NULL, sizes[i], MEM_RESERVE, PAGE_READONLY);
         ck_assert_msg((uintptr_t)p % G64 == 0, "reserve of %#zx gave unaligned %p",
                       (size_t)sizes[i], p);
-        CHECK_MBI(p, p, p, PAGE_READONLY, pceil(sizes[i]), MEM_RESERVE, 0, MEM_PRIVATE);
-        CHECK_MBI(p + pceil(sizes[i]) - 1, p + pceil(sizes[i]) - PG, p, PAGE_READONLY, PG,
-                  MEM_RESERVE, 0, MEM_PRIVATE);
+        VW_CHECK_MBI(p, p, p, PAGE_READONLY, pceil(sizes[i]), MEM_RESERVE, 0, MEM_PRIVATE);
+        VW_CHECK_MBI(p + pceil(sizes[i]) - 1, p + pceil(sizes[i]) - PG, p, PAGE_READONLY, PG,
+                     MEM_RESERVE, 0, MEM_PRIVATE);
         vw_assert_range_agrees(p, pceil(sizes[i]));
     }
 }
@@ -837,12 +716,12 @@ END_TEST
 /* spec 4: reserving 0xFFFC bytes gives RegionSize 0x10000; one page gives one page */
 START_TEST(test_reserve_size_rounding)
 {
-    char *p = ALLOC_OK(NULL, 0xFFFC, MEM_RESERVE, PAGE_NOACCESS);
-    CHECK_MBI(p, p, p, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
-    char *q = ALLOC_OK(NULL, PG, MEM_RESERVE, PAGE_NOACCESS);
-    CHECK_MBI(q, q, q, PAGE_NOACCESS, PG, MEM_RESERVE, 0, MEM_PRIVATE);
-    char *s = ALLOC_OK(NULL, PG + 1, MEM_RESERVE, PAGE_NOACCESS);
-    CHECK_MBI(s, s, s, PAGE_NOACCESS, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    char *p = VW_ALLOC_OK(NULL, 0xFFFC, MEM_RESERVE, PAGE_NOACCESS);
+    VW_CHECK_MBI(p, p, p, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    char *q = VW_ALLOC_OK(NULL, PG, MEM_RESERVE, PAGE_NOACCESS);
+    VW_CHECK_MBI(q, q, q, PAGE_NOACCESS, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    char *s = VW_ALLOC_OK(NULL, PG + 1, MEM_RESERVE, PAGE_NOACCESS);
+    VW_CHECK_MBI(s, s, s, PAGE_NOACCESS, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(p, G64);
     vw_assert_range_agrees(q, G64);
     vw_assert_range_agrees(s, G64);
@@ -853,23 +732,23 @@ END_TEST
  * fails with ERROR_INVALID_ADDRESS; committing there also fails */
 START_TEST(test_reserve_tail_is_free)
 {
-    char *p = ALLOC_OK(NULL, PG, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(p, PG, 9);
-    CHECK_FREE(p + PG, G64 - PG);
-    CHECK_FREE(p + G64 - 1, PG);
-    CHECK_NO_ACCESS(p + PG);
+    char *p = VW_ALLOC_OK(NULL, PG, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(p, PG, 9);
+    VW_CHECK_FREE(p + PG, G64 - PG);
+    VW_CHECK_FREE(p + G64 - 1, PG);
+    VW_CHECK_NO_ACCESS(p + PG);
     ALLOC_FAILS(p + PG, PG, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(p + 2 * PG, PG, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(p + G64 - PG, PG, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(p + PG, PG, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     /* still free, the allocation untouched */
-    CHECK_FREE(p + PG, G64 - PG);
-    CHECK_MBI(p, p, p, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(p, PG, 9));
+    VW_CHECK_FREE(p + PG, G64 - PG);
+    VW_CHECK_MBI(p, p, p, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(p, PG, 9));
 
-    char *q = ALLOC_OK(NULL, 0x5800, MEM_RESERVE, RW);
-    CHECK_MBI(q, q, q, RW, 0x6000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_FREE(q + 0x6000, G64 - 0x6000);
+    char *q = VW_ALLOC_OK(NULL, 0x5800, MEM_RESERVE, RW);
+    VW_CHECK_MBI(q, q, q, RW, 0x6000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_FREE(q + 0x6000, G64 - 0x6000);
     ALLOC_FAILS(q + 0x8000, 0x1000, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     vw_assert_range_agrees(p, G64);
     vw_assert_range_agrees(q, G64);
@@ -880,24 +759,24 @@ END_TEST
  * from that base (0x1000 bytes at base+0x1234 -> 0x3000); it returns exactly that base */
 START_TEST(test_reserve_explicit_rounding)
 {
-    char *f = free_range(0x100000);
+    char *f = vw_free_space(0x100000);
     char *base = f + 0x20000;
-    char *p = ALLOC_OK(base + 0x1234, 0x1000, MEM_RESERVE, RW);
+    char *p = VW_ALLOC_OK(base + 0x1234, 0x1000, MEM_RESERVE, RW);
     ck_assert_ptr_eq(p, base);
-    CHECK_MBI(base, base, base, RW, pceil(0x2234), MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_FREE(base + pceil(0x2234), 0x10000 - pceil(0x2234));
-    CHECK_FREE(f + 0x10000, 0x10000);
-    CHECK_NO_ACCESS(base);
+    VW_CHECK_MBI(base, base, base, RW, pceil(0x2234), MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_FREE(base + pceil(0x2234), 0x10000 - pceil(0x2234));
+    VW_CHECK_FREE(f + 0x10000, 0x10000);
+    VW_CHECK_NO_ACCESS(base);
 
     /* an aligned address is used as is */
-    char *q = ALLOC_OK(f + 0x50000, 0x20000, MEM_RESERVE, PAGE_EXECUTE_READ);
+    char *q = VW_ALLOC_OK(f + 0x50000, 0x20000, MEM_RESERVE, PAGE_EXECUTE_READ);
     ck_assert_ptr_eq(q, f + 0x50000);
-    CHECK_MBI(q, q, q, PAGE_EXECUTE_READ, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(q, q, q, PAGE_EXECUTE_READ, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
 
     /* the last byte of a 64 KiB block rounds down to its start */
-    char *s = ALLOC_OK(f + 0x8FFFF, 1, MEM_RESERVE, RW);
+    char *s = VW_ALLOC_OK(f + 0x8FFFF, 1, MEM_RESERVE, RW);
     ck_assert_ptr_eq(s, f + 0x80000);
-    CHECK_MBI(s, s, s, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(s, s, s, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(f, 0x100000);
 }
 END_TEST
@@ -906,14 +785,14 @@ END_TEST
  * and zero */
 START_TEST(test_reserve_commit_explicit)
 {
-    char *f = free_range(0x100000);
+    char *f = vw_free_space(0x100000);
     char *base = f + 0x30000;
-    char *p = ALLOC_OK(base + 0x1234, 0x1000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *p = VW_ALLOC_OK(base + 0x1234, 0x1000, MEM_RESERVE | MEM_COMMIT, RW);
     ck_assert_ptr_eq(p, base);
-    CHECK_MBI(base, base, base, RW, pceil(0x2234), MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(is_zero(base, pceil(0x2234)));
+    VW_CHECK_MBI(base, base, base, RW, pceil(0x2234), MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_is_zero(base, pceil(0x2234)));
     CHECK_ACCESS(base + pceil(0x2234) - 1, RW);
-    CHECK_FREE(base + pceil(0x2234), 0x10000 - pceil(0x2234));
+    VW_CHECK_FREE(base + pceil(0x2234), 0x10000 - pceil(0x2234));
     vw_assert_range_agrees(f, 0x100000);
 }
 END_TEST
@@ -922,20 +801,20 @@ END_TEST
  * range reports MEM_FREE and an explicit reservation there succeeds */
 START_TEST(test_reserve_in_released_space)
 {
-    char *f = ALLOC_OK(NULL, 0x100000, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(f, 0x100000, 1);
-    FREE_OK(f, 0, MEM_RELEASE);
-    CHECK_FREE(f, 0x100000);
-    CHECK_NO_ACCESS(f);
-    CHECK_NO_ACCESS(f + 0x80000);
+    char *f = VW_ALLOC_OK(NULL, 0x100000, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(f, 0x100000, 1);
+    VW_FREE_OK(f, 0, MEM_RELEASE);
+    VW_CHECK_FREE(f, 0x100000);
+    VW_CHECK_NO_ACCESS(f);
+    VW_CHECK_NO_ACCESS(f + 0x80000);
     for (uintptr_t off = 0; off < 0x100000; off += 0x40000) {
-        char *p = ALLOC_OK(f + off, 0x40000, MEM_RESERVE | MEM_COMMIT, RW);
+        char *p = VW_ALLOC_OK(f + off, 0x40000, MEM_RESERVE | MEM_COMMIT, RW);
         ck_assert_ptr_eq(p, f + off);
-        CHECK_MBI(p, p, p, RW, 0x40000, MEM_COMMIT, RW, MEM_PRIVATE);
-        ck_assert(is_zero(p, 0x40000)); /* spec 10 */
+        VW_CHECK_MBI(p, p, p, RW, 0x40000, MEM_COMMIT, RW, MEM_PRIVATE);
+        ck_assert(vw_is_zero(p, 0x40000)); /* spec 10 */
     }
     /* four allocations, never merged */
-    CHECK_MBI(f + 0x40000, f + 0x40000, f + 0x40000, RW, 0x40000, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(f + 0x40000, f + 0x40000, f + 0x40000, RW, 0x40000, MEM_COMMIT, RW, MEM_PRIVATE);
     vw_assert_range_agrees(f, 0x100000);
 }
 END_TEST
@@ -945,7 +824,7 @@ END_TEST
  * such space is found next to a NULL allocation. */
 START_TEST(test_reserve_in_library_arena)
 {
-    char *a = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    char *a = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     uintptr_t x = (uintptr_t)a + G64, target = 0;
     for (int i = 0; i < 64 && x <= VW_MAX_APP_ADDR; i++) {
         MEMORY_BASIC_INFORMATION m = vw_query((void *)x);
@@ -965,18 +844,18 @@ START_TEST(test_reserve_in_library_arena)
     }
     if (!target)
         return; /* the library keeps no placement space here */
-    char *p = ALLOC_OK(target + 0x10, 2 * G64 - 0x10, MEM_RESERVE | MEM_COMMIT, RW);
+    char *p = VW_ALLOC_OK(target + 0x10, 2 * G64 - 0x10, MEM_RESERVE | MEM_COMMIT, RW);
     ck_assert_ptr_eq(p, (char *)target);
-    CHECK_MBI(p, p, p, RW, 2 * G64, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(is_zero(p, 2 * G64));
+    VW_CHECK_MBI(p, p, p, RW, 2 * G64, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_is_zero(p, 2 * G64));
     CHECK_ACCESS(p + 2 * G64 - 1, RW);
     vw_assert_range_agrees(p, 2 * G64);
     /* NULL placement afterwards never lands on it */
     for (int i = 0; i < 8; i++) {
-        char *q = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+        char *q = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
         ck_assert(q + G64 <= p || q >= p + 2 * G64);
     }
-    CHECK_MBI(p, p, p, RW, 2 * G64, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(p, p, p, RW, 2 * G64, MEM_COMMIT, RW, MEM_PRIVATE);
 }
 END_TEST
 
@@ -984,23 +863,23 @@ END_TEST
  * kernel gave up) works and returns exactly the rounded base */
 START_TEST(test_reserve_outside_arena)
 {
-    char *warm = ALLOC_OK(NULL, PG, MEM_RESERVE, RW); /* initialise the library first */
+    char *warm = VW_ALLOC_OK(NULL, PG, MEM_RESERVE, RW); /* initialise the library first */
     (void)warm;
     size_t len = 0x800000;
     void *m = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     ck_assert(m != MAP_FAILED);
     ck_assert_int_eq(munmap(m, len), 0);
     uintptr_t base = g64ceil((uintptr_t)m); /* low end of the hole; new mmaps go to its top */
-    char *p = ALLOC_OK(base + 0x1234, PG, MEM_RESERVE | MEM_COMMIT, RW);
+    char *p = VW_ALLOC_OK(base + 0x1234, PG, MEM_RESERVE | MEM_COMMIT, RW);
     ck_assert_ptr_eq(p, (char *)base);
-    CHECK_MBI(p, p, p, RW, pceil(0x1234 + PG), MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(is_zero(p, pceil(0x1234 + PG)));
+    VW_CHECK_MBI(p, p, p, RW, pceil(0x1234 + PG), MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_is_zero(p, pceil(0x1234 + PG)));
     CHECK_ACCESS(p, RW);
-    CHECK_FREE(p + pceil(0x1234 + PG), PG);
-    char *q = ALLOC_OK(base + 0x20000, 0x30000, MEM_RESERVE, PAGE_NOACCESS);
+    VW_CHECK_FREE(p + pceil(0x1234 + PG), PG);
+    char *q = VW_ALLOC_OK(base + 0x20000, 0x30000, MEM_RESERVE, PAGE_NOACCESS);
     ck_assert_ptr_eq(q, (char *)base + 0x20000);
-    CHECK_MBI(q, q, q, PAGE_NOACCESS, 0x30000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_NO_ACCESS(q);
+    VW_CHECK_MBI(q, q, q, PAGE_NOACCESS, 0x30000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(q);
     vw_assert_range_agrees(p, 0x50000);
 }
 END_TEST
@@ -1009,11 +888,11 @@ END_TEST
  * and the existing allocation keeps its state and contents */
 START_TEST(test_reserve_overlap_existing)
 {
-    char *f = free_range(0x100000);
-    char *a = ALLOC_OK(f + 0x20000, 0x20000, MEM_RESERVE, RW);
+    char *f = vw_free_space(0x100000);
+    char *a = VW_ALLOC_OK(f + 0x20000, 0x20000, MEM_RESERVE, RW);
     ck_assert_ptr_eq(a, f + 0x20000);
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x3000, MEM_COMMIT, RW), a);
-    fill(a, 0x3000, 3);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x3000, MEM_COMMIT, RW), a);
+    vw_fill_pattern(a, 0x3000, 3);
     static const DWORD types[] = {MEM_RESERVE, MEM_RESERVE | MEM_COMMIT,
                                   MEM_RESERVE | MEM_TOP_DOWN};
     for (int t = 0; t < 3; t++) {
@@ -1026,19 +905,19 @@ START_TEST(test_reserve_overlap_existing)
         ALLOC_FAILS(a, 0x20000, ty, PAGE_READONLY, ERROR_INVALID_ADDRESS); /* exactly it */
         ALLOC_FAILS(a + 0x1234, 0x10, ty, RW, ERROR_INVALID_ADDRESS);
     }
-    CHECK_MBI(a, a, a, RW, 0x3000, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(a + 0x3000, a + 0x3000, a, RW, 0x1D000, MEM_RESERVE, 0, MEM_PRIVATE);
-    ck_assert(has_pattern(a, 0x3000, 3));
+    VW_CHECK_MBI(a, a, a, RW, 0x3000, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 0x3000, a + 0x3000, a, RW, 0x1D000, MEM_RESERVE, 0, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a, 0x3000, 3));
     CHECK_ACCESS(a, RW);
-    CHECK_NO_ACCESS(a + 0x3000);
+    VW_CHECK_NO_ACCESS(a + 0x3000);
     /* the free neighbours stay free */
-    CHECK_FREE(f + 0x10000, 0x10000);
-    CHECK_FREE(f + 0x40000, 0x10000);
+    VW_CHECK_FREE(f + 0x10000, 0x10000);
+    VW_CHECK_FREE(f + 0x40000, 0x10000);
     /* and adjacent reservations are fine */
-    ck_assert_ptr_eq(ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE, RW), f + 0x10000);
-    ck_assert_ptr_eq(ALLOC_OK(f + 0x40000, 0x10000, MEM_RESERVE, RW), f + 0x40000);
-    CHECK_MBI(f + 0x10000, f + 0x10000, f + 0x10000, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 0x3000, a + 0x3000, a, RW, 0x1D000, MEM_RESERVE, 0, MEM_PRIVATE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE, RW), f + 0x10000);
+    ck_assert_ptr_eq(VW_ALLOC_OK(f + 0x40000, 0x10000, MEM_RESERVE, RW), f + 0x40000);
+    VW_CHECK_MBI(f + 0x10000, f + 0x10000, f + 0x10000, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 0x3000, a + 0x3000, a, RW, 0x1D000, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(f, 0x100000);
 }
 END_TEST
@@ -1047,35 +926,24 @@ END_TEST
  * ERROR_INVALID_ADDRESS, nothing changes */
 START_TEST(test_reserve_inside_reservation)
 {
-    char *a = ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x20000, PG, MEM_COMMIT, RW), a + 0x20000);
-    fill(a + 0x20000, PG, 4);
+    char *a = VW_ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x20000, PG, MEM_COMMIT, RW), a + 0x20000);
+    vw_fill_pattern(a + 0x20000, PG, 4);
     ALLOC_FAILS(a, PG, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(a + 0x10000, PG, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(a + 0x10000, PG, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(a + 0x20000, PG, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(a + 0x30000, 0x10000, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(a, a, a, RW, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 0x10000, a + 0x10000, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 0x20000, a + 0x20000, a, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(a + 0x20000 + PG, a + 0x20000 + PG, a, RW, 0x20000 - PG, MEM_RESERVE, 0,
-              MEM_PRIVATE);
-    ck_assert(has_pattern(a + 0x20000, PG, 4));
-    CHECK_NO_ACCESS(a + 0x10000);
+    VW_CHECK_MBI(a, a, a, RW, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 0x10000, a + 0x10000, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 0x20000, a + 0x20000, a, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 0x20000 + PG, a + 0x20000 + PG, a, RW, 0x20000 - PG, MEM_RESERVE, 0,
+                 MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a + 0x20000, PG, 4));
+    VW_CHECK_NO_ACCESS(a + 0x10000);
     vw_assert_range_agrees(a, 0x40000);
 }
 END_TEST
-
-static void check_kernel_rw(int line, uintptr_t start, size_t len)
-{
-    struct vw_kmap k;
-    ck_assert_msg(vw_kernel_mapping(start, &k), "line %d: %#lx no longer mapped", line,
-                  (unsigned long)start);
-    ck_assert_msg(k.start <= start && k.end >= start + len && strncmp(k.perms, "rw", 2) == 0,
-                  "line %d: foreign mapping %#lx+%#zx became %#lx-%#lx %s", line,
-                  (unsigned long)start, len, (unsigned long)k.start, (unsigned long)k.end,
-                  k.perms);
-}
 
 /* spec 4: overlap with another library's mmap: ERROR_INVALID_ADDRESS, mapping untouched;
  * committing or resetting there is not inside a reservation either */
@@ -1085,7 +953,7 @@ START_TEST(test_reserve_overlap_foreign_mmap)
     size_t len = 0x30000;
     unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert(m != MAP_FAILED);
-    fill(m, len, 7);
+    vw_fill_pattern(m, len, 7);
     uintptr_t al = g64ceil((uintptr_t)m); /* inside m */
     ALLOC_FAILS(al, PG, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(al + 0x1234, PG, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
@@ -1098,10 +966,10 @@ START_TEST(test_reserve_overlap_foreign_mmap)
     ALLOC_FAILS(m, PG, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(m, len, MEM_COMMIT, PAGE_NOACCESS, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(m, len, MEM_RESET, PAGE_NOACCESS, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(m, len, 7));
+    ck_assert(vw_has_pattern(m, len, 7));
     CHECK_ACCESS(m, RW);
     CHECK_ACCESS(m + len - 1, RW);
-    check_kernel_rw(__LINE__, (uintptr_t)m, len);
+    VW_CHECK_KERNEL_RW((uintptr_t)m, len);
     MEMORY_BASIC_INFORMATION q = vw_query(m);
     ck_assert_uint_ne(q.State, MEM_FREE);
     munmap(m, len);
@@ -1112,15 +980,15 @@ END_TEST
 START_TEST(test_reserve_overlap_stack)
 {
     unsigned char buf[512];
-    fill(buf, sizeof buf, 11);
+    vw_fill_pattern(buf, sizeof buf, 11);
     ALLOC_FAILS(buf, sizeof buf, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(buf, sizeof buf, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(buf + 100, 1, MEM_RESERVE, PAGE_NOACCESS, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(buf, sizeof buf, MEM_COMMIT, PAGE_NOACCESS, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(buf, sizeof buf, MEM_RESET, PAGE_NOACCESS, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(buf, sizeof buf, 11));
+    ck_assert(vw_has_pattern(buf, sizeof buf, 11));
     CHECK_ACCESS(buf, RW);
-    check_kernel_rw(__LINE__, pfloor((uintptr_t)buf), PG);
+    VW_CHECK_KERNEL_RW(pfloor((uintptr_t)buf), PG);
 }
 END_TEST
 
@@ -1132,25 +1000,25 @@ START_TEST(test_reserve_overlap_heap_and_image)
 {
     unsigned char *h = malloc(256);
     ck_assert_ptr_nonnull(h);
-    fill(h, 256, 12);
+    vw_fill_pattern(h, 256, 12);
     ALLOC_FAILS(h, 256, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(h, 256, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(h, 256, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(h, 256, 12));
+    ck_assert(vw_has_pattern(h, 256, 12));
     CHECK_ACCESS(h, RW);
 
     size_t big = 4u << 20; /* above the mmap threshold */
     unsigned char *hb = malloc(big);
     ck_assert_ptr_nonnull(hb);
-    fill(hb, big, 13);
+    vw_fill_pattern(hb, big, 13);
     ALLOC_FAILS(hb + big / 2, PG, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(hb + big / 2, PG, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(hb, big, 13));
+    ck_assert(vw_has_pattern(hb, big, 13));
 
-    fill(g_data, sizeof g_data, 14);
+    vw_fill_pattern(g_data, sizeof g_data, 14);
     ALLOC_FAILS(g_data + 4096, PG, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(g_data + 4096, PG, MEM_RESERVE | MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(g_data, sizeof g_data, 14));
+    ck_assert(vw_has_pattern(g_data, sizeof g_data, 14));
 
     void *code = (void *)(uintptr_t)&getpid;
     ALLOC_FAILS(code, PG, MEM_RESERVE, RW, ERROR_INVALID_ADDRESS);
@@ -1167,18 +1035,18 @@ START_TEST(test_reserved_pages_fault)
 {
     static const DWORD prots[] = {PAGE_READWRITE, PAGE_EXECUTE_READWRITE, PAGE_READONLY};
     for (size_t i = 0; i < 3; i++) {
-        char *p = ALLOC_OK(NULL, 0x30000, MEM_RESERVE, prots[i]);
-        CHECK_NO_ACCESS(p);
-        CHECK_NO_ACCESS(p + 0x18000);
-        CHECK_NO_ACCESS(p + 0x30000 - 1);
-        CHECK_MBI(p, p, p, prots[i], 0x30000, MEM_RESERVE, 0, MEM_PRIVATE);
+        char *p = VW_ALLOC_OK(NULL, 0x30000, MEM_RESERVE, prots[i]);
+        VW_CHECK_NO_ACCESS(p);
+        VW_CHECK_NO_ACCESS(p + 0x18000);
+        VW_CHECK_NO_ACCESS(p + 0x30000 - 1);
+        VW_CHECK_MBI(p, p, p, prots[i], 0x30000, MEM_RESERVE, 0, MEM_PRIVATE);
         vw_assert_range_agrees(p, 0x30000);
     }
     /* a large reservation as well */
-    char *big = ALLOC_OK(NULL, (SIZE_T)1 << 30, MEM_RESERVE, RW);
-    CHECK_MBI(big, big, big, RW, (SIZE_T)1 << 30, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_NO_ACCESS(big + ((SIZE_T)1 << 29));
-    ck_assert_ptr_eq(ALLOC_OK(big + ((SIZE_T)1 << 30) - PG, PG, MEM_COMMIT, RW),
+    char *big = VW_ALLOC_OK(NULL, (SIZE_T)1 << 30, MEM_RESERVE, RW);
+    VW_CHECK_MBI(big, big, big, RW, (SIZE_T)1 << 30, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(big + ((SIZE_T)1 << 29));
+    ck_assert_ptr_eq(VW_ALLOC_OK(big + ((SIZE_T)1 << 30) - PG, PG, MEM_COMMIT, RW),
                      big + ((SIZE_T)1 << 30) - PG);
     CHECK_ACCESS(big + ((SIZE_T)1 << 30) - 1, RW);
     vw_assert_range_agrees(big, (SIZE_T)1 << 30);
@@ -1189,9 +1057,9 @@ END_TEST
 START_TEST(test_reserve_top_down)
 {
     const SIZE_T sz = 0x30000;
-    char *p = ALLOC_OK(NULL, sz, MEM_RESERVE | MEM_TOP_DOWN, RW);
+    char *p = VW_ALLOC_OK(NULL, sz, MEM_RESERVE | MEM_TOP_DOWN, RW);
     ck_assert_uint_eq((uintptr_t)p % G64, 0);
-    CHECK_MBI(p, p, p, RW, sz, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(p, p, p, RW, sz, MEM_RESERVE, 0, MEM_PRIVATE);
     uintptr_t a = (uintptr_t)p + sz;
     while (a <= VW_MAX_APP_ADDR) {
         MEMORY_BASIC_INFORMATION m = vw_query((void *)a);
@@ -1208,9 +1076,9 @@ START_TEST(test_reserve_top_down)
             break;
         a = e;
     }
-    char *c = ALLOC_OK(NULL, PG, MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN, RW);
-    CHECK_MBI(c, c, c, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(is_zero(c, PG));
+    char *c = VW_ALLOC_OK(NULL, PG, MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN, RW);
+    VW_CHECK_MBI(c, c, c, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_is_zero(c, PG));
     CHECK_ACCESS(c, RW);
     vw_assert_range_agrees(p, sz);
     vw_assert_range_agrees(c, PG);
@@ -1222,16 +1090,16 @@ END_TEST
 /* spec 4: MEM_COMMIT with NULL reserves and commits in one call */
 START_TEST(test_commit_null_reserves)
 {
-    char *p = ALLOC_OK(NULL, 0x5000, MEM_COMMIT, RW);
+    char *p = VW_ALLOC_OK(NULL, 0x5000, MEM_COMMIT, RW);
     ck_assert_uint_eq((uintptr_t)p % G64, 0);
-    CHECK_MBI(p, p, p, RW, 0x5000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(is_zero(p, 0x5000));
+    VW_CHECK_MBI(p, p, p, RW, 0x5000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_is_zero(p, 0x5000));
     CHECK_ACCESS(p + 0x4FFF, RW);
-    CHECK_FREE(p + 0x5000, G64 - 0x5000);
-    char *q = ALLOC_OK(NULL, 1, MEM_COMMIT, PAGE_READONLY);
-    CHECK_MBI(q, q, q, PAGE_READONLY, PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
+    VW_CHECK_FREE(p + 0x5000, G64 - 0x5000);
+    char *q = VW_ALLOC_OK(NULL, 1, MEM_COMMIT, PAGE_READONLY);
+    VW_CHECK_MBI(q, q, q, PAGE_READONLY, PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
     CHECK_ACCESS(q, PAGE_READONLY);
-    ck_assert(is_zero(q, PG));
+    ck_assert(vw_is_zero(q, PG));
     vw_assert_range_agrees(p, G64);
     vw_assert_range_agrees(q, PG);
 }
@@ -1240,21 +1108,21 @@ END_TEST
 /* spec 4: commit rounds out to whole pages and returns page_floor(addr) */
 START_TEST(test_commit_rounds_out)
 {
-    char *a = ALLOC_OK(NULL, 0x10000, MEM_RESERVE, RW);
+    char *a = VW_ALLOC_OK(NULL, 0x10000, MEM_RESERVE, RW);
     /* size 2 at base+0x1FFF touches pages 1 and 2 */
-    ck_assert_ptr_eq(ALLOC_OK(a + 2 * PG - 1, 2, MEM_COMMIT, RW), a + PG);
-    CHECK_MBI(a, a, a, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + PG, a + PG, a, RW, 2 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(a + 3 * PG, a + 3 * PG, a, RW, 0x10000 - 3 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 2 * PG - 1, 2, MEM_COMMIT, RW), a + PG);
+    VW_CHECK_MBI(a, a, a, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + PG, a + PG, a, RW, 2 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 3 * PG, a + 3 * PG, a, RW, 0x10000 - 3 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
     /* an unaligned address inside one page */
-    ck_assert_ptr_eq(ALLOC_OK(a + 5 * PG + 0x345, 0x10, MEM_COMMIT, PAGE_READONLY), a + 5 * PG);
-    CHECK_MBI(a + 5 * PG, a + 5 * PG, a, RW, PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
-    CHECK_MBI(a + 4 * PG, a + 4 * PG, a, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 6 * PG, a + 6 * PG, a, RW, 0x10000 - 6 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 5 * PG + 0x345, 0x10, MEM_COMMIT, PAGE_READONLY), a + 5 * PG);
+    VW_CHECK_MBI(a + 5 * PG, a + 5 * PG, a, RW, PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 4 * PG, a + 4 * PG, a, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 6 * PG, a + 6 * PG, a, RW, 0x10000 - 6 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
     CHECK_ACCESS(a + PG, RW);
     CHECK_ACCESS(a + 3 * PG - 1, RW);
-    CHECK_NO_ACCESS(a + 3 * PG);
-    CHECK_NO_ACCESS(a + PG - 1);
+    VW_CHECK_NO_ACCESS(a + 3 * PG);
+    VW_CHECK_NO_ACCESS(a + PG - 1);
     CHECK_ACCESS(a + 5 * PG, PAGE_READONLY);
     vw_assert_range_agrees(a, 0x10000);
 }
@@ -1263,16 +1131,16 @@ END_TEST
 /* spec 4: committing unreserved memory is ERROR_INVALID_ADDRESS */
 START_TEST(test_commit_unreserved)
 {
-    char *f = free_range(0x100000);
+    char *f = vw_free_space(0x100000);
     ALLOC_FAILS(f, PG, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(f + 0x10000 + 0x123, 0x2000, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(f + 0x50000, 0x10000, MEM_COMMIT, PAGE_NOACCESS, ERROR_INVALID_ADDRESS);
-    CHECK_FREE(f, 0x100000);
-    CHECK_NO_ACCESS(f);
+    VW_CHECK_FREE(f, 0x100000);
+    VW_CHECK_NO_ACCESS(f);
     /* starting in free memory and running into a reservation */
-    char *r = ALLOC_OK(f + 0x20000, 0x10000, MEM_RESERVE, RW);
+    char *r = VW_ALLOC_OK(f + 0x20000, 0x10000, MEM_RESERVE, RW);
     ALLOC_FAILS(f + 0x1F000, 0x2000, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(r, r, r, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(f, 0x100000);
 }
 END_TEST
@@ -1281,26 +1149,26 @@ END_TEST
  * ERROR_INVALID_ADDRESS and commits nothing */
 START_TEST(test_commit_crossing_reservation_end)
 {
-    char *f = free_range(0x100000);
-    char *a = ALLOC_OK(f, 0x10000, MEM_RESERVE, RW);
+    char *f = vw_free_space(0x100000);
+    char *a = VW_ALLOC_OK(f, 0x10000, MEM_RESERVE, RW);
     ck_assert_ptr_eq(a, f);
     ALLOC_FAILS(a + 0xF000, 0x2000, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(a, 0x10001, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(a, 0x20000, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
     /* the next 64 KiB block reserved separately: still two reservations */
-    char *b = ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE, RW);
+    char *b = VW_ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE, RW);
     ck_assert_ptr_eq(b, f + 0x10000);
     ALLOC_FAILS(a + 0xF000, 0x2000, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(a, 0x20000, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(b, b, b, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_NO_ACCESS(a + 0xF000);
-    CHECK_NO_ACCESS(b);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(b, b, b, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(a + 0xF000);
+    VW_CHECK_NO_ACCESS(b);
     /* a one-page NULL reservation: committing past its page fails */
-    char *c = ALLOC_OK(NULL, PG, MEM_RESERVE, RW);
+    char *c = VW_ALLOC_OK(NULL, PG, MEM_RESERVE, RW);
     ALLOC_FAILS(c, 2 * PG, MEM_COMMIT, RW, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(c, c, c, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(c, c, c, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(f, 0x20000);
     vw_assert_range_agrees(c, G64);
 }
@@ -1309,11 +1177,11 @@ END_TEST
 /* spec 4/10: newly committed pages read as zero */
 START_TEST(test_commit_zero_filled)
 {
-    char *a = ALLOC_OK(NULL, 0x100000, MEM_RESERVE, RW);
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x3000, 0x20000, MEM_COMMIT, RW), a + 0x3000);
-    ck_assert(is_zero(a + 0x3000, 0x20000));
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x80000, 0x80000, MEM_COMMIT, PAGE_EXECUTE_READ), a + 0x80000);
-    ck_assert(is_zero(a + 0x80000, 0x80000));
+    char *a = VW_ALLOC_OK(NULL, 0x100000, MEM_RESERVE, RW);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x3000, 0x20000, MEM_COMMIT, RW), a + 0x3000);
+    ck_assert(vw_is_zero(a + 0x3000, 0x20000));
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x80000, 0x80000, MEM_COMMIT, PAGE_EXECUTE_READ), a + 0x80000);
+    ck_assert(vw_is_zero(a + 0x80000, 0x80000));
     vw_assert_range_agrees(a, 0x100000);
 }
 END_TEST
@@ -1322,33 +1190,33 @@ END_TEST
  * protection (also through NOACCESS); partly committed ranges: new pages zero */
 START_TEST(test_commit_recommit_keeps_contents)
 {
-    char *a = ALLOC_OK(NULL, 0x10000, MEM_RESERVE, RW);
-    ck_assert_ptr_eq(ALLOC_OK(a, 4 * PG, MEM_COMMIT, RW), a);
-    fill(a, 4 * PG, 21);
-    ck_assert_ptr_eq(ALLOC_OK(a, 4 * PG, MEM_COMMIT, RW), a);
-    ck_assert(has_pattern(a, 4 * PG, 21));
-    ck_assert_ptr_eq(ALLOC_OK(a + PG, PG, MEM_COMMIT, PAGE_READONLY), a + PG);
-    CHECK_MBI(a, a, a, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(a + PG, a + PG, a, RW, PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
-    CHECK_MBI(a + 2 * PG, a + 2 * PG, a, RW, 2 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    char *a = VW_ALLOC_OK(NULL, 0x10000, MEM_RESERVE, RW);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 4 * PG, MEM_COMMIT, RW), a);
+    vw_fill_pattern(a, 4 * PG, 21);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 4 * PG, MEM_COMMIT, RW), a);
+    ck_assert(vw_has_pattern(a, 4 * PG, 21));
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + PG, PG, MEM_COMMIT, PAGE_READONLY), a + PG);
+    VW_CHECK_MBI(a, a, a, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a + PG, a + PG, a, RW, PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 2 * PG, a + 2 * PG, a, RW, 2 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
     CHECK_ACCESS(a + PG, PAGE_READONLY);
-    ck_assert(has_pattern(a, 4 * PG, 21));
-    ck_assert_ptr_eq(ALLOC_OK(a + 2 * PG, PG, MEM_COMMIT, PAGE_NOACCESS), a + 2 * PG);
-    CHECK_MBI(a + 2 * PG, a + 2 * PG, a, RW, PG, MEM_COMMIT, PAGE_NOACCESS, MEM_PRIVATE);
-    CHECK_NO_ACCESS(a + 2 * PG);
+    ck_assert(vw_has_pattern(a, 4 * PG, 21));
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 2 * PG, PG, MEM_COMMIT, PAGE_NOACCESS), a + 2 * PG);
+    VW_CHECK_MBI(a + 2 * PG, a + 2 * PG, a, RW, PG, MEM_COMMIT, PAGE_NOACCESS, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(a + 2 * PG);
     vw_assert_range_agrees(a, 0x10000);
     /* back to read-write: everything is still there and the regions merge again */
-    ck_assert_ptr_eq(ALLOC_OK(a, 4 * PG, MEM_COMMIT, RW), a);
-    CHECK_MBI(a, a, a, RW, 4 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(a, 4 * PG, 21));
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 4 * PG, MEM_COMMIT, RW), a);
+    VW_CHECK_MBI(a, a, a, RW, 4 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a, 4 * PG, 21));
     /* a range that is partly committed: old pages keep data, new ones are zero */
-    ck_assert_ptr_eq(ALLOC_OK(a + 3 * PG, 3 * PG, MEM_COMMIT, RW), a + 3 * PG);
-    ck_assert(has_pattern(a, 4 * PG, 21));
-    ck_assert(is_zero(a + 4 * PG, 2 * PG));
-    CHECK_MBI(a, a, a, RW, 6 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 3 * PG, 3 * PG, MEM_COMMIT, RW), a + 3 * PG);
+    ck_assert(vw_has_pattern(a, 4 * PG, 21));
+    ck_assert(vw_is_zero(a + 4 * PG, 2 * PG));
+    VW_CHECK_MBI(a, a, a, RW, 6 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
     /* execute protections keep data too */
-    ck_assert_ptr_eq(ALLOC_OK(a, 2 * PG, MEM_COMMIT, PAGE_EXECUTE_READ), a);
-    ck_assert(has_pattern(a, 2 * PG, 21));
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 2 * PG, MEM_COMMIT, PAGE_EXECUTE_READ), a);
+    ck_assert(vw_has_pattern(a, 2 * PG, 21));
     CHECK_ACCESS(a, PAGE_EXECUTE_READ);
     vw_assert_range_agrees(a, 0x10000);
 }
@@ -1357,28 +1225,29 @@ END_TEST
 /* spec 4: AllocationProtect is the reservation's protection, Protect each commit's */
 START_TEST(test_commit_allocation_protect_vs_protect)
 {
-    char *a = ALLOC_OK(NULL, 8 * PG, MEM_RESERVE, PAGE_NOACCESS);
-    ck_assert_ptr_eq(ALLOC_OK(a, PG, MEM_COMMIT, PAGE_READONLY), a);
-    ck_assert_ptr_eq(ALLOC_OK(a + PG, PG, MEM_COMMIT, PAGE_EXECUTE_READ), a + PG);
-    ck_assert_ptr_eq(ALLOC_OK(a + 2 * PG, 2 * PG, MEM_COMMIT, RW), a + 2 * PG);
-    ck_assert_ptr_eq(ALLOC_OK(a + 5 * PG, PG, MEM_COMMIT, PAGE_EXECUTE_READWRITE), a + 5 * PG);
-    ck_assert_ptr_eq(ALLOC_OK(a + 6 * PG, PG, MEM_COMMIT, PAGE_EXECUTE), a + 6 * PG);
-    CHECK_MBI(a, a, a, PAGE_NOACCESS, PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
-    CHECK_MBI(a + PG, a + PG, a, PAGE_NOACCESS, PG, MEM_COMMIT, PAGE_EXECUTE_READ, MEM_PRIVATE);
-    CHECK_MBI(a + 2 * PG, a + 2 * PG, a, PAGE_NOACCESS, 2 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(a + 4 * PG, a + 4 * PG, a, PAGE_NOACCESS, PG, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 5 * PG, a + 5 * PG, a, PAGE_NOACCESS, PG, MEM_COMMIT, PAGE_EXECUTE_READWRITE,
-              MEM_PRIVATE);
-    CHECK_MBI(a + 6 * PG, a + 6 * PG, a, PAGE_NOACCESS, PG, MEM_COMMIT, PAGE_EXECUTE, MEM_PRIVATE);
-    CHECK_MBI(a + 7 * PG, a + 7 * PG, a, PAGE_NOACCESS, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    char *a = VW_ALLOC_OK(NULL, 8 * PG, MEM_RESERVE, PAGE_NOACCESS);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, PG, MEM_COMMIT, PAGE_READONLY), a);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + PG, PG, MEM_COMMIT, PAGE_EXECUTE_READ), a + PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 2 * PG, 2 * PG, MEM_COMMIT, RW), a + 2 * PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 5 * PG, PG, MEM_COMMIT, PAGE_EXECUTE_READWRITE), a + 5 * PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 6 * PG, PG, MEM_COMMIT, PAGE_EXECUTE), a + 6 * PG);
+    VW_CHECK_MBI(a, a, a, PAGE_NOACCESS, PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
+    VW_CHECK_MBI(a + PG, a + PG, a, PAGE_NOACCESS, PG, MEM_COMMIT, PAGE_EXECUTE_READ, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 2 * PG, a + 2 * PG, a, PAGE_NOACCESS, 2 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 4 * PG, a + 4 * PG, a, PAGE_NOACCESS, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 5 * PG, a + 5 * PG, a, PAGE_NOACCESS, PG, MEM_COMMIT, PAGE_EXECUTE_READWRITE,
+                 MEM_PRIVATE);
+    VW_CHECK_MBI(a + 6 * PG, a + 6 * PG, a, PAGE_NOACCESS, PG, MEM_COMMIT, PAGE_EXECUTE,
+                 MEM_PRIVATE);
+    VW_CHECK_MBI(a + 7 * PG, a + 7 * PG, a, PAGE_NOACCESS, PG, MEM_RESERVE, 0, MEM_PRIVATE);
     CHECK_ACCESS(a, PAGE_READONLY);
     CHECK_ACCESS(a + PG, PAGE_EXECUTE_READ);
     CHECK_ACCESS(a + 2 * PG, RW);
     CHECK_ACCESS(a + 5 * PG, PAGE_EXECUTE_READWRITE);
     CHECK_ACCESS(a + 6 * PG, PAGE_EXECUTE);
     /* reserve+commit in one call: both fields are the given protection */
-    char *b = ALLOC_OK(NULL, PG, MEM_RESERVE | MEM_COMMIT, PAGE_EXECUTE_READ);
-    CHECK_MBI(b, b, b, PAGE_EXECUTE_READ, PG, MEM_COMMIT, PAGE_EXECUTE_READ, MEM_PRIVATE);
+    char *b = VW_ALLOC_OK(NULL, PG, MEM_RESERVE | MEM_COMMIT, PAGE_EXECUTE_READ);
+    VW_CHECK_MBI(b, b, b, PAGE_EXECUTE_READ, PG, MEM_COMMIT, PAGE_EXECUTE_READ, MEM_PRIVATE);
     vw_assert_range_agrees(a, 8 * PG);
     vw_assert_range_agrees(b, PG);
 }
@@ -1387,14 +1256,14 @@ END_TEST
 /* spec 4/3: PAGE_GUARD given at commit shows in Protect; the page is inaccessible */
 START_TEST(test_commit_guard)
 {
-    char *a = ALLOC_OK(NULL, 4 * PG, MEM_RESERVE, RW);
-    ck_assert_ptr_eq(ALLOC_OK(a + PG, PG, MEM_COMMIT, RW | PAGE_GUARD), a + PG);
-    CHECK_MBI(a + PG, a + PG, a, RW, PG, MEM_COMMIT, RW | PAGE_GUARD, MEM_PRIVATE);
-    CHECK_MBI(a, a, a, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    char *a = VW_ALLOC_OK(NULL, 4 * PG, MEM_RESERVE, RW);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + PG, PG, MEM_COMMIT, RW | PAGE_GUARD), a + PG);
+    VW_CHECK_MBI(a + PG, a + PG, a, RW, PG, MEM_COMMIT, RW | PAGE_GUARD, MEM_PRIVATE);
+    VW_CHECK_MBI(a, a, a, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(a, 4 * PG);
-    char *b = ALLOC_OK(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY | PAGE_GUARD);
-    CHECK_MBI(b, b, b, PAGE_READONLY | PAGE_GUARD, 2 * PG, MEM_COMMIT, PAGE_READONLY | PAGE_GUARD,
-              MEM_PRIVATE);
+    char *b = VW_ALLOC_OK(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY | PAGE_GUARD);
+    VW_CHECK_MBI(b, b, b, PAGE_READONLY | PAGE_GUARD, 2 * PG, MEM_COMMIT,
+                 PAGE_READONLY | PAGE_GUARD, MEM_PRIVATE);
     vw_assert_range_agrees(b, 2 * PG);
     /* access faults (checked last: the first access may clear the guard) */
     ck_assert(!vw_can_read(a + PG));
@@ -1408,27 +1277,27 @@ END_TEST
  * zero, returns the page-rounded address */
 START_TEST(test_reset_committed)
 {
-    char *a = ALLOC_OK(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(a, 0x10000, 31);
-    ck_assert_ptr_eq(ALLOC_OK(a + PG, 2 * PG, MEM_RESET, PAGE_NOACCESS), a + PG);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    char *a = VW_ALLOC_OK(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(a, 0x10000, 31);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + PG, 2 * PG, MEM_RESET, PAGE_NOACCESS), a + PG);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
     CHECK_ACCESS(a + PG, RW);
     CHECK_ACCESS(a + 3 * PG - 1, RW);
-    ck_assert(has_pattern(a, PG, 31));
-    ck_assert(has_pattern_at(a, 3 * PG, 0x10000 - 3 * PG, 31));
+    ck_assert(vw_has_pattern(a, PG, 31));
+    ck_assert(vw_has_pattern_at(a, 3 * PG, 0x10000 - 3 * PG, 31));
     for (size_t pg = 1; pg < 3; pg++) {
         const unsigned char *c = (unsigned char *)a + pg * PG;
         for (size_t i = 0; i < PG; i++)
-            ck_assert_msg(c[i] == 0 || c[i] == pat(pg * PG + i, 31),
+            ck_assert_msg(c[i] == 0 || c[i] == vw_pattern_byte(pg * PG + i, 31),
                           "reset page byte %zu is %#x: neither kept nor zero", pg * PG + i, c[i]);
     }
     /* unaligned address: page_floor; a valid protection that differs changes nothing */
-    ck_assert_ptr_eq(ALLOC_OK(a + 5 * PG + 0x10, PG, MEM_RESET, PAGE_EXECUTE_READ), a + 5 * PG);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 5 * PG + 0x10, PG, MEM_RESET, PAGE_EXECUTE_READ), a + 5 * PG);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
     CHECK_ACCESS(a + 5 * PG, RW);
     /* the memory is usable after a reset */
-    fill(a, 0x10000, 32);
-    ck_assert(has_pattern(a, 0x10000, 32));
+    vw_fill_pattern(a, 0x10000, 32);
+    ck_assert(vw_has_pattern(a, 0x10000, 32));
     vw_assert_range_agrees(a, 0x10000);
 }
 END_TEST
@@ -1436,16 +1305,16 @@ END_TEST
 /* spec 4: MEM_RESET on reserved-only pages, and on mixed ranges, succeeds and changes nothing */
 START_TEST(test_reset_reserved_pages)
 {
-    char *a = ALLOC_OK(NULL, 0x10000, MEM_RESERVE, PAGE_READONLY);
-    ck_assert_ptr_eq(ALLOC_OK(a + PG, 0x2000, MEM_RESET, PAGE_NOACCESS), a + PG);
-    CHECK_MBI(a, a, a, PAGE_READONLY, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_NO_ACCESS(a + PG);
-    ck_assert_ptr_eq(ALLOC_OK(a + 4 * PG, PG, MEM_COMMIT, RW), a + 4 * PG);
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x10000, MEM_RESET, RW), a);
-    CHECK_MBI(a, a, a, PAGE_READONLY, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 4 * PG, a + 4 * PG, a, PAGE_READONLY, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(a + 5 * PG, a + 5 * PG, a, PAGE_READONLY, 0x10000 - 5 * PG, MEM_RESERVE, 0,
-              MEM_PRIVATE);
+    char *a = VW_ALLOC_OK(NULL, 0x10000, MEM_RESERVE, PAGE_READONLY);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + PG, 0x2000, MEM_RESET, PAGE_NOACCESS), a + PG);
+    VW_CHECK_MBI(a, a, a, PAGE_READONLY, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(a + PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 4 * PG, PG, MEM_COMMIT, RW), a + 4 * PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x10000, MEM_RESET, RW), a);
+    VW_CHECK_MBI(a, a, a, PAGE_READONLY, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 4 * PG, a + 4 * PG, a, PAGE_READONLY, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 5 * PG, a + 5 * PG, a, PAGE_READONLY, 0x10000 - 5 * PG, MEM_RESERVE, 0,
+                 MEM_PRIVATE);
     CHECK_ACCESS(a + 4 * PG, RW);
     vw_assert_range_agrees(a, 0x10000);
 }
@@ -1455,25 +1324,25 @@ END_TEST
  * crossing the end, two reservations) */
 START_TEST(test_reset_outside_reservation)
 {
-    char *f = free_range(0x100000);
+    char *f = vw_free_space(0x100000);
     ALLOC_FAILS(f, PG, MEM_RESET, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(f + 0x10000, 0x10000, MEM_RESET, PAGE_NOACCESS, ERROR_INVALID_ADDRESS);
-    CHECK_FREE(f, 0x100000);
-    char *a = ALLOC_OK(f, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
-    char *b = ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    VW_CHECK_FREE(f, 0x100000);
+    char *a = VW_ALLOC_OK(f, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *b = VW_ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
     ck_assert_ptr_eq(a, f);
     ck_assert_ptr_eq(b, f + 0x10000);
-    fill(a, 0x20000, 33);
+    vw_fill_pattern(a, 0x20000, 33);
     ALLOC_FAILS(a + 0xF000, 0x2000, MEM_RESET, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(a, 0x20000, MEM_RESET, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(b + 0xF000, 0x2000, MEM_RESET, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(f + 0x1F000, 0x10000, MEM_RESET, RW, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(b, b, b, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(b, b, b, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
     /* no reset happened: everything is intact */
-    ck_assert(has_pattern(a, 0x20000, 33));
+    ck_assert(vw_has_pattern(a, 0x20000, 33));
     /* the tail of a one-page NULL reservation is free */
-    char *c = ALLOC_OK(NULL, PG, MEM_RESERVE | MEM_COMMIT, RW);
+    char *c = VW_ALLOC_OK(NULL, PG, MEM_RESERVE | MEM_COMMIT, RW);
     ALLOC_FAILS(c + PG, PG, MEM_RESET, RW, ERROR_INVALID_ADDRESS);
     ALLOC_FAILS(c, 2 * PG, MEM_RESET, RW, ERROR_INVALID_ADDRESS);
     vw_assert_range_agrees(f, 0x100000);
@@ -1483,18 +1352,18 @@ END_TEST
 /* spec 4: MEM_RESET_UNDO never reports success for lost data */
 START_TEST(test_reset_undo_honest)
 {
-    char *a = ALLOC_OK(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(a, 0x10000, 34);
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x10000, MEM_RESET, RW), a);
+    char *a = VW_ALLOC_OK(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(a, 0x10000, 34);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x10000, MEM_RESET, RW), a);
     SetLastError(SENTINEL);
     void *r = VirtualAlloc(a, 0x10000, MEM_RESET_UNDO, RW);
     if (r != NULL) {
         ck_assert_ptr_eq(r, a);
-        ck_assert_msg(has_pattern(a, 0x10000, 34), "MEM_RESET_UNDO succeeded but data was lost");
+        ck_assert_msg(vw_has_pattern(a, 0x10000, 34), "MEM_RESET_UNDO succeeded but data was lost");
     } else {
         ck_assert_uint_ne(GetLastError(), SENTINEL);
     }
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
     vw_assert_range_agrees(a, 0x10000);
 }
 END_TEST
@@ -1511,10 +1380,10 @@ START_TEST(test_allocex_current_process)
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq(GetLastError(), KEEP_ERR);
     ck_assert_uint_eq((uintptr_t)p % G64, 0);
-    CHECK_MBI(p, p, p, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(p, p, p, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
     ck_assert_ptr_eq(VirtualAllocEx(self, p + 2 * PG - 1, 2, MEM_COMMIT, RW), p + PG);
-    CHECK_MBI(p + PG, p + PG, p, PAGE_NOACCESS, 2 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(is_zero(p + PG, 2 * PG));
+    VW_CHECK_MBI(p + PG, p + PG, p, PAGE_NOACCESS, 2 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_is_zero(p + PG, 2 * PG));
     CHECK_ACCESS(p + PG, RW);
     ck_assert_uint_eq(GetLastError(), KEEP_ERR);
     /* the same failures */
@@ -1534,7 +1403,7 @@ START_TEST(test_allocex_current_process)
     SetLastError(KEEP_ERR);
     ck_assert(VirtualFreeEx(self, p, 0, MEM_RELEASE));
     ck_assert_uint_eq(GetLastError(), KEEP_ERR);
-    CHECK_FREE(p, 0x10000);
+    VW_CHECK_FREE(p, 0x10000);
     vw_assert_range_agrees(p, 0x10000);
 }
 END_TEST
@@ -1542,19 +1411,19 @@ END_TEST
 /* spec 9: a NULL process handle is ERROR_INVALID_HANDLE */
 START_TEST(test_allocex_null_handle)
 {
-    char *f = free_range(0x100000);
+    char *f = vw_free_space(0x100000);
     SetLastError(SENTINEL);
     ck_assert_ptr_null(VirtualAllocEx(NULL, NULL, PG, MEM_RESERVE | MEM_COMMIT, RW));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
     SetLastError(SENTINEL);
     ck_assert_ptr_null(VirtualAllocEx(NULL, f + 0x10000, PG, MEM_RESERVE, RW));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
-    CHECK_FREE(f + 0x10000, 0x10000); /* nothing was reserved there */
-    char *r = ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
+    VW_CHECK_FREE(f + 0x10000, 0x10000); /* nothing was reserved there */
+    char *r = VW_ALLOC_OK(NULL, G64, MEM_RESERVE, RW);
     SetLastError(SENTINEL);
     ck_assert_ptr_null(VirtualAllocEx(NULL, r, PG, MEM_COMMIT, RW));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
-    CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(r, r, r, RW, G64, MEM_RESERVE, 0, MEM_PRIVATE);
 }
 END_TEST
 
@@ -1566,20 +1435,20 @@ START_TEST(test_contents_no_leak_between_allocations)
     const SIZE_T sizes[] = {PG, 0x10000, 0x30000, 0x100000, 0x5000};
     for (int round = 0; round < 3; round++) {
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-            char *p = ALLOC_OK(NULL, sizes[i], MEM_RESERVE | MEM_COMMIT, RW);
-            ck_assert_msg(is_zero(p, sizes[i]), "fresh allocation %p of %#zx is not zero", p,
+            char *p = VW_ALLOC_OK(NULL, sizes[i], MEM_RESERVE | MEM_COMMIT, RW);
+            ck_assert_msg(vw_is_zero(p, sizes[i]), "fresh allocation %p of %#zx is not zero", p,
                           (size_t)sizes[i]);
-            fill(p, sizes[i], 40 + (unsigned)i);
-            FREE_OK(p, 0, MEM_RELEASE);
+            vw_fill_pattern(p, sizes[i], 40 + (unsigned)i);
+            VW_FREE_OK(p, 0, MEM_RELEASE);
         }
     }
     /* two-step reserve then commit over released space */
-    char *p = ALLOC_OK(NULL, 0x40000, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(p, 0x40000, 50);
-    FREE_OK(p, 0, MEM_RELEASE);
-    char *q = ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);
-    ck_assert_ptr_eq(ALLOC_OK(q, 0x40000, MEM_COMMIT, RW), q);
-    ck_assert(is_zero(q, 0x40000));
+    char *p = VW_ALLOC_OK(NULL, 0x40000, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(p, 0x40000, 50);
+    VW_FREE_OK(p, 0, MEM_RELEASE);
+    char *q = VW_ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);
+    ck_assert_ptr_eq(VW_ALLOC_OK(q, 0x40000, MEM_COMMIT, RW), q);
+    ck_assert(vw_is_zero(q, 0x40000));
     vw_assert_range_agrees(q, 0x40000);
 }
 END_TEST
@@ -1587,18 +1456,18 @@ END_TEST
 /* spec 10: zero after release and re-reservation at the same address */
 START_TEST(test_contents_zero_after_rereserve)
 {
-    char *p = ALLOC_OK(NULL, 0x20000, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(p, 0x20000, 51);
-    FREE_OK(p, 0, MEM_RELEASE);
-    ck_assert_ptr_eq(ALLOC_OK(p, 0x20000, MEM_RESERVE, RW), p);
-    CHECK_MBI(p, p, p, RW, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_NO_ACCESS(p);
-    ck_assert_ptr_eq(ALLOC_OK(p + PG, 0x20000 - PG, MEM_COMMIT, RW), p + PG);
-    ck_assert(is_zero(p + PG, 0x20000 - PG));
-    fill(p + PG, 0x20000 - PG, 52);
-    FREE_OK(p, 0, MEM_RELEASE);
-    ck_assert_ptr_eq(ALLOC_OK(p, 0x20000, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY), p);
-    ck_assert(is_zero(p, 0x20000));
+    char *p = VW_ALLOC_OK(NULL, 0x20000, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(p, 0x20000, 51);
+    VW_FREE_OK(p, 0, MEM_RELEASE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(p, 0x20000, MEM_RESERVE, RW), p);
+    VW_CHECK_MBI(p, p, p, RW, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(p);
+    ck_assert_ptr_eq(VW_ALLOC_OK(p + PG, 0x20000 - PG, MEM_COMMIT, RW), p + PG);
+    ck_assert(vw_is_zero(p + PG, 0x20000 - PG));
+    vw_fill_pattern(p + PG, 0x20000 - PG, 52);
+    VW_FREE_OK(p, 0, MEM_RELEASE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(p, 0x20000, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY), p);
+    ck_assert(vw_is_zero(p, 0x20000));
     vw_assert_range_agrees(p, 0x20000);
 }
 END_TEST
@@ -1606,14 +1475,14 @@ END_TEST
 /* spec 4/7: after a mix of operations the whole address space agrees with the kernel */
 START_TEST(test_all_agree_after_scenario)
 {
-    char *a = ALLOC_OK(NULL, 0x100000, MEM_RESERVE, RW);
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x3000, 0x5000, MEM_COMMIT, RW), a + 0x3000);
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x4000, PG, MEM_COMMIT, PAGE_READONLY), a + 0x4000);
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x20000, PG, MEM_COMMIT, PAGE_EXECUTE_READ), a + 0x20000);
-    char *b = ALLOC_OK(NULL, PG, MEM_COMMIT, PAGE_EXECUTE_READWRITE);
-    char *c = ALLOC_OK(NULL, 0x7000, MEM_RESERVE | MEM_COMMIT, RW | PAGE_GUARD);
-    char *f = free_range(0x100000);
-    ck_assert_ptr_eq(ALLOC_OK(f + 0x1234, PG, MEM_RESERVE | MEM_COMMIT, RW), f);
+    char *a = VW_ALLOC_OK(NULL, 0x100000, MEM_RESERVE, RW);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x3000, 0x5000, MEM_COMMIT, RW), a + 0x3000);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x4000, PG, MEM_COMMIT, PAGE_READONLY), a + 0x4000);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x20000, PG, MEM_COMMIT, PAGE_EXECUTE_READ), a + 0x20000);
+    char *b = VW_ALLOC_OK(NULL, PG, MEM_COMMIT, PAGE_EXECUTE_READWRITE);
+    char *c = VW_ALLOC_OK(NULL, 0x7000, MEM_RESERVE | MEM_COMMIT, RW | PAGE_GUARD);
+    char *f = vw_free_space(0x100000);
+    ck_assert_ptr_eq(VW_ALLOC_OK(f + 0x1234, PG, MEM_RESERVE | MEM_COMMIT, RW), f);
     vw_assert_range_agrees(a, 0x100000);
     vw_assert_range_agrees(b, G64);
     vw_assert_range_agrees(c, G64);

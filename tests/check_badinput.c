@@ -12,7 +12,6 @@
 #include <virtualwin.h>
 #include "testutil.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,19 +171,8 @@ static char maps_before[MAPS_MAX], maps_after[MAPS_MAX];
 
 static size_t read_maps(char *buf)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, MAPS_MAX - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = 0;
-    return n;
+    ssize_t n = vw_read_file("/proc/self/maps", buf, MAPS_MAX);
+    return n < 0 ? 0 : (size_t)n;
 }
 
 static void __attribute__((noinline)) grow_stack(void)

@@ -56,34 +56,6 @@ static unsigned long long g_limit;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-#define EXPECT_ALLOC_FAIL(call, err)                                                    \
-    do {                                                                                \
-        SetLastError(0xDEADBEEF);                                                       \
-        void *r_ = (call);                                                              \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(r_ == NULL, "%s returned %p, expected error %u", #call, r_,       \
-                      (unsigned)(err));                                                 \
-        ck_assert_msg(e_ == (DWORD)(err), "%s: last error %u, expected %u", #call,      \
-                      (unsigned)e_, (unsigned)(err));                                   \
-    } while (0)
-
-#define EXPECT_ALLOC_AT(call, want)                                                     \
-    do {                                                                                \
-        SetLastError(1234);                                                             \
-        void *r_ = (call);                                                              \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(r_ == (void *)(want), "%s returned %p (error %u), expected %p",   \
-                      #call, r_, (unsigned)e_, (void *)(want));                         \
-        ck_assert_msg(e_ == 1234, "%s succeeded but changed the last error to %u",      \
-                      #call, (unsigned)e_);                                             \
-    } while (0)
-
-static void release(void *p)
-{
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "VirtualFree(%p) failed: %u", p,
-                  (unsigned)GetLastError());
-}
-
 static void decommit(void *p, size_t size)
 {
     ck_assert_msg(VirtualFree(p, size, MEM_DECOMMIT), "decommit %p+%zu failed: %u", p, size,
@@ -119,38 +91,6 @@ static unsigned long long charged(void)
                       "(%llu pages)", c_, c_ / PG, n_, n_ / PG);                        \
     } while (0)
 
-/* A /proc/meminfo field in kB (or a count), -1 if absent. */
-static long long meminfo(const char *key)
-{
-    FILE *f = fopen("/proc/meminfo", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[256];
-    long long v = -1;
-    size_t kl = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-            v = strtoll(line + kl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    ck_assert_msg(v >= 0, "no %s in /proc/meminfo", key);
-    return v;
-}
-
-static long long vmsize_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[256];
-    long long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmSize: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    ck_assert(kb >= 0);
-    return kb;
-}
-
 /* One byte per page: page i of p (counted from p) holds (i + salt) | 1, at an
  * offset that varies with i. */
 static void mark(char *p, size_t pages, int salt)
@@ -170,17 +110,6 @@ static void assert_marked_from(const char *p, size_t first, size_t n, int salt)
 static void assert_marked(const char *p, size_t pages, int salt)
 {
     assert_marked_from(p, 0, pages, salt);
-}
-
-static void assert_region(const void *at, const void *base, size_t size, DWORD state,
-                          DWORD protect)
-{
-    MEMORY_BASIC_INFORMATION m = vw_query(at);
-    ck_assert_ptr_eq(m.BaseAddress, at);
-    ck_assert_ptr_eq(m.AllocationBase, base);
-    ck_assert_uint_eq(m.RegionSize, size);
-    ck_assert_uint_eq(m.State, state);
-    ck_assert_uint_eq(m.Protect, protect);
 }
 
 /* Item 5: GlobalMemoryStatusEx refuses a dwLength other than its size:
@@ -211,7 +140,7 @@ static void check_bad_length(void)
 static void check_physical_and_virtual(const MEMORYSTATUSEX *ms, long long avail_kb_lo,
                                        long long avail_kb_hi, long long vm_lo, long long vm_hi)
 {
-    ck_assert_uint_eq(ms->ullTotalPhys, (unsigned long long)meminfo("MemTotal") * 1024);
+    ck_assert_uint_eq(ms->ullTotalPhys, (unsigned long long)vw_meminfo("MemTotal") * 1024);
     ck_assert_uint_le(ms->ullAvailPhys, ms->ullTotalPhys);
     long double lo = (long double)avail_kb_lo * 1024 * 0.9L;
     long double hi = (long double)avail_kb_hi * 1024 * 1.1L;
@@ -241,9 +170,9 @@ static void check_physical_and_virtual(const MEMORYSTATUSEX *ms, long long avail
 static MEMORYSTATUSEX status_with_bounds(long long *av_lo, long long *av_hi, long long *vm_lo,
                                          long long *vm_hi)
 {
-    long long a1 = meminfo("MemAvailable"), v1 = vmsize_kb();
+    long long a1 = vw_meminfo("MemAvailable"), v1 = vw_status_kb("VmSize");
     MEMORYSTATUSEX ms = status();
-    long long a2 = meminfo("MemAvailable"), v2 = vmsize_kb();
+    long long a2 = vw_meminfo("MemAvailable"), v2 = vw_status_kb("VmSize");
     *av_lo = a1 < a2 ? a1 : a2;
     *av_hi = a1 < a2 ? a2 : a1;
     *vm_lo = v1 < v2 ? v1 : v2;
@@ -259,11 +188,11 @@ static MEMORYSTATUSEX status_with_bounds(long long *av_lo, long long *av_hi, lon
  * processes move Committed_AS), dwMemoryLoad in 0..100. */
 START_TEST(nolimit_matches_meminfo)
 {
-    long long c1 = meminfo("Committed_AS");
+    long long c1 = vw_meminfo("Committed_AS");
     long long av_lo, av_hi, vm_lo, vm_hi;
     MEMORYSTATUSEX ms = status_with_bounds(&av_lo, &av_hi, &vm_lo, &vm_hi);
-    long long c2 = meminfo("Committed_AS");
-    long long limit_kb = meminfo("CommitLimit");
+    long long c2 = vw_meminfo("Committed_AS");
+    long long limit_kb = vw_meminfo("CommitLimit");
     check_physical_and_virtual(&ms, av_lo, av_hi, vm_lo, vm_hi);
     ck_assert_uint_eq(ms.ullTotalPageFile, (unsigned long long)limit_kb * 1024);
     ck_assert_uint_le(ms.ullAvailPageFile, ms.ullTotalPageFile);
@@ -295,15 +224,15 @@ START_TEST(nolimit_commits_freely)
     ck_assert_msg(p != NULL, "64 MiB commit failed: %u", (unsigned)GetLastError());
     char *q = VirtualAlloc(NULL, 64 * MiB, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(q);
-    EXPECT_ALLOC_AT(VirtualAlloc(q, 32 * MiB, MEM_COMMIT, PAGE_READWRITE), q);
-    EXPECT_ALLOC_AT(VirtualAlloc(q + 32 * MiB, 32 * MiB, MEM_COMMIT, PAGE_READWRITE),
-                    q + 32 * MiB);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(q, 32 * MiB, MEM_COMMIT, PAGE_READWRITE), q);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(q + 32 * MiB, 32 * MiB, MEM_COMMIT, PAGE_READWRITE),
+                       q + 32 * MiB);
     p[64 * MiB - 1] = 1;
     q[64 * MiB - 1] = 1;
     MEMORYSTATUSEX ms = status();
-    ck_assert_uint_eq(ms.ullTotalPageFile, (unsigned long long)meminfo("CommitLimit") * 1024);
-    release(p);
-    release(q);
+    ck_assert_uint_eq(ms.ullTotalPageFile, (unsigned long long)vw_meminfo("CommitLimit") * 1024);
+    vw_release(p);
+    vw_release(q);
 }
 END_TEST
 
@@ -356,11 +285,11 @@ START_TEST(limit_accounting_tracks)
     char *q = VirtualAlloc(NULL, 3 * PG, MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_nonnull(q);
     ASSERT_CHARGED(11 * PG);
-    release(p);
+    vw_release(p);
     ASSERT_CHARGED(3 * PG);
     ck_assert(VirtualFree(q, 0, MEM_DECOMMIT));
     ASSERT_CHARGED(0);
-    release(q);
+    vw_release(q);
     ASSERT_CHARGED(0);
 }
 END_TEST
@@ -373,23 +302,23 @@ START_TEST(limit_hit_mid_range)
 {
     char *p = VirtualAlloc(NULL, 8 * MiB, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 2 * MiB, MEM_COMMIT, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 2 * MiB, MEM_COMMIT, PAGE_READWRITE), p);
     ASSERT_CHARGED(2 * MiB);
     mark(p, 2 * MiB / PG, 3);
 
     /* [1 MiB, 6 MiB): 1 MiB committed + 4 MiB reserved -> 6 MiB > 4 MiB. */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p + MiB, 5 * MiB, MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p + MiB, 5 * MiB, MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
     ck_assert_uint_eq(ERROR_COMMITMENT_LIMIT, 1455);
     /* The same with another protection: the committed part must keep its own. */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p + MiB, 5 * MiB, MEM_COMMIT, PAGE_READONLY),
-                      ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p + MiB, 5 * MiB, MEM_COMMIT, PAGE_READONLY),
+                         ERROR_COMMITMENT_LIMIT);
     /* And the whole reservation at once. */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, 8 * MiB, MEM_COMMIT, PAGE_EXECUTE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, 8 * MiB, MEM_COMMIT, PAGE_EXECUTE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
 
-    assert_region(p, p, 2 * MiB, MEM_COMMIT, PAGE_READWRITE);
-    assert_region(p + 2 * MiB, p, 6 * MiB, MEM_RESERVE, 0);
+    VW_ASSERT_REGION(p, p, 2 * MiB, MEM_COMMIT, PAGE_READWRITE, VW_ANY_TYPE);
+    VW_ASSERT_REGION(p + 2 * MiB, p, 6 * MiB, MEM_RESERVE, 0, VW_ANY_TYPE);
     ASSERT_CHARGED(2 * MiB);
     assert_marked(p, 2 * MiB / PG, 3);
     ck_assert_int_eq(vw_can_write(p + MiB), 1);
@@ -401,16 +330,16 @@ START_TEST(limit_hit_mid_range)
     vw_assert_range_agrees(p, 8 * MiB);
 
     /* Exactly up to the limit still fits: [2 MiB, 4 MiB). */
-    EXPECT_ALLOC_AT(VirtualAlloc(p + 2 * MiB, 2 * MiB, MEM_COMMIT, PAGE_READWRITE),
-                    p + 2 * MiB);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p + 2 * MiB, 2 * MiB, MEM_COMMIT, PAGE_READWRITE),
+                       p + 2 * MiB);
     ASSERT_CHARGED(4 * MiB);
     ck_assert_uint_eq(status().ullAvailPageFile, 0);
     /* One page more does not. */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p + 4 * MiB, 1, MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
-    assert_region(p + 4 * MiB, p, 4 * MiB, MEM_RESERVE, 0);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p + 4 * MiB, 1, MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
+    VW_ASSERT_REGION(p + 4 * MiB, p, 4 * MiB, MEM_RESERVE, 0, VW_ANY_TYPE);
     assert_marked(p, 2 * MiB / PG, 3);
-    release(p);
+    vw_release(p);
     ASSERT_CHARGED(0);
 }
 END_TEST
@@ -422,21 +351,21 @@ START_TEST(limit_recommit_not_counted)
 {
     char *p = VirtualAlloc(NULL, 8 * MiB, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * MiB, MEM_COMMIT, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * MiB, MEM_COMMIT, PAGE_READWRITE), p);
     ASSERT_CHARGED(4 * MiB);
     mark(p, 4 * MiB / PG, 5);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * MiB, MEM_COMMIT, PAGE_READWRITE), p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p + MiB + 5, 2 * MiB, MEM_COMMIT, PAGE_READONLY), p + MiB);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * MiB, MEM_COMMIT, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p + MiB + 5, 2 * MiB, MEM_COMMIT, PAGE_READONLY), p + MiB);
     ASSERT_CHARGED(4 * MiB);
-    assert_region(p, p, MiB, MEM_COMMIT, PAGE_READWRITE);
-    assert_region(p + MiB, p, 2 * MiB + PG, MEM_COMMIT, PAGE_READONLY);
-    assert_region(p + 3 * MiB + PG, p, MiB - PG, MEM_COMMIT, PAGE_READWRITE);
+    VW_ASSERT_REGION(p, p, MiB, MEM_COMMIT, PAGE_READWRITE, VW_ANY_TYPE);
+    VW_ASSERT_REGION(p + MiB, p, 2 * MiB + PG, MEM_COMMIT, PAGE_READONLY, VW_ANY_TYPE);
+    VW_ASSERT_REGION(p + 3 * MiB + PG, p, MiB - PG, MEM_COMMIT, PAGE_READWRITE, VW_ANY_TYPE);
     ck_assert_int_eq(vw_can_write(p + 2 * MiB), 0);
     assert_marked(p, 4 * MiB / PG, 5);
     /* Reserve + commit of anything more is still refused. */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
-    release(p);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
+    vw_release(p);
     ASSERT_CHARGED(0);
 }
 END_TEST
@@ -448,41 +377,41 @@ START_TEST(limit_lifted_by_decommit)
 {
     char *p = VirtualAlloc(NULL, 8 * MiB, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 3 * MiB, MEM_COMMIT, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 3 * MiB, MEM_COMMIT, PAGE_READWRITE), p);
     mark(p, 3 * MiB / PG, 7);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p + 4 * MiB, 2 * MiB, MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
-    assert_region(p + 3 * MiB, p, 5 * MiB, MEM_RESERVE, 0);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p + 4 * MiB, 2 * MiB, MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
+    VW_ASSERT_REGION(p + 3 * MiB, p, 5 * MiB, MEM_RESERVE, 0, VW_ANY_TYPE);
 
     decommit(p + MiB, MiB - PG);   /* not quite enough: 4 MiB + 1 page needed */
     ASSERT_CHARGED(2 * MiB + PG);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p + 4 * MiB, 2 * MiB, MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p + 4 * MiB, 2 * MiB, MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
     decommit(p + 2 * MiB - PG, PG);
     ASSERT_CHARGED(2 * MiB);
-    EXPECT_ALLOC_AT(VirtualAlloc(p + 4 * MiB, 2 * MiB, MEM_COMMIT, PAGE_READWRITE),
-                    p + 4 * MiB);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p + 4 * MiB, 2 * MiB, MEM_COMMIT, PAGE_READWRITE),
+                       p + 4 * MiB);
     ASSERT_CHARGED(4 * MiB);
     p[5 * MiB] = 9;
-    assert_region(p + MiB, p, MiB, MEM_RESERVE, 0);
+    VW_ASSERT_REGION(p + MiB, p, MiB, MEM_RESERVE, 0, VW_ANY_TYPE);
     /* Untouched pages kept their data. */
     assert_marked(p, MiB / PG, 7);
     assert_marked_from(p, 2 * MiB / PG, MiB / PG, 7);
     /* Swap the room back: decommit the new range, recommit the old one: zero. */
     decommit(p + 4 * MiB, 2 * MiB);
-    EXPECT_ALLOC_AT(VirtualAlloc(p + MiB, MiB, MEM_COMMIT, PAGE_READWRITE), p + MiB);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p + MiB, MiB, MEM_COMMIT, PAGE_READWRITE), p + MiB);
     for (size_t o = 0; o < MiB; o += PG / 4)
         ck_assert_int_eq(p[MiB + o], 0);
     ASSERT_CHARGED(3 * MiB);
 
     /* A release gives everything back. */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, MiB + PG, MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
-    release(p);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, MiB + PG, MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
+    vw_release(p);
     ASSERT_CHARGED(0);
     char *q = VirtualAlloc(NULL, 4 * MiB, MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_nonnull(q);
-    release(q);
+    vw_release(q);
 }
 END_TEST
 
@@ -492,33 +421,33 @@ END_TEST
  * the limit fits. */
 START_TEST(limit_reserve_commit_one_call)
 {
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 4 * MiB + 1, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 4 * MiB + PG, MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 64 * MiB, MEM_COMMIT | MEM_TOP_DOWN, PAGE_READONLY),
-                      ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 4 * MiB + 1, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 4 * MiB + PG, MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 64 * MiB, MEM_COMMIT | MEM_TOP_DOWN, PAGE_READONLY),
+                         ERROR_COMMITMENT_LIMIT);
     ASSERT_CHARGED(0);
 
     /* At an explicit address: refused, and the address stays free. */
     char *r = VirtualAlloc(NULL, 8 * MiB, MEM_RESERVE, PAGE_NOACCESS);
     ck_assert_ptr_nonnull(r);
-    release(r);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(r, 5 * MiB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
+    vw_release(r);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(r, 5 * MiB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
     ck_assert_uint_eq(vw_query(r).State, MEM_FREE);
     ck_assert_uint_eq(vw_query(r + 4 * MiB).State, MEM_FREE);
     ASSERT_CHARGED(0);
     /* Then a plain reservation there works (it was left free). */
-    EXPECT_ALLOC_AT(VirtualAlloc(r, 5 * MiB, MEM_RESERVE, PAGE_READWRITE), r);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(r, 5 * MiB, MEM_RESERVE, PAGE_READWRITE), r);
     ASSERT_CHARGED(0);
-    release(r);
+    vw_release(r);
 
     /* One page of a 1-byte request is counted. */
     char *a = VirtualAlloc(NULL, 1, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_nonnull(a);
     ASSERT_CHARGED(PG);
-    release(a);
+    vw_release(a);
 
     /* Exactly the limit, in two calls of the two kinds. */
     char *b = VirtualAlloc(NULL, 3 * MiB, MEM_COMMIT, PAGE_READWRITE);
@@ -526,16 +455,16 @@ START_TEST(limit_reserve_commit_one_call)
     char *c = VirtualAlloc(NULL, MiB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_nonnull(c);
     ASSERT_CHARGED(4 * MiB);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 1, MEM_COMMIT, PAGE_READWRITE), ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 1, MEM_COMMIT, PAGE_READWRITE), ERROR_COMMITMENT_LIMIT);
     /* A reservation alone is still fine, but committing in it is not. */
     char *d = VirtualAlloc(NULL, 64 * MiB, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(d);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(d, PG, MEM_COMMIT, PAGE_READWRITE), ERROR_COMMITMENT_LIMIT);
-    assert_region(d, d, 64 * MiB, MEM_RESERVE, 0);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(d, PG, MEM_COMMIT, PAGE_READWRITE), ERROR_COMMITMENT_LIMIT);
+    VW_ASSERT_REGION(d, d, 64 * MiB, MEM_RESERVE, 0, VW_ANY_TYPE);
     ASSERT_CHARGED(4 * MiB);
-    release(b);
-    release(c);
-    release(d);
+    vw_release(b);
+    vw_release(c);
+    vw_release(d);
     ASSERT_CHARGED(0);
 }
 END_TEST
@@ -546,13 +475,13 @@ START_TEST(limit_explicit_address_counts_region)
 {
     char *r = VirtualAlloc(NULL, 256 * 1024, MEM_RESERVE, PAGE_NOACCESS);
     ck_assert_ptr_nonnull(r);
-    release(r);
-    EXPECT_ALLOC_AT(VirtualAlloc(r + 0x1234, 0x1000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
-                    r);
+    vw_release(r);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(r + 0x1234, 0x1000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
+                       r);
     MEMORY_BASIC_INFORMATION m = vw_query(r);
     ck_assert_uint_eq(m.State, MEM_COMMIT);
     ASSERT_CHARGED(m.RegionSize);
-    release(r);
+    vw_release(r);
     ASSERT_CHARGED(0);
 }
 END_TEST
@@ -567,9 +496,9 @@ START_TEST(limit_counts_large_pages)
     char *p = VirtualAlloc(NULL, 2 * MiB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
     size_t big = (4 * MiB + lp - 1) / lp * lp;   /* >= 4 MiB: over the limit with p */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, big, MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES,
-                                   PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, big, MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES,
+                                      PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
     ASSERT_CHARGED(2 * MiB);
     if (lp <= 2 * MiB) {
         SetLastError(0);
@@ -577,13 +506,13 @@ START_TEST(limit_counts_large_pages)
                                PAGE_READWRITE);
         if (l) {
             ASSERT_CHARGED(2 * MiB + lp);
-            release(l);
+            vw_release(l);
         } else {
             ck_assert_uint_eq(GetLastError(), ERROR_NO_SYSTEM_RESOURCES);
         }
         ASSERT_CHARGED(2 * MiB);
     }
-    release(p);
+    vw_release(p);
     ASSERT_CHARGED(0);
 }
 END_TEST
@@ -622,24 +551,24 @@ START_TEST(suffix_limit_parsed)
         ck_assert_msg(p != NULL, "8 MiB under a %llu limit failed: %u", g_limit,
                       (unsigned)GetLastError());
         ASSERT_CHARGED(8 * MiB);
-        release(p);
+        vw_release(p);
         return;
     }
     size_t fit = (size_t)g_limit / PG * PG;
     char *p = VirtualAlloc(NULL, fit + VW_64K, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, fit, MEM_COMMIT, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, fit, MEM_COMMIT, PAGE_READWRITE), p);
     ASSERT_CHARGED(fit);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p + fit, PG, MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, fit + PG, MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_COMMITMENT_LIMIT);
-    assert_region(p + fit, p, VW_64K, MEM_RESERVE, 0);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p + fit, PG, MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, fit + PG, MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_COMMITMENT_LIMIT);
+    VW_ASSERT_REGION(p + fit, p, VW_64K, MEM_RESERVE, 0, VW_ANY_TYPE);
     ASSERT_CHARGED(fit);
     decommit(p, PG);
-    EXPECT_ALLOC_AT(VirtualAlloc(p + fit, PG, MEM_COMMIT, PAGE_READWRITE), p + fit);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p + fit, PG, MEM_COMMIT, PAGE_READWRITE), p + fit);
     ASSERT_CHARGED(fit);
-    release(p);
+    vw_release(p);
     ASSERT_CHARGED(0);
 }
 END_TEST

@@ -20,10 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,36 +36,10 @@
 
 static char cerr[1024];
 
-static int cfail(int line, const char *cond, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int cfail(int line, const char *cond, const char *fmt, ...)
-{
-    if (cerr[0])
-        return -1;
-    int n = snprintf(cerr, sizeof cerr, "line %d: (%s) ", line, cond);
-    if (n < 0 || (size_t)n >= sizeof cerr)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cerr + n, sizeof cerr - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-#define CCHECK(cond, ...)                                                                \
-    do {                                                                                 \
-        if (!(cond))                                                                     \
-            return cfail(__LINE__, #cond, __VA_ARGS__);                                  \
-    } while (0)
+/* Returns -1 from the enclosing function with the first failure recorded in cerr. */
+#define CCHECK(cond, ...) VW_ECHECK(cerr, cond, __VA_ARGS__)
 
 typedef int (*child_fn)(void *arg);
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 /* Runs fn in a forked child (alarm-bounded) and fails the test unless it returns 0
  * within the deadline. */
@@ -81,55 +53,13 @@ static void run_in_child(const char *what, child_fn fn, void *arg)
         close(fds[0]);
         alarm(CHILD_ALARM);
         cerr[0] = 0;
-        int r = fn(arg);
-        if (r != 0 && !cerr[0])
-            snprintf(cerr, sizeof cerr, "failed without a message");
-        if (r != 0) {
-            ssize_t w = write(fds[1], cerr, strlen(cerr));
-            (void)w;
-        }
-        _exit(r != 0 ? 1 : 0);
+        vw_child_exit(fds[1], fn(arg), cerr, sizeof cerr);
     }
     close(fds[1]);
     char msg[1024];
-    size_t len = 0;
-    int status = 0, done = 0, eof = 0;
-    long long deadline = now_ms() + (CHILD_ALARM + 5) * 1000LL;
-    while (now_ms() < deadline) {
-        if (!eof) {
-            struct pollfd pfd = { fds[0], POLLIN, 0 };
-            if (poll(&pfd, 1, 20) > 0) {
-                ssize_t r = len < sizeof msg - 1 ? read(fds[0], msg + len, sizeof msg - 1 - len) : 0;
-                if (r > 0)
-                    len += (size_t)r;
-                else
-                    eof = 1;
-            }
-        } else {
-            struct timespec ts = { 0, 10 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-        }
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            done = 1;
-            break;
-        }
-    }
-    /* Drain what is left of the message. */
-    for (;;) {
-        if (len >= sizeof msg - 1)
-            break;
-        ssize_t r = read(fds[0], msg + len, sizeof msg - 1 - len);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    msg[len] = 0;
-    close(fds[0]);
-    if (!done) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
+    int status;
+    if (!vw_wait_child(pid, fds[0], CHILD_ALARM + 5, &status, msg, sizeof msg))
         ck_abort_msg("%s: child did not finish in %d s (deadlock?)", what, CHILD_ALARM + 5);
-    }
     if (WIFSIGNALED(status))
         ck_abort_msg("%s: child killed by signal %d%s %s", what, WTERMSIG(status),
                      WTERMSIG(status) == SIGALRM ? " (alarm: deadlock or hang in the child)" : "",
@@ -140,46 +70,15 @@ static void run_in_child(const char *what, child_fn fn, void *arg)
 
 /* ---- the kernel's view, without Check (usable in children) ------------------ */
 
-struct kmap { uintptr_t start, end; char perms[5]; unsigned long long inode; int is_stack; };
 #define KMAX 8192
-static struct kmap kmaps[KMAX];
+static struct vw_maps_entry kmaps[KMAX];
 static int nkmaps;
 static char mapsbuf[1 << 20];
 
 static int load_kmaps(void)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    CCHECK(fd >= 0, "open maps: %s", strerror(errno));
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, mapsbuf + n, sizeof mapsbuf - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    mapsbuf[n] = 0;
-    nkmaps = 0;
-    for (char *line = mapsbuf; *line && nkmaps < KMAX;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = 0;
-        unsigned long s, e, off;
-        char perms[8], dev[16];
-        unsigned long long ino;
-        if (sscanf(line, "%lx-%lx %7s %lx %15s %llu", &s, &e, perms, &off, dev, &ino) == 6) {
-            kmaps[nkmaps].start = s;
-            kmaps[nkmaps].end = e;
-            memcpy(kmaps[nkmaps].perms, perms, 4);
-            kmaps[nkmaps].perms[4] = 0;
-            kmaps[nkmaps].inode = ino;
-            kmaps[nkmaps].is_stack = strstr(line, "[stack]") != NULL;
-            nkmaps++;
-        }
-        if (!nl)
-            break;
-        line = nl + 1;
-    }
+    nkmaps = vw_read_maps_entries(kmaps, KMAX, mapsbuf, sizeof mapsbuf);
+    CCHECK(nkmaps >= 0, "open maps: %s", strerror(errno));
     CCHECK(nkmaps > 3, "only %d mappings", nkmaps);
     return 0;
 }
@@ -204,7 +103,7 @@ static int agree_all(void)
         /* every kernel mapping overlapping [a, end) */
         uintptr_t covered = a;
         for (int i = 0; i < nkmaps; i++) {
-            const struct kmap *k = &kmaps[i];
+            const struct vw_maps_entry *k = &kmaps[i];
             if (k->end <= a || k->start >= end)
                 continue;
             if (m.State == MEM_FREE) {
@@ -247,23 +146,10 @@ static int agree_all(void)
     return 0;
 }
 
-/* VmLck of /proc/self/status in kB, or -1. */
+/* VmLck of /proc/self/status in kB, or -1 (no Check: usable in children). */
 static long vmlck_kb(void)
 {
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char buf[8192];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    char *p = strstr(buf, "VmLck:");
-    long kb = -1;
-    if (p)
-        sscanf(p, "VmLck: %ld", &kb);
-    return kb;
+    return (long)vw_proc_number("/proc/self/status", "VmLck");
 }
 
 /* ---- the scenario held across fork ------------------------------------------ */

@@ -27,39 +27,9 @@
 #define G64 VW_64K
 #define SENTINEL ((DWORD)0xDEADBEEFu)
 #define KEEP_ERR ((DWORD)1234)
-#define ANY_SIZE ((SIZE_T)-1)
 #define RW PAGE_READWRITE
 
 static uintptr_t pfloor(uintptr_t a) { return a & ~(uintptr_t)(PG - 1); }
-
-/* VirtualAlloc that must succeed and leave the last error untouched. */
-#define ALLOC_OK(addr, size, type, prot)                                                  \
-    alloc_ok(__LINE__, (void *)(addr), (SIZE_T)(size), (DWORD)(type), (DWORD)(prot))
-static char *alloc_ok(int line, void *addr, SIZE_T size, DWORD type, DWORD prot)
-{
-    SetLastError(KEEP_ERR);
-    void *r = VirtualAlloc(addr, size, type, prot);
-    DWORD e = GetLastError();
-    ck_assert_msg(r != NULL, "line %d: VirtualAlloc(%p, %#zx, %#x, %#x) failed, last error %u",
-                  line, addr, (size_t)size, (unsigned)type, (unsigned)prot, (unsigned)e);
-    ck_assert_msg(e == KEEP_ERR, "line %d: VirtualAlloc succeeded but changed the last error to %u",
-                  line, (unsigned)e);
-    return r;
-}
-
-/* VirtualFree that must succeed and leave the last error untouched (spec 2). */
-#define FREE_OK(addr, size, type) free_ok(__LINE__, (void *)(addr), (SIZE_T)(size), (DWORD)(type))
-static void free_ok(int line, void *addr, SIZE_T size, DWORD type)
-{
-    SetLastError(KEEP_ERR);
-    BOOL r = VirtualFree(addr, size, type);
-    DWORD e = GetLastError();
-    ck_assert_msg(r, "line %d: VirtualFree(%p, %#zx, %#x) failed, last error %u", line, addr,
-                  (size_t)size, (unsigned)type, (unsigned)e);
-    ck_assert_msg(e == KEEP_ERR,
-                  "line %d: VirtualFree(%p, %#zx, %#x) succeeded but changed the last error from "
-                  "1234 to %u", line, addr, (size_t)size, (unsigned)type, (unsigned)e);
-}
 
 /* VirtualFree that must fail with the given last error. */
 #define FREE_FAILS(addr, size, type, err)                                                 \
@@ -75,81 +45,6 @@ static void free_fails(int line, void *addr, SIZE_T size, DWORD type, DWORD err)
                   addr, (size_t)size, (unsigned)type, (unsigned)e, (unsigned)err);
 }
 
-/* Checks every field of VirtualQuery(addr); size ANY_SIZE skips RegionSize. */
-#define CHECK_MBI(addr, base, abase, aprot, size, state, prot, type)                      \
-    check_mbi(__LINE__, (const void *)(addr), (uintptr_t)(base), (uintptr_t)(abase),       \
-              (DWORD)(aprot), (SIZE_T)(size), (DWORD)(state), (DWORD)(prot), (DWORD)(type))
-static void check_mbi(int line, const void *addr, uintptr_t base, uintptr_t abase, DWORD aprot,
-                      SIZE_T size, DWORD state, DWORD prot, DWORD type)
-{
-    MEMORY_BASIC_INFORMATION m = vw_query(addr);
-    int ok = (uintptr_t)m.BaseAddress == base && (uintptr_t)m.AllocationBase == abase &&
-             m.AllocationProtect == aprot && (size == ANY_SIZE || m.RegionSize == size) &&
-             m.State == state && m.Protect == prot && m.Type == type;
-    ck_assert_msg(ok,
-                  "line %d: VirtualQuery(%p) gave Base %p AllocBase %p AllocProt %#x Size %#zx "
-                  "State %#x Prot %#x Type %#x; expected Base %#lx AllocBase %#lx AllocProt %#x "
-                  "Size %#zx State %#x Prot %#x Type %#x",
-                  line, addr, m.BaseAddress, m.AllocationBase, (unsigned)m.AllocationProtect,
-                  (size_t)m.RegionSize, (unsigned)m.State, (unsigned)m.Protect, (unsigned)m.Type,
-                  (unsigned long)base, (unsigned long)abase, (unsigned)aprot, (size_t)size,
-                  (unsigned)state, (unsigned)prot, (unsigned)type);
-}
-
-/* Free memory (spec 7): MEM_FREE, PAGE_NOACCESS, no allocation, RegionSize >= minsize. */
-#define CHECK_FREE(addr, minsize) check_free_mbi(__LINE__, (const void *)(addr), (SIZE_T)(minsize))
-static void check_free_mbi(int line, const void *addr, SIZE_T minsize)
-{
-    MEMORY_BASIC_INFORMATION m = vw_query(addr);
-    int ok = (uintptr_t)m.BaseAddress == pfloor((uintptr_t)addr) && m.AllocationBase == NULL &&
-             m.AllocationProtect == 0 && m.RegionSize >= minsize && m.State == MEM_FREE &&
-             m.Protect == PAGE_NOACCESS && m.Type == 0;
-    ck_assert_msg(ok,
-                  "line %d: VirtualQuery(%p) gave Base %p AllocBase %p AllocProt %#x Size %#zx "
-                  "State %#x Prot %#x Type %#x; expected free memory of at least %#zx bytes",
-                  line, addr, m.BaseAddress, m.AllocationBase, (unsigned)m.AllocationProtect,
-                  (size_t)m.RegionSize, (unsigned)m.State, (unsigned)m.Protect, (unsigned)m.Type,
-                  (size_t)minsize);
-}
-
-static unsigned char pat(size_t i, unsigned seed)
-{
-    return (unsigned char)(((i * 131u + seed * 17u + (i >> 12) * 7u) % 251u) + 1u);
-}
-static void fill(void *p, size_t n, unsigned seed)
-{
-    unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        c[i] = pat(i, seed);
-}
-/* bytes [off, off+n) of a buffer filled from base with fill(base, ..., seed) */
-static int has_pattern_at(const void *base, size_t off, size_t n, unsigned seed)
-{
-    const unsigned char *c = (const unsigned char *)base + off;
-    for (size_t i = 0; i < n; i++)
-        if (c[i] != pat(off + i, seed))
-            return 0;
-    return 1;
-}
-static int has_pattern(const void *p, size_t n, unsigned seed)
-{
-    return has_pattern_at(p, 0, n, seed);
-}
-static int is_zero(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i])
-            return 0;
-    return 1;
-}
-
-#define CHECK_NO_ACCESS(p) check_no_access(__LINE__, (void *)(p))
-static void check_no_access(int line, void *p)
-{
-    ck_assert_msg(!vw_can_read(p), "line %d: reading %p does not fault", line, p);
-    ck_assert_msg(!vw_can_write(p), "line %d: writing %p does not fault", line, p);
-}
 #define CHECK_RW(p) check_rw(__LINE__, (void *)(p))
 static void check_rw(int line, void *p)
 {
@@ -157,34 +52,12 @@ static void check_rw(int line, void *p)
     ck_assert_msg(vw_can_write(p), "line %d: writing %p faults", line, p);
 }
 
-/* A 64 KiB aligned range of free address space: reserve, then release. */
-static char *free_range(size_t size)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
-    ck_assert_msg(p != NULL, "VirtualAlloc(NULL, %#zx, MEM_RESERVE) failed: %u", size,
-                  (unsigned)GetLastError());
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "VirtualFree(%p) failed: %u", p,
-                  (unsigned)GetLastError());
-    return p;
-}
-
 /* A committed read-write allocation filled with a pattern. */
 static char *committed(SIZE_T size, unsigned seed)
 {
-    char *p = ALLOC_OK(NULL, size, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(p, size, seed);
+    char *p = VW_ALLOC_OK(NULL, size, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(p, size, seed);
     return p;
-}
-
-static void check_kernel_rw(int line, uintptr_t start, size_t len)
-{
-    struct vw_kmap k;
-    ck_assert_msg(vw_kernel_mapping(start, &k), "line %d: %#lx no longer mapped", line,
-                  (unsigned long)start);
-    ck_assert_msg(k.start <= start && k.end >= start + len && strncmp(k.perms, "rw", 2) == 0,
-                  "line %d: foreign mapping %#lx+%#zx became %#lx-%#lx %s", line,
-                  (unsigned long)start, len, (unsigned long)k.start, (unsigned long)k.end,
-                  k.perms);
 }
 
 /*
@@ -194,27 +67,10 @@ static void check_kernel_rw(int line, uintptr_t start, size_t len)
  */
 static int vma_accountable(uintptr_t addr)
 {
-    FILE *f = fopen("/proc/self/smaps", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[1024];
-    int in = 0, res = -1;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long s, e;
-        char c;
-        if (sscanf(line, "%lx-%lx %c", &s, &e, &c) == 3) {
-            in = addr >= s && addr < e;
-            continue;
-        }
-        if (in && strncmp(line, "VmFlags:", 8) == 0) {
-            res = 0;
-            for (char *t = strtok(line + 8, " \n"); t; t = strtok(NULL, " \n"))
-                if (strcmp(t, "ac") == 0)
-                    res = 1;
-            break;
-        }
-    }
-    fclose(f);
-    return res;
+    char flags[512];
+    if (!vw_vmflags(addr, flags, sizeof flags))
+        return -1;
+    return vw_has_vmflag(flags, "ac");
 }
 
 /* Residency of the pages of [p, p+len): the number resident, or -1 if unmapped (ENOMEM). */
@@ -277,8 +133,8 @@ START_TEST(test_free_type_invalid)
         }
     }
     ck_assert_msg(bad == 0, "%d calls did not fail with ERROR_INVALID_PARAMETER:\n%s", bad, msg);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(a, 0x10000, 1));
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a, 0x10000, 1));
     vw_assert_range_agrees(a, 0x10000);
 }
 END_TEST
@@ -296,19 +152,19 @@ END_TEST
  * 64 KiB block) is ERROR_INVALID_ADDRESS */
 START_TEST(test_free_free_memory)
 {
-    char *f = free_range(0x100000);
+    char *f = vw_free_space(0x100000);
     FREE_FAILS(f, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(f + 0x10000, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(f + 0x20000, PG, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(f + 0x20123, 0x10000, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
-    CHECK_FREE(f, 0x100000);
-    char *p = ALLOC_OK(NULL, PG, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(p, PG, 2);
+    VW_CHECK_FREE(f, 0x100000);
+    char *p = VW_ALLOC_OK(NULL, PG, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(p, PG, 2);
     FREE_FAILS(p + PG, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(p + PG, PG, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(p + G64 - PG, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(p, p, p, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(p, PG, 2));
+    VW_CHECK_MBI(p, p, p, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(p, PG, 2));
     vw_assert_range_agrees(f, 0x100000);
     vw_assert_range_agrees(p, G64);
 }
@@ -318,14 +174,14 @@ END_TEST
 START_TEST(test_free_stack)
 {
     unsigned char buf[512];
-    fill(buf, sizeof buf, 3);
+    vw_fill_pattern(buf, sizeof buf, 3);
     FREE_FAILS(buf, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(buf, sizeof buf, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(buf, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(pfloor((uintptr_t)buf), 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(buf, sizeof buf, 3));
+    ck_assert(vw_has_pattern(buf, sizeof buf, 3));
     CHECK_RW(buf);
-    check_kernel_rw(__LINE__, pfloor((uintptr_t)buf), PG);
+    VW_CHECK_KERNEL_RW(pfloor((uintptr_t)buf), PG);
 }
 END_TEST
 
@@ -334,20 +190,20 @@ START_TEST(test_free_heap)
 {
     unsigned char *h = malloc(300);
     ck_assert_ptr_nonnull(h);
-    fill(h, 300, 4);
+    vw_fill_pattern(h, 300, 4);
     FREE_FAILS(h, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(h, 300, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(h, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(h, 300, 4));
+    ck_assert(vw_has_pattern(h, 300, 4));
     CHECK_RW(h);
     size_t big = 4u << 20;
     unsigned char *hb = malloc(big);
     ck_assert_ptr_nonnull(hb);
-    fill(hb, big, 5);
+    vw_fill_pattern(hb, big, 5);
     char *page = (char *)pfloor((uintptr_t)hb + big / 2);
     FREE_FAILS(page, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(page, PG, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(hb, big, 5));
+    ck_assert(vw_has_pattern(hb, big, 5));
     free(hb);
     free(h);
 }
@@ -365,10 +221,10 @@ START_TEST(test_free_image)
     ck_assert(getpid() > 0);
     void *code2 = (void *)(uintptr_t)&memcpy;
     FREE_FAILS(code2, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
-    fill(g_data, sizeof g_data, 6);
+    vw_fill_pattern(g_data, sizeof g_data, 6);
     FREE_FAILS(g_data + 4096, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(g_data + 4096, 4096, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(g_data, sizeof g_data, 6));
+    ck_assert(vw_has_pattern(g_data, sizeof g_data, 6));
 }
 END_TEST
 
@@ -379,14 +235,14 @@ START_TEST(test_free_foreign_mmap)
     size_t len = 0x30000;
     unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert(m != MAP_FAILED);
-    fill(m, len, 7);
+    vw_fill_pattern(m, len, 7);
     FREE_FAILS(m, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(m, len, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(m, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(m + PG, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
-    ck_assert(has_pattern(m, len, 7));
+    ck_assert(vw_has_pattern(m, len, 7));
     CHECK_RW(m + len - 1);
-    check_kernel_rw(__LINE__, (uintptr_t)m, len);
+    VW_CHECK_KERNEL_RW((uintptr_t)m, len);
     munmap(m, len);
 }
 END_TEST
@@ -395,12 +251,12 @@ END_TEST
 START_TEST(test_free_double_release)
 {
     char *a = committed(0x20000, 8);
-    FREE_OK(a, 0, MEM_RELEASE);
+    VW_FREE_OK(a, 0, MEM_RELEASE);
     FREE_FAILS(a, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(a, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(a, PG, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(a + 0x10000, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
-    CHECK_FREE(a, 0x20000);
+    VW_CHECK_FREE(a, 0x20000);
     vw_assert_range_agrees(a, 0x20000);
 }
 END_TEST
@@ -415,10 +271,10 @@ START_TEST(test_release_nonzero_size)
     FREE_FAILS(a, PG, MEM_RELEASE, ERROR_INVALID_PARAMETER);
     FREE_FAILS(a, 0x10000, MEM_RELEASE, ERROR_INVALID_PARAMETER);
     FREE_FAILS(a, SIZE_MAX, MEM_RELEASE, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(a, 0x10000, 9));
-    FREE_OK(a, 0, MEM_RELEASE);
-    CHECK_FREE(a, 0x10000);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a, 0x10000, 9));
+    VW_FREE_OK(a, 0, MEM_RELEASE);
+    VW_CHECK_FREE(a, 0x10000);
 }
 END_TEST
 
@@ -426,13 +282,13 @@ END_TEST
 START_TEST(test_release_base_plus_fff)
 {
     char *a = committed(0x30000, 10);
-    FREE_OK(a + PG - 1, 0, MEM_RELEASE);
-    CHECK_FREE(a, 0x30000);
-    CHECK_NO_ACCESS(a);
-    CHECK_NO_ACCESS(a + 0x2FFFF);
-    char *b = ALLOC_OK(NULL, 0x10000, MEM_RESERVE, RW);
-    FREE_OK(b + 1, 0, MEM_RELEASE);
-    CHECK_FREE(b, 0x10000);
+    VW_FREE_OK(a + PG - 1, 0, MEM_RELEASE);
+    VW_CHECK_FREE(a, 0x30000);
+    VW_CHECK_NO_ACCESS(a);
+    VW_CHECK_NO_ACCESS(a + 0x2FFFF);
+    char *b = VW_ALLOC_OK(NULL, 0x10000, MEM_RESERVE, RW);
+    VW_FREE_OK(b + 1, 0, MEM_RELEASE);
+    VW_CHECK_FREE(b, 0x10000);
     vw_assert_range_agrees(a, 0x30000);
     vw_assert_range_agrees(b, 0x10000);
 }
@@ -447,8 +303,8 @@ START_TEST(test_release_not_base)
     FREE_FAILS(a + PG + 1, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(a + 0x10000, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
     FREE_FAILS(a + 0x30000 - 1, 0, MEM_RELEASE, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(a, a, a, RW, 0x30000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(a, 0x30000, 11));
+    VW_CHECK_MBI(a, a, a, RW, 0x30000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a, 0x30000, 11));
     CHECK_RW(a + PG);
     vw_assert_range_agrees(a, 0x30000);
 }
@@ -457,26 +313,26 @@ END_TEST
 /* spec 5: MEM_RELEASE frees the whole allocation whatever state its pages are in */
 START_TEST(test_release_partly_committed)
 {
-    char *a = ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);
-    ck_assert_ptr_eq(ALLOC_OK(a + PG, PG, MEM_COMMIT, RW), a + PG);
-    ck_assert_ptr_eq(ALLOC_OK(a + 5 * PG, 2 * PG, MEM_COMMIT, PAGE_READONLY), a + 5 * PG);
-    ck_assert_ptr_eq(ALLOC_OK(a + 10 * PG, PG, MEM_COMMIT, PAGE_NOACCESS), a + 10 * PG);
-    ck_assert_ptr_eq(ALLOC_OK(a + 12 * PG, PG, MEM_COMMIT, RW | PAGE_GUARD), a + 12 * PG);
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x30000, 0x10000, MEM_COMMIT, PAGE_EXECUTE_READWRITE),
+    char *a = VW_ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + PG, PG, MEM_COMMIT, RW), a + PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 5 * PG, 2 * PG, MEM_COMMIT, PAGE_READONLY), a + 5 * PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 10 * PG, PG, MEM_COMMIT, PAGE_NOACCESS), a + 10 * PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 12 * PG, PG, MEM_COMMIT, RW | PAGE_GUARD), a + 12 * PG);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x30000, 0x10000, MEM_COMMIT, PAGE_EXECUTE_READWRITE),
                      a + 0x30000);
-    fill(a + PG, PG, 12);
-    FREE_OK(a, 0, MEM_RELEASE);
-    CHECK_FREE(a, 0x40000);
-    CHECK_FREE(a + 5 * PG, 0x40000 - 5 * PG);
-    CHECK_FREE(a + 0x30000, 0x10000);
-    CHECK_NO_ACCESS(a + PG);
-    CHECK_NO_ACCESS(a + 5 * PG);
-    CHECK_NO_ACCESS(a + 0x30000);
+    vw_fill_pattern(a + PG, PG, 12);
+    VW_FREE_OK(a, 0, MEM_RELEASE);
+    VW_CHECK_FREE(a, 0x40000);
+    VW_CHECK_FREE(a + 5 * PG, 0x40000 - 5 * PG);
+    VW_CHECK_FREE(a + 0x30000, 0x10000);
+    VW_CHECK_NO_ACCESS(a + PG);
+    VW_CHECK_NO_ACCESS(a + 5 * PG);
+    VW_CHECK_NO_ACCESS(a + 0x30000);
     vw_assert_range_agrees(a, 0x40000);
     /* the space is reusable at the same address */
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x40000, MEM_RESERVE | MEM_COMMIT, RW), a);
-    ck_assert(is_zero(a, 0x40000));
-    CHECK_MBI(a, a, a, RW, 0x40000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x40000, MEM_RESERVE | MEM_COMMIT, RW), a);
+    ck_assert(vw_is_zero(a, 0x40000));
+    VW_CHECK_MBI(a, a, a, RW, 0x40000, MEM_COMMIT, RW, MEM_PRIVATE);
     vw_assert_range_agrees(a, 0x40000);
 }
 END_TEST
@@ -484,10 +340,10 @@ END_TEST
 /* spec 5: a reserved-only allocation is released too */
 START_TEST(test_release_reserved_only)
 {
-    char *a = ALLOC_OK(NULL, 0x50000, MEM_RESERVE, PAGE_NOACCESS);
-    FREE_OK(a, 0, MEM_RELEASE);
-    CHECK_FREE(a, 0x50000);
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x10000, 0x10000, MEM_RESERVE, RW), a + 0x10000);
+    char *a = VW_ALLOC_OK(NULL, 0x50000, MEM_RESERVE, PAGE_NOACCESS);
+    VW_FREE_OK(a, 0, MEM_RELEASE);
+    VW_CHECK_FREE(a, 0x50000);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x10000, 0x10000, MEM_RESERVE, RW), a + 0x10000);
     vw_assert_range_agrees(a, 0x50000);
 }
 END_TEST
@@ -496,30 +352,30 @@ END_TEST
  * same address (two-step and in one call) */
 START_TEST(test_release_faults_then_zero)
 {
-    char *f = free_range(0x100000);
-    char *a = ALLOC_OK(f + 0x20000, 0x20000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *f = vw_free_space(0x100000);
+    char *a = VW_ALLOC_OK(f + 0x20000, 0x20000, MEM_RESERVE | MEM_COMMIT, RW);
     ck_assert_ptr_eq(a, f + 0x20000);
-    fill(a, 0x20000, 13);
-    FREE_OK(a, 0, MEM_RELEASE);
-    CHECK_NO_ACCESS(a);
-    CHECK_NO_ACCESS(a + 0x1FFFF);
-    CHECK_FREE(a, 0x20000);
+    vw_fill_pattern(a, 0x20000, 13);
+    VW_FREE_OK(a, 0, MEM_RELEASE);
+    VW_CHECK_NO_ACCESS(a);
+    VW_CHECK_NO_ACCESS(a + 0x1FFFF);
+    VW_CHECK_FREE(a, 0x20000);
     vw_assert_range_agrees(f, 0x100000);
     /* two steps */
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x20000, MEM_RESERVE, RW), a);
-    CHECK_MBI(a, a, a, RW, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_NO_ACCESS(a);
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x20000, MEM_COMMIT, RW), a);
-    ck_assert_msg(is_zero(a, 0x20000), "released data came back after re-reserve and commit");
-    fill(a, 0x20000, 14);
-    FREE_OK(a, 0, MEM_RELEASE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x20000, MEM_RESERVE, RW), a);
+    VW_CHECK_MBI(a, a, a, RW, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(a);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x20000, MEM_COMMIT, RW), a);
+    ck_assert_msg(vw_is_zero(a, 0x20000), "released data came back after re-reserve and commit");
+    vw_fill_pattern(a, 0x20000, 14);
+    VW_FREE_OK(a, 0, MEM_RELEASE);
     /* one call */
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x20000, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY), a);
-    ck_assert_msg(is_zero(a, 0x20000), "released data came back after reserve|commit");
-    FREE_OK(a, 0, MEM_RELEASE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x20000, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY), a);
+    ck_assert_msg(vw_is_zero(a, 0x20000), "released data came back after reserve|commit");
+    VW_FREE_OK(a, 0, MEM_RELEASE);
     /* a larger allocation at the same base, and one that starts before it */
-    ck_assert_ptr_eq(ALLOC_OK(f + 0x10000, 0x40000, MEM_RESERVE | MEM_COMMIT, RW), f + 0x10000);
-    ck_assert(is_zero(f + 0x10000, 0x40000));
+    ck_assert_ptr_eq(VW_ALLOC_OK(f + 0x10000, 0x40000, MEM_RESERVE | MEM_COMMIT, RW), f + 0x10000);
+    ck_assert(vw_is_zero(f + 0x10000, 0x40000));
     vw_assert_range_agrees(f, 0x100000);
 }
 END_TEST
@@ -527,21 +383,21 @@ END_TEST
 /* spec 5: releasing one allocation leaves its neighbours untouched */
 START_TEST(test_release_leaves_neighbours)
 {
-    char *f = free_range(0x100000);
-    char *a = ALLOC_OK(f, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
-    char *b = ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
-    char *c = ALLOC_OK(f + 0x20000, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *f = vw_free_space(0x100000);
+    char *a = VW_ALLOC_OK(f, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *b = VW_ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *c = VW_ALLOC_OK(f + 0x20000, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
     ck_assert_ptr_eq(a, f);
     ck_assert_ptr_eq(b, f + 0x10000);
     ck_assert_ptr_eq(c, f + 0x20000);
-    fill(a, 0x30000, 15);
-    FREE_OK(b, 0, MEM_RELEASE);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_FREE(b, 0x10000);
-    CHECK_MBI(c, c, c, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern_at(f, 0, 0x10000, 15));
-    ck_assert(has_pattern_at(f, 0x20000, 0x10000, 15));
-    CHECK_NO_ACCESS(b);
+    vw_fill_pattern(a, 0x30000, 15);
+    VW_FREE_OK(b, 0, MEM_RELEASE);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_FREE(b, 0x10000);
+    VW_CHECK_MBI(c, c, c, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern_at(f, 0, 0x10000, 15));
+    ck_assert(vw_has_pattern_at(f, 0x20000, 0x10000, 15));
+    VW_CHECK_NO_ACCESS(b);
     CHECK_RW(a + 0xFFFF);
     CHECK_RW(c);
     vw_assert_range_agrees(f, 0x30000);
@@ -554,22 +410,22 @@ END_TEST
  * same AllocationBase/AllocationProtect, faults */
 START_TEST(test_decommit_size0_whole)
 {
-    char *a = ALLOC_OK(NULL, 0x40000, MEM_RESERVE, PAGE_EXECUTE_READ);
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x10000, MEM_COMMIT, RW), a);
-    ck_assert_ptr_eq(ALLOC_OK(a + 0x20000, 0x3000, MEM_COMMIT, PAGE_READONLY), a + 0x20000);
-    fill(a, 0x10000, 16);
-    FREE_OK(a, 0, MEM_DECOMMIT);
-    CHECK_MBI(a, a, a, PAGE_EXECUTE_READ, 0x40000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_NO_ACCESS(a);
-    CHECK_NO_ACCESS(a + 0xFFFF);
-    CHECK_NO_ACCESS(a + 0x20000);
+    char *a = VW_ALLOC_OK(NULL, 0x40000, MEM_RESERVE, PAGE_EXECUTE_READ);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x10000, MEM_COMMIT, RW), a);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 0x20000, 0x3000, MEM_COMMIT, PAGE_READONLY), a + 0x20000);
+    vw_fill_pattern(a, 0x10000, 16);
+    VW_FREE_OK(a, 0, MEM_DECOMMIT);
+    VW_CHECK_MBI(a, a, a, PAGE_EXECUTE_READ, 0x40000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(a);
+    VW_CHECK_NO_ACCESS(a + 0xFFFF);
+    VW_CHECK_NO_ACCESS(a + 0x20000);
     vw_assert_range_agrees(a, 0x40000);
     /* decommitting again is fine: reserved pages are allowed */
-    FREE_OK(a, 0, MEM_DECOMMIT);
-    CHECK_MBI(a, a, a, PAGE_EXECUTE_READ, 0x40000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_FREE_OK(a, 0, MEM_DECOMMIT);
+    VW_CHECK_MBI(a, a, a, PAGE_EXECUTE_READ, 0x40000, MEM_RESERVE, 0, MEM_PRIVATE);
     /* still an allocation: release works */
-    FREE_OK(a, 0, MEM_RELEASE);
-    CHECK_FREE(a, 0x40000);
+    VW_FREE_OK(a, 0, MEM_RELEASE);
+    VW_CHECK_FREE(a, 0x40000);
 }
 END_TEST
 
@@ -581,11 +437,11 @@ START_TEST(test_decommit_size0_must_be_base)
     FREE_FAILS(a + PG, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(a + PG + 1, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
     FREE_FAILS(a + 0x10000, 0, MEM_DECOMMIT, ERROR_INVALID_ADDRESS);
-    CHECK_MBI(a, a, a, RW, 0x20000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(a, 0x20000, 17));
-    FREE_OK(a + PG - 1, 0, MEM_DECOMMIT);
-    CHECK_MBI(a, a, a, RW, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_NO_ACCESS(a + 0x1FFFF);
+    VW_CHECK_MBI(a, a, a, RW, 0x20000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a, 0x20000, 17));
+    VW_FREE_OK(a + PG - 1, 0, MEM_DECOMMIT);
+    VW_CHECK_MBI(a, a, a, RW, 0x20000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(a + 0x1FFFF);
     vw_assert_range_agrees(a, 0x20000);
 }
 END_TEST
@@ -595,24 +451,24 @@ END_TEST
 START_TEST(test_decommit_rounding)
 {
     char *a = committed(0x10000, 18);
-    FREE_OK(a + 2 * PG - 1, 2, MEM_DECOMMIT);
-    CHECK_MBI(a, a, a, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(a + PG, a + PG, a, RW, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 3 * PG, a + 3 * PG, a, RW, 0x10000 - 3 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_NO_ACCESS(a + PG);
-    CHECK_NO_ACCESS(a + 3 * PG - 1);
+    VW_FREE_OK(a + 2 * PG - 1, 2, MEM_DECOMMIT);
+    VW_CHECK_MBI(a, a, a, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(a + PG, a + PG, a, RW, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 3 * PG, a + 3 * PG, a, RW, 0x10000 - 3 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_NO_ACCESS(a + PG);
+    VW_CHECK_NO_ACCESS(a + 3 * PG - 1);
     CHECK_RW(a + PG - 1);
     CHECK_RW(a + 3 * PG);
-    ck_assert(has_pattern_at(a, 0, PG, 18));
-    ck_assert(has_pattern_at(a, 3 * PG, 0x10000 - 3 * PG, 18));
+    ck_assert(vw_has_pattern_at(a, 0, PG, 18));
+    ck_assert(vw_has_pattern_at(a, 3 * PG, 0x10000 - 3 * PG, 18));
     /* a one-byte range inside a page decommits that page */
-    FREE_OK(a + 5 * PG + 0x123, 1, MEM_DECOMMIT);
-    CHECK_MBI(a + 5 * PG, a + 5 * PG, a, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 6 * PG, a + 6 * PG, a, RW, 0x10000 - 6 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern_at(a, 6 * PG, 0x10000 - 6 * PG, 18));
+    VW_FREE_OK(a + 5 * PG + 0x123, 1, MEM_DECOMMIT);
+    VW_CHECK_MBI(a + 5 * PG, a + 5 * PG, a, RW, PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 6 * PG, a + 6 * PG, a, RW, 0x10000 - 6 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern_at(a, 6 * PG, 0x10000 - 6 * PG, 18));
     /* explicit whole-size decommit */
-    FREE_OK(a, 0x10000, MEM_DECOMMIT);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_FREE_OK(a, 0x10000, MEM_DECOMMIT);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(a, 0x10000);
 }
 END_TEST
@@ -621,23 +477,23 @@ END_TEST
  * is decommitted */
 START_TEST(test_decommit_past_end)
 {
-    char *f = free_range(0x100000);
-    char *a = ALLOC_OK(f, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *f = vw_free_space(0x100000);
+    char *a = VW_ALLOC_OK(f, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
     ck_assert_ptr_eq(a, f);
-    fill(a, 0x10000, 19);
+    vw_fill_pattern(a, 0x10000, 19);
     FREE_FAILS(a + 0xF000, 0x2000, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
     FREE_FAILS(a, 0x10001, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
     FREE_FAILS(a, 0x20000, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
     FREE_FAILS(a + PG, SIZE_MAX / 2, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(a, 0x10000, 19));
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a, 0x10000, 19));
     /* a three-page NULL allocation: the rest of its 64 KiB block is not part of it */
-    char *b = ALLOC_OK(NULL, 3 * PG, MEM_RESERVE | MEM_COMMIT, RW);
-    fill(b, 3 * PG, 20);
+    char *b = VW_ALLOC_OK(NULL, 3 * PG, MEM_RESERVE | MEM_COMMIT, RW);
+    vw_fill_pattern(b, 3 * PG, 20);
     FREE_FAILS(b + 2 * PG, 2 * PG, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
     FREE_FAILS(b, 4 * PG, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(b, b, b, RW, 3 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(b, 3 * PG, 20));
+    VW_CHECK_MBI(b, b, b, RW, 3 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(b, 3 * PG, 20));
     vw_assert_range_agrees(f, 0x20000);
     vw_assert_range_agrees(b, G64);
 }
@@ -646,16 +502,16 @@ END_TEST
 /* spec 5: decommitting pages that are only reserved is fine (alone or mixed) */
 START_TEST(test_decommit_reserved_pages)
 {
-    char *a = ALLOC_OK(NULL, 0x10000, MEM_RESERVE, RW);
-    FREE_OK(a + PG, 3 * PG, MEM_DECOMMIT);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
-    ck_assert_ptr_eq(ALLOC_OK(a + 2 * PG, 2 * PG, MEM_COMMIT, RW), a + 2 * PG);
-    fill(a + 2 * PG, 2 * PG, 21);
-    FREE_OK(a, 3 * PG, MEM_DECOMMIT); /* pages 0-1 reserved, page 2 committed */
-    CHECK_MBI(a, a, a, RW, 3 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(a + 3 * PG, a + 3 * PG, a, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern_at(a + 2 * PG, PG, PG, 21));
-    CHECK_NO_ACCESS(a + 2 * PG);
+    char *a = VW_ALLOC_OK(NULL, 0x10000, MEM_RESERVE, RW);
+    VW_FREE_OK(a + PG, 3 * PG, MEM_DECOMMIT);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a + 2 * PG, 2 * PG, MEM_COMMIT, RW), a + 2 * PG);
+    vw_fill_pattern(a + 2 * PG, 2 * PG, 21);
+    VW_FREE_OK(a, 3 * PG, MEM_DECOMMIT); /* pages 0-1 reserved, page 2 committed */
+    VW_CHECK_MBI(a, a, a, RW, 3 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + 3 * PG, a + 3 * PG, a, RW, PG, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern_at(a + 2 * PG, PG, PG, 21));
+    VW_CHECK_NO_ACCESS(a + 2 * PG);
     vw_assert_range_agrees(a, 0x10000);
 }
 END_TEST
@@ -664,18 +520,18 @@ END_TEST
 START_TEST(test_decommit_recommit_zero)
 {
     char *a = committed(0x20000, 22);
-    FREE_OK(a + 0x4000, 0x8000, MEM_DECOMMIT);
-    CHECK_NO_ACCESS(a + 0x4000);
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x20000, MEM_COMMIT, RW), a);
-    CHECK_MBI(a, a, a, RW, 0x20000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert_msg(is_zero(a + 0x4000, 0x8000), "decommitted data came back after re-commit");
-    ck_assert(has_pattern_at(a, 0, 0x4000, 22));
-    ck_assert(has_pattern_at(a, 0xC000, 0x14000, 22));
+    VW_FREE_OK(a + 0x4000, 0x8000, MEM_DECOMMIT);
+    VW_CHECK_NO_ACCESS(a + 0x4000);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x20000, MEM_COMMIT, RW), a);
+    VW_CHECK_MBI(a, a, a, RW, 0x20000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert_msg(vw_is_zero(a + 0x4000, 0x8000), "decommitted data came back after re-commit");
+    ck_assert(vw_has_pattern_at(a, 0, 0x4000, 22));
+    ck_assert(vw_has_pattern_at(a, 0xC000, 0x14000, 22));
     /* whole-allocation decommit, recommit with another protection */
-    FREE_OK(a, 0, MEM_DECOMMIT);
-    ck_assert_ptr_eq(ALLOC_OK(a, 0x20000, MEM_COMMIT, PAGE_READONLY), a);
-    ck_assert(is_zero(a, 0x20000));
-    CHECK_MBI(a, a, a, RW, 0x20000, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
+    VW_FREE_OK(a, 0, MEM_DECOMMIT);
+    ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x20000, MEM_COMMIT, PAGE_READONLY), a);
+    ck_assert(vw_is_zero(a, 0x20000));
+    VW_CHECK_MBI(a, a, a, RW, 0x20000, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
     vw_assert_range_agrees(a, 0x20000);
 }
 END_TEST
@@ -686,13 +542,13 @@ START_TEST(test_decommit_any_protection)
     static const DWORD prots[] = {PAGE_NOACCESS, PAGE_READONLY, PAGE_EXECUTE,
                                   PAGE_EXECUTE_READWRITE, RW | PAGE_GUARD, RW | PAGE_NOCACHE};
     for (size_t i = 0; i < sizeof prots / sizeof prots[0]; i++) {
-        char *a = ALLOC_OK(NULL, 4 * PG, MEM_RESERVE | MEM_COMMIT, prots[i]);
-        FREE_OK(a + PG, 2 * PG, MEM_DECOMMIT);
-        CHECK_MBI(a, a, a, prots[i], PG, MEM_COMMIT, prots[i], MEM_PRIVATE);
-        CHECK_MBI(a + PG, a + PG, a, prots[i], 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
-        CHECK_MBI(a + 3 * PG, a + 3 * PG, a, prots[i], PG, MEM_COMMIT, prots[i], MEM_PRIVATE);
+        char *a = VW_ALLOC_OK(NULL, 4 * PG, MEM_RESERVE | MEM_COMMIT, prots[i]);
+        VW_FREE_OK(a + PG, 2 * PG, MEM_DECOMMIT);
+        VW_CHECK_MBI(a, a, a, prots[i], PG, MEM_COMMIT, prots[i], MEM_PRIVATE);
+        VW_CHECK_MBI(a + PG, a + PG, a, prots[i], 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+        VW_CHECK_MBI(a + 3 * PG, a + 3 * PG, a, prots[i], PG, MEM_COMMIT, prots[i], MEM_PRIVATE);
         vw_assert_range_agrees(a, 4 * PG);
-        CHECK_NO_ACCESS(a + PG);
+        VW_CHECK_NO_ACCESS(a + PG);
     }
 }
 END_TEST
@@ -703,12 +559,12 @@ START_TEST(test_decommit_gives_back_memory)
     const size_t len = 64 * PG;
     char *a = committed(len, 23);
     ck_assert_int_eq(resident_pages(a, len), (int)(len / PG));
-    FREE_OK(a + 16 * PG, 32 * PG, MEM_DECOMMIT);
+    VW_FREE_OK(a + 16 * PG, 32 * PG, MEM_DECOMMIT);
     int r = resident_pages(a + 16 * PG, 32 * PG);
     ck_assert_msg(r <= 0, "%d decommitted pages are still resident", r);
     ck_assert_int_eq(resident_pages(a, 16 * PG), 16);
-    ck_assert(has_pattern_at(a, 48 * PG, 16 * PG, 23));
-    FREE_OK(a, 0, MEM_DECOMMIT);
+    ck_assert(vw_has_pattern_at(a, 48 * PG, 16 * PG, 23));
+    VW_FREE_OK(a, 0, MEM_DECOMMIT);
     r = resident_pages(a, len);
     ck_assert_msg(r <= 0, "%d pages are still resident after decommitting everything", r);
     vw_assert_range_agrees(a, len);
@@ -723,17 +579,17 @@ START_TEST(test_decommit_gives_back_commit_charge)
     char *a = committed(len, 24);
     int before = vma_accountable((uintptr_t)a + 8 * PG);
     ck_assert_int_ne(before, -1);
-    FREE_OK(a + 8 * PG, 16 * PG, MEM_DECOMMIT);
+    VW_FREE_OK(a + 8 * PG, 16 * PG, MEM_DECOMMIT);
     if (before == 1) {
         for (size_t pg = 8; pg < 24; pg += 5)
             ck_assert_msg(vma_accountable((uintptr_t)a + pg * PG) != 1,
                           "decommitted page %zu is still charged (VM_ACCOUNT)", pg);
     }
-    FREE_OK(a, 0, MEM_DECOMMIT);
+    VW_FREE_OK(a, 0, MEM_DECOMMIT);
     if (before == 1)
         ck_assert_msg(vma_accountable((uintptr_t)a) != 1,
                       "decommitted page 0 is still charged (VM_ACCOUNT)");
-    CHECK_MBI(a, a, a, RW, len, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a, a, a, RW, len, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(a, len);
 }
 END_TEST
@@ -742,39 +598,39 @@ END_TEST
  * ERROR_INVALID_PARAMETER; both stay intact and separate */
 START_TEST(test_decommit_crossing_allocations)
 {
-    char *f = free_range(0x100000);
-    char *a = ALLOC_OK(f, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
-    char *b = ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *f = vw_free_space(0x100000);
+    char *a = VW_ALLOC_OK(f, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
+    char *b = VW_ALLOC_OK(f + 0x10000, 0x10000, MEM_RESERVE | MEM_COMMIT, RW);
     ck_assert_ptr_eq(a, f);
     ck_assert_ptr_eq(b, f + 0x10000);
-    fill(f, 0x20000, 25);
+    vw_fill_pattern(f, 0x20000, 25);
     FREE_FAILS(a + 0xF000, 0x2000, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
     FREE_FAILS(a + 0xFFFF, 2, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
     FREE_FAILS(a, 0x20000, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
     FREE_FAILS(a + 0x8000, 0x10000, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    CHECK_MBI(b, b, b, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(f, 0x20000, 25));
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    VW_CHECK_MBI(b, b, b, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(f, 0x20000, 25));
     CHECK_RW(a + 0xF000);
     CHECK_RW(b);
     /* both reserved-only: still an error */
-    FREE_OK(a, 0, MEM_DECOMMIT);
-    FREE_OK(b, 0, MEM_DECOMMIT);
+    VW_FREE_OK(a, 0, MEM_DECOMMIT);
+    VW_FREE_OK(b, 0, MEM_DECOMMIT);
     FREE_FAILS(a + 0xF000, 0x2000, MEM_DECOMMIT, ERROR_INVALID_PARAMETER);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
-    CHECK_MBI(b, b, b, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(b, b, b, RW, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
     vw_assert_range_agrees(f, 0x20000);
 }
 END_TEST
 
-/* spec 2/5: a successful VirtualFree leaves the last error alone (FREE_OK checks it for every
+/* spec 2/5: a successful VirtualFree leaves the last error alone (VW_FREE_OK checks it for every
  * kind of call); a failing one sets it whatever it was */
 START_TEST(test_free_lasterror)
 {
     char *a = committed(0x10000, 26);
-    FREE_OK(a + PG, PG, MEM_DECOMMIT);
-    FREE_OK(a, 0, MEM_DECOMMIT);
-    FREE_OK(a, 0, MEM_RELEASE);
+    VW_FREE_OK(a + PG, PG, MEM_DECOMMIT);
+    VW_FREE_OK(a, 0, MEM_DECOMMIT);
+    VW_FREE_OK(a, 0, MEM_RELEASE);
     SetLastError(ERROR_INVALID_PARAMETER);
     ck_assert(!VirtualFree(a, 0, MEM_RELEASE));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_ADDRESS);
@@ -794,7 +650,7 @@ START_TEST(test_freeex_current_process)
     SetLastError(KEEP_ERR);
     ck_assert(VirtualFreeEx(self, a + 2 * PG - 1, 2, MEM_DECOMMIT));
     ck_assert_uint_eq(GetLastError(), KEEP_ERR);
-    CHECK_MBI(a + PG, a + PG, a, RW, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_CHECK_MBI(a + PG, a + PG, a, RW, 2 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
     SetLastError(SENTINEL);
     ck_assert(!VirtualFreeEx(self, a, 1, MEM_RELEASE));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
@@ -807,11 +663,11 @@ START_TEST(test_freeex_current_process)
     SetLastError(SENTINEL);
     ck_assert(!VirtualFreeEx(self, a + 0xF000, 0x20000, MEM_DECOMMIT));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
-    ck_assert(has_pattern_at(a, 3 * PG, 0x20000 - 3 * PG, 27));
+    ck_assert(vw_has_pattern_at(a, 3 * PG, 0x20000 - 3 * PG, 27));
     SetLastError(KEEP_ERR);
     ck_assert(VirtualFreeEx(self, a, 0, MEM_RELEASE));
     ck_assert_uint_eq(GetLastError(), KEEP_ERR);
-    CHECK_FREE(a, 0x20000);
+    VW_CHECK_FREE(a, 0x20000);
     SetLastError(SENTINEL);
     ck_assert(!VirtualFreeEx(self, a, 0, MEM_RELEASE));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_ADDRESS);
@@ -829,8 +685,8 @@ START_TEST(test_freeex_null_handle)
     SetLastError(SENTINEL);
     ck_assert(!VirtualFreeEx(NULL, a, PG, MEM_DECOMMIT));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
-    CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
-    ck_assert(has_pattern(a, 0x10000, 28));
+    VW_CHECK_MBI(a, a, a, RW, 0x10000, MEM_COMMIT, RW, MEM_PRIVATE);
+    ck_assert(vw_has_pattern(a, 0x10000, 28));
     vw_assert_range_agrees(a, 0x10000);
 }
 END_TEST
@@ -840,22 +696,22 @@ END_TEST
 /* spec 10: repeated decommit/recommit and release/re-reserve cycles never show old data */
 START_TEST(test_contents_cycles)
 {
-    char *a = ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);
+    char *a = VW_ALLOC_OK(NULL, 0x40000, MEM_RESERVE, RW);
     for (unsigned round = 0; round < 6; round++) {
         size_t off = (round % 3) * 0x8000, len = 0x10000 + round * PG;
-        ck_assert_ptr_eq(ALLOC_OK(a + off, len, MEM_COMMIT, RW), a + off);
-        ck_assert_msg(is_zero(a + off, len), "round %u: recommitted pages hold old data", round);
-        fill(a + off, len, 30 + round);
-        FREE_OK(a + off, len, MEM_DECOMMIT);
+        ck_assert_ptr_eq(VW_ALLOC_OK(a + off, len, MEM_COMMIT, RW), a + off);
+        ck_assert_msg(vw_is_zero(a + off, len), "round %u: recommitted pages hold old data", round);
+        vw_fill_pattern(a + off, len, 30 + round);
+        VW_FREE_OK(a + off, len, MEM_DECOMMIT);
     }
-    FREE_OK(a, 0, MEM_RELEASE);
+    VW_FREE_OK(a, 0, MEM_RELEASE);
     for (unsigned round = 0; round < 4; round++) {
-        ck_assert_ptr_eq(ALLOC_OK(a, 0x40000, MEM_RESERVE | MEM_COMMIT, RW), a);
-        ck_assert_msg(is_zero(a, 0x40000), "round %u: re-reserved memory holds old data", round);
-        fill(a, 0x40000, 40 + round);
-        FREE_OK(a, 0, MEM_RELEASE);
+        ck_assert_ptr_eq(VW_ALLOC_OK(a, 0x40000, MEM_RESERVE | MEM_COMMIT, RW), a);
+        ck_assert_msg(vw_is_zero(a, 0x40000), "round %u: re-reserved memory holds old data", round);
+        vw_fill_pattern(a, 0x40000, 40 + round);
+        VW_FREE_OK(a, 0, MEM_RELEASE);
     }
-    CHECK_FREE(a, 0x40000);
+    VW_CHECK_FREE(a, 0x40000);
     vw_assert_range_agrees(a, 0x40000);
 }
 END_TEST
@@ -864,12 +720,12 @@ END_TEST
 START_TEST(test_all_agree_after_frees)
 {
     char *a = committed(0x80000, 50);
-    FREE_OK(a + 0x3000, 0x5000, MEM_DECOMMIT);
-    FREE_OK(a + 0x40000, 0x10000, MEM_DECOMMIT);
+    VW_FREE_OK(a + 0x3000, 0x5000, MEM_DECOMMIT);
+    VW_FREE_OK(a + 0x40000, 0x10000, MEM_DECOMMIT);
     char *b = committed(0x20000, 51);
-    FREE_OK(b, 0, MEM_RELEASE);
+    VW_FREE_OK(b, 0, MEM_RELEASE);
     char *c = committed(PG, 52);
-    FREE_OK(c, 0, MEM_DECOMMIT);
+    VW_FREE_OK(c, 0, MEM_DECOMMIT);
     vw_assert_range_agrees(a, 0x80000);
     vw_assert_range_agrees(b, 0x20000);
     vw_assert_range_agrees(c, G64);

@@ -99,23 +99,6 @@ static void expect_error(BOOL ok, DWORD err)
                   (unsigned)err);
 }
 
-/* A scratch file of n pages, each filled with its letter ('A' + page). */
-static int scratch_file(size_t pages)
-{
-    char path[] = "/tmp/vw-interpose-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    unlink(path);
-    char *buf = malloc(PG);
-    ck_assert_ptr_nonnull(buf);
-    for (size_t i = 0; i < pages; i++) {
-        memset(buf, 'A' + (int)i, PG);
-        ck_assert_int_eq(write(fd, buf, PG), (ssize_t)PG);
-    }
-    free(buf);
-    return fd;
-}
-
 /* ---- munmap ------------------------------------------------------------- */
 
 /* Item 5 (munmap): pages unmapped from the middle of an allocation leave it and
@@ -622,7 +605,7 @@ END_TEST
  * destroying the caller's mapping, which stays readable until the caller unmaps it. */
 START_TEST(test_mmap_fixed_file_over_allocation)
 {
-    int fd = scratch_file(4);
+    int fd = vw_scratch_file(4, 'A', 1);
     char *p = new_alloc(_i, 16 * PG, MEM_COMMIT, PAGE_READWRITE);
     fill(p, 16 * PG, 30);
     char *m = mmap(p + 4 * PG, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
@@ -812,7 +795,7 @@ START_TEST(test_untracked_errors_like_libc)
     ck_assert(m != MAP_FAILED);
     ck_assert_int_eq(munmap(m + 2 * PG, PG), 0);   /* a hole of ours: m + 2 pages */
     char *hole = m + 2 * PG;
-    int fd = scratch_file(1);
+    int fd = vw_scratch_file(1, 'A', 1);
 
     errno = 0; struct outcome a = RUN(munmap(m + 1, PG));
     errno = 0; struct outcome b = RUN(libc.munmap(m + 1, PG));

@@ -31,17 +31,6 @@
 
 #define PG VW_PAGE
 
-#define EXPECT_ALLOC_FAIL(call, err)                                                    \
-    do {                                                                                \
-        SetLastError(0xDEADBEEF);                                                       \
-        void *r_ = (call);                                                              \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(r_ == NULL, "%s returned %p, expected error %u", #call, r_,       \
-                      (unsigned)(err));                                                 \
-        ck_assert_msg(e_ == (DWORD)(err), "%s: last error %u, expected %u", #call,      \
-                      (unsigned)e_, (unsigned)(err));                                   \
-    } while (0)
-
 #define LARGE (MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES)
 
 /* ---- the system's large pages ------------------------------------------- */
@@ -49,19 +38,8 @@
 /* A /proc/meminfo field (the number as written, kB for sizes), 0 if absent. */
 static unsigned long long meminfo(const char *key)
 {
-    FILE *f = fopen("/proc/meminfo", "re");
-    if (!f)
-        return 0;
-    char line[256];
-    unsigned long long v = 0;
-    size_t kl = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-            v = strtoull(line + kl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
+    long long v = vw_proc_number("/proc/meminfo", key);
+    return v < 0 ? 0 : (unsigned long long)v;
 }
 
 /* 1 if transparent huge pages can be had with MADV_HUGEPAGE ("always" or
@@ -94,40 +72,6 @@ static enum outcome expected_outcome(size_t size)
     if (hugetlb_available(size))
         return LP_HUGETLB;
     return thp_available() ? LP_THP : LP_FAIL;
-}
-
-/* The VmFlags line of the /proc/self/smaps entry covering addr ("" if none). */
-static void vmflags(uintptr_t addr, char *out, size_t outsz)
-{
-    FILE *f = fopen("/proc/self/smaps", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[512];
-    int in = 0;
-    out[0] = 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long a, b;
-        if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
-            in = a <= addr && addr < b;
-            continue;
-        }
-        if (in && strncmp(line, "VmFlags:", 8) == 0) {
-            snprintf(out, outsz, "%s", line + 8);
-            break;
-        }
-    }
-    fclose(f);
-}
-
-static int has_flag(const char *flags, const char *flag)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, " %s ", flags);
-    char want[8];
-    snprintf(want, sizeof want, " %s", flag);
-    for (char *s = buf; (s = strstr(s, want)); s++)
-        if (s[strlen(want)] == ' ' || s[strlen(want)] == '\n')
-            return 1;
-    return 0;
 }
 
 /*
@@ -171,20 +115,14 @@ static char *alloc_large_checked(void *at, size_t size, DWORD prot)
     ck_assert_uint_eq(m.Type, MEM_PRIVATE);
     /* The backing: hugetlbfs ("ht") or a MADV_HUGEPAGE region ("hg"). */
     char fl[512];
-    vmflags((uintptr_t)p, fl, sizeof fl);
+    vw_vmflags((uintptr_t)p, fl, sizeof fl);
     if (want == LP_HUGETLB)
-        ck_assert_msg(has_flag(fl, "ht") || has_flag(fl, "hg"),
+        ck_assert_msg(vw_has_vmflag(fl, "ht") || vw_has_vmflag(fl, "hg"),
                       "large pages at %p: VmFlags%s", p, fl);
     else
-        ck_assert_msg(has_flag(fl, "hg"), "THP large pages at %p lack MADV_HUGEPAGE: VmFlags%s",
-                      p, fl);
+        ck_assert_msg(vw_has_vmflag(fl, "hg"),
+                      "THP large pages at %p lack MADV_HUGEPAGE: VmFlags%s", p, fl);
     return p;
-}
-
-static void release(void *p)
-{
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "VirtualFree(%p) failed: %u", p,
-                  (unsigned)GetLastError());
 }
 
 /* A large-page-aligned address in free space, or 0: reserves small pages
@@ -195,7 +133,7 @@ static char *free_aligned_address(size_t size)
     char *r = VirtualAlloc(NULL, size + 2 * lp, MEM_RESERVE, PAGE_NOACCESS);
     ck_assert_ptr_nonnull(r);
     uintptr_t a = ((uintptr_t)r + lp - 1) & ~(uintptr_t)(lp - 1);
-    release(r);
+    vw_release(r);
     return (char *)a;
 }
 
@@ -235,7 +173,7 @@ START_TEST(large_alloc_one)
         ck_assert_int_eq(p[o], (char)(o / PG + 1));
     ck_assert_int_eq(vw_can_write(p + lp - 1), 1);
     vw_assert_range_agrees(p, lp);
-    release(p);
+    vw_release(p);
     /* Released: free and inaccessible; releasing again: ERROR_INVALID_ADDRESS. */
     ck_assert_uint_eq(vw_query(p).State, MEM_FREE);
     ck_assert_int_eq(vw_can_read(p), 0);
@@ -259,7 +197,7 @@ START_TEST(large_alloc_readonly_multi)
     ck_assert_int_eq(vw_can_write(p), 0);
     ck_assert_int_eq(vw_can_write(p + 2 * lp), 0);
     vw_assert_range_agrees(p, 3 * lp);
-    release(p);
+    vw_release(p);
     ck_assert_uint_eq(vw_query(p).State, MEM_FREE);
 }
 END_TEST
@@ -280,9 +218,9 @@ START_TEST(large_alloc_two)
     ck_assert_int_eq(p[0], 1);
     ck_assert_ptr_eq(vw_query(q).AllocationBase, q);
     ck_assert_uint_eq(vw_query(q).RegionSize, lp);
-    release(p);
+    vw_release(p);
     ck_assert_int_eq(q[0], 2);
-    release(q);
+    vw_release(q);
 }
 END_TEST
 
@@ -297,14 +235,14 @@ static void large_at(char *at)
     if (!p)
         return;
     p[lp] = 42;
-    EXPECT_ALLOC_FAIL(VirtualAlloc(at, 2 * lp, LARGE, PAGE_READWRITE), ERROR_INVALID_ADDRESS);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(at + lp, lp, LARGE, PAGE_READWRITE), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(at, 2 * lp, LARGE, PAGE_READWRITE), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(at + lp, lp, LARGE, PAGE_READWRITE), ERROR_INVALID_ADDRESS);
     /* A small-page reservation there is refused as well. */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(at + lp, VW_64K, MEM_RESERVE, PAGE_READWRITE),
-                      ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(at + lp, VW_64K, MEM_RESERVE, PAGE_READWRITE),
+                         ERROR_INVALID_ADDRESS);
     ck_assert_int_eq(p[lp], 42);
     ck_assert_uint_eq(vw_query(p).RegionSize, 2 * lp);
-    release(p);
+    vw_release(p);
 }
 
 START_TEST(large_alloc_at_released_address)
@@ -313,7 +251,7 @@ START_TEST(large_alloc_at_released_address)
     char *first = alloc_large_checked(NULL, 2 * lp, PAGE_READWRITE);
     if (!first)
         return;
-    release(first);
+    vw_release(first);
     ck_assert_uint_eq(vw_query(first).State, MEM_FREE);
     large_at(first);
 }
@@ -338,26 +276,26 @@ END_TEST
 START_TEST(large_needs_reserve_commit)
 {
     size_t lp = GetLargePageMinimum();
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_COMMIT | MEM_LARGE_PAGES, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_RESERVE | MEM_LARGE_PAGES, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_LARGE_PAGES, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_RESET | MEM_LARGE_PAGES, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_COMMIT | MEM_LARGE_PAGES, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_RESERVE | MEM_LARGE_PAGES, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_LARGE_PAGES, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_RESET | MEM_LARGE_PAGES, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
     /* Committing large pages inside an existing small-page reservation is a
      * MEM_COMMIT without MEM_RESERVE: refused, the reservation unchanged. */
     char *at = free_aligned_address(lp);
     char *r = VirtualAlloc(at, lp, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_eq(r, at);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(r, lp, MEM_COMMIT | MEM_LARGE_PAGES, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(r, lp, MEM_COMMIT | MEM_LARGE_PAGES, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
     MEMORY_BASIC_INFORMATION m = vw_query(r);
     ck_assert_uint_eq(m.State, MEM_RESERVE);
     ck_assert_uint_eq(m.RegionSize, lp);
     ck_assert_int_eq(vw_can_read(r), 0);
-    release(r);
+    vw_release(r);
 }
 END_TEST
 
@@ -375,7 +313,7 @@ START_TEST(large_size_not_multiple)
                       "MEM_LARGE_PAGES of %#zx bytes: %p, error %u (expected 87)", sizes[i], p,
                       (unsigned)e);
     }
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 0, LARGE, PAGE_READWRITE), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, 0, LARGE, PAGE_READWRITE), ERROR_INVALID_PARAMETER);
 }
 END_TEST
 
@@ -404,12 +342,12 @@ END_TEST
 START_TEST(large_bad_protection)
 {
     size_t lp = GetLargePageMinimum();
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, LARGE, 0), ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, LARGE, PAGE_READWRITE | PAGE_READONLY),
-                      ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, LARGE, PAGE_WRITECOPY), ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, LARGE, PAGE_NOACCESS | PAGE_GUARD),
-                      ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, LARGE, 0), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, LARGE, PAGE_READWRITE | PAGE_READONLY),
+                         ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, LARGE, PAGE_WRITECOPY), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, LARGE, PAGE_NOACCESS | PAGE_GUARD),
+                         ERROR_INVALID_PARAMETER);
 }
 END_TEST
 

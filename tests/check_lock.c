@@ -12,105 +12,16 @@
 #include "testutil.h"
 
 #include <errno.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------ */
 
 #define PG VW_PAGE
-
-/* Expects a BOOL call to fail with the given last error. */
-#define EXPECT_FAIL(call, err)                                                          \
-    do {                                                                                \
-        SetLastError(0xDEADBEEF);                                                       \
-        BOOL r_ = (call);                                                               \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(!r_, "%s succeeded, expected error %u", #call, (unsigned)(err));  \
-        ck_assert_msg(e_ == (DWORD)(err), "%s: last error %#x, expected %#x", #call,    \
-                      (unsigned)e_, (unsigned)(err));                                   \
-    } while (0)
-
-/* Expects a BOOL call to succeed and to leave the last error untouched (section 2). */
-#define EXPECT_OK(call)                                                                 \
-    do {                                                                                \
-        SetLastError(1234);                                                             \
-        BOOL r_ = (call);                                                               \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(r_, "%s failed, last error %u", #call, (unsigned)e_);             \
-        ck_assert_msg(e_ == 1234, "%s succeeded but changed the last error to %u",      \
-                      #call, (unsigned)e_);                                             \
-    } while (0)
-
-static char *alloc_commit(size_t size, DWORD prot)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, prot);
-    ck_assert_msg(p != NULL, "VirtualAlloc(%zu, commit, %#x) failed: %u", size,
-                  (unsigned)prot, (unsigned)GetLastError());
-    return p;
-}
-
-static void release(void *p)
-{
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "VirtualFree(%p) failed: %u", p,
-                  (unsigned)GetLastError());
-}
-
-/* VmLck of /proc/self/status, in kB. */
-static long vmlck_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    ck_assert_msg(kb >= 0, "no VmLck line in /proc/self/status");
-    return kb;
-}
-
-/*
- * Kernel lock state of [p, p+size): 1 if every page lies in a VM_LOCKED VMA,
- * 0 if none does, -1 if mixed (or some page is not mapped at all).
- */
-static int lock_state(const void *p, size_t size)
-{
-    uintptr_t lo = (uintptr_t)p, hi = lo + size;
-    FILE *f = fopen("/proc/self/smaps", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[512];
-    uintptr_t s = 0, e = 0;
-    size_t locked = 0, unlocked = 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long a, b;
-        char c;
-        if (sscanf(line, "%lx-%lx %c", &a, &b, &c) == 3 && strchr(line, '-') < strchr(line, ' ')) {
-            s = a;
-            e = b;
-            continue;
-        }
-        if (strncmp(line, "VmFlags:", 8) == 0 && e > lo && s < hi) {
-            uintptr_t os = s > lo ? s : lo, oe = e < hi ? e : hi;
-            if (strstr(line, " lo"))
-                locked += oe - os;
-            else
-                unlocked += oe - os;
-        }
-    }
-    fclose(f);
-    if (locked == size && unlocked == 0)
-        return 1;
-    if (locked == 0 && unlocked == size)
-        return 0;
-    return -1;
-}
 
 /* 1 if every page of [p, p+size) is resident (mincore). */
 static int all_resident(const void *p, size_t size)
@@ -134,15 +45,15 @@ START_TEST(lock_reserved_fails)
 {
     char *p = VirtualAlloc(NULL, 16 * PG, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
-    EXPECT_FAIL(VirtualLock(p, PG), ERROR_INVALID_ADDRESS);
-    EXPECT_FAIL(VirtualLock(p + 3 * PG, 2 * PG), ERROR_INVALID_ADDRESS);
-    EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_INVALID_ADDRESS);
-    ck_assert_int_eq(lock_state(p, 16 * PG), 0);
+    VW_EXPECT_FAIL(VirtualLock(p, PG), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_FAIL(VirtualLock(p + 3 * PG, 2 * PG), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_INVALID_ADDRESS);
+    ck_assert_int_eq(vw_lock_state(p, 16 * PG), 0);
     MEMORY_BASIC_INFORMATION m = vw_query(p);
     ck_assert_uint_eq(m.State, MEM_RESERVE);
     ck_assert_uint_eq(m.Protect, 0);
     ck_assert_uint_eq(m.RegionSize, 16 * PG);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -152,12 +63,12 @@ START_TEST(lock_partly_committed_fails)
     char *p = VirtualAlloc(NULL, 16 * PG, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_eq(VirtualAlloc(p, 2 * PG, MEM_COMMIT, PAGE_READWRITE), p);
-    EXPECT_FAIL(VirtualLock(p, 3 * PG), ERROR_INVALID_ADDRESS);
-    EXPECT_FAIL(VirtualLock(p + PG, 2 * PG), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_FAIL(VirtualLock(p, 3 * PG), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_FAIL(VirtualLock(p + PG, 2 * PG), ERROR_INVALID_ADDRESS);
     /* The committed pages alone can be locked. */
-    EXPECT_OK(VirtualLock(p, 2 * PG));
-    EXPECT_OK(VirtualUnlock(p, 2 * PG));
-    release(p);
+    VW_EXPECT_OK(VirtualLock(p, 2 * PG));
+    VW_EXPECT_OK(VirtualUnlock(p, 2 * PG));
+    vw_release(p);
 }
 END_TEST
 
@@ -165,12 +76,12 @@ END_TEST
  * ERROR_INVALID_ADDRESS. */
 START_TEST(lock_free_fails)
 {
-    char *p = alloc_commit(VW_64K, PAGE_READWRITE);
-    release(p);
+    char *p = vw_alloc_commit(VW_64K, PAGE_READWRITE);
+    vw_release(p);
     MEMORY_BASIC_INFORMATION m = vw_query(p);
     ck_assert_uint_eq(m.State, MEM_FREE);
-    EXPECT_FAIL(VirtualLock(p, PG), ERROR_INVALID_ADDRESS);
-    EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_FAIL(VirtualLock(p, PG), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_INVALID_ADDRESS);
     /* Nothing got mapped by the failed calls. */
     m = vw_query(p);
     ck_assert_uint_eq(m.State, MEM_FREE);
@@ -181,22 +92,22 @@ END_TEST
 /* Section 8: PAGE_NOACCESS pages cannot be locked: ERROR_NOACCESS. */
 START_TEST(lock_noaccess_fails)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     DWORD old;
     ck_assert(VirtualProtect(p + PG, PG, PAGE_NOACCESS, &old));
-    EXPECT_FAIL(VirtualLock(p + PG, PG), ERROR_NOACCESS);
-    EXPECT_FAIL(VirtualLock(p, 4 * PG), ERROR_NOACCESS);
-    ck_assert_int_eq(lock_state(p + PG, PG), 0);
+    VW_EXPECT_FAIL(VirtualLock(p + PG, PG), ERROR_NOACCESS);
+    VW_EXPECT_FAIL(VirtualLock(p, 4 * PG), ERROR_NOACCESS);
+    ck_assert_int_eq(vw_lock_state(p + PG, PG), 0);
     /* Protection unchanged, still inaccessible. */
     MEMORY_BASIC_INFORMATION m = vw_query(p + PG);
     ck_assert_uint_eq(m.State, MEM_COMMIT);
     ck_assert_uint_eq(m.Protect, PAGE_NOACCESS);
     ck_assert_int_eq(vw_can_read(p + PG), 0);
 
-    char *q = alloc_commit(PG, PAGE_NOACCESS);
-    EXPECT_FAIL(VirtualLock(q, PG), ERROR_NOACCESS);
-    release(q);
-    release(p);
+    char *q = vw_alloc_commit(PG, PAGE_NOACCESS);
+    VW_EXPECT_FAIL(VirtualLock(q, PG), ERROR_NOACCESS);
+    vw_release(q);
+    vw_release(p);
 }
 END_TEST
 
@@ -204,14 +115,14 @@ END_TEST
  * STATUS_GUARD_PAGE_VIOLATION and clears the guard; the next call succeeds. */
 START_TEST(lock_guard_page)
 {
-    char *p = alloc_commit(3 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(3 * PG, PAGE_READWRITE);
     p[0] = 1;
     p[2 * PG] = 3;
     DWORD old;
     ck_assert(VirtualProtect(p + PG, PG, PAGE_READWRITE | PAGE_GUARD, &old));
     ck_assert_uint_eq(vw_query(p + PG).Protect, PAGE_READWRITE | PAGE_GUARD);
 
-    EXPECT_FAIL(VirtualLock(p, 3 * PG), STATUS_GUARD_PAGE_VIOLATION);
+    VW_EXPECT_FAIL(VirtualLock(p, 3 * PG), STATUS_GUARD_PAGE_VIOLATION);
 
     /* The guard is gone: Protect without PAGE_GUARD, the page is accessible. */
     MEMORY_BASIC_INFORMATION m = vw_query(p + PG);
@@ -223,28 +134,28 @@ START_TEST(lock_guard_page)
     ck_assert_uint_eq(m.RegionSize, 3 * PG);
     vw_assert_range_agrees(p, 3 * PG);
 
-    EXPECT_OK(VirtualLock(p, 3 * PG));
-    ck_assert_int_eq(lock_state(p, 3 * PG), 1);
+    VW_EXPECT_OK(VirtualLock(p, 3 * PG));
+    ck_assert_int_eq(vw_lock_state(p, 3 * PG), 1);
     ck_assert_int_eq(vw_can_write(p + PG), 1);
     ck_assert_int_eq(p[0], 1);
     ck_assert_int_eq(p[2 * PG], 3);
-    EXPECT_OK(VirtualUnlock(p, 3 * PG));
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p, 3 * PG));
+    vw_release(p);
 }
 END_TEST
 
 /* Section 8: a single guard page locked on its own behaves the same. */
 START_TEST(lock_guard_single_page)
 {
-    char *p = alloc_commit(PG, PAGE_READONLY | PAGE_GUARD);
+    char *p = vw_alloc_commit(PG, PAGE_READONLY | PAGE_GUARD);
     ck_assert_uint_eq(vw_query(p).Protect, PAGE_READONLY | PAGE_GUARD);
-    EXPECT_FAIL(VirtualLock(p, PG), STATUS_GUARD_PAGE_VIOLATION);
+    VW_EXPECT_FAIL(VirtualLock(p, PG), STATUS_GUARD_PAGE_VIOLATION);
     ck_assert_uint_eq(vw_query(p).Protect, PAGE_READONLY);
-    EXPECT_OK(VirtualLock(p, PG));
-    ck_assert_int_eq(lock_state(p, PG), 1);
+    VW_EXPECT_OK(VirtualLock(p, PG));
+    ck_assert_int_eq(vw_lock_state(p, PG), 1);
     ck_assert_int_eq(vw_can_read(p), 1);
     ck_assert_int_eq(vw_can_write(p), 0);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -252,12 +163,12 @@ END_TEST
  * as on Windows (Wine 8 differs). */
 START_TEST(unlock_never_locked)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
-    EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_NOT_LOCKED);
-    EXPECT_FAIL(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
+    VW_EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_NOT_LOCKED);
+    VW_EXPECT_FAIL(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
     ck_assert_uint_eq(ERROR_NOT_LOCKED, 158);
-    ck_assert_int_eq(lock_state(p, 4 * PG), 0);
-    release(p);
+    ck_assert_int_eq(vw_lock_state(p, 4 * PG), 0);
+    vw_release(p);
 }
 END_TEST
 
@@ -268,42 +179,42 @@ END_TEST
 START_TEST(lock_makes_resident)
 {
     const size_t n = 8;   /* 32 KiB: under even the old 64 KiB default RLIMIT_MEMLOCK */
-    long before = vmlck_kb();
-    char *p = alloc_commit(n * PG, PAGE_READWRITE);
+    long before = vw_status_kb("VmLck");
+    char *p = vw_alloc_commit(n * PG, PAGE_READWRITE);
     p[5 * PG] = 0x5A;
-    EXPECT_OK(VirtualLock(p, n * PG));
-    ck_assert_int_eq(lock_state(p, n * PG), 1);
+    VW_EXPECT_OK(VirtualLock(p, n * PG));
+    ck_assert_int_eq(vw_lock_state(p, n * PG), 1);
     ck_assert_msg(all_resident(p, n * PG), "locked pages are not all resident");
-    long after = vmlck_kb();
+    long after = vw_status_kb("VmLck");
     ck_assert_msg(after - before >= (long)(n * PG / 1024), "VmLck grew by %ld kB, expected %zu",
                   after - before, n * PG / 1024);
     /* Contents: the written byte kept, the rest zero. */
     for (size_t i = 0; i < n * PG; i += 256)
         ck_assert_int_eq(p[i], i == 5 * PG ? 0x5A : 0);
-    EXPECT_OK(VirtualUnlock(p, n * PG));
-    ck_assert_int_eq(lock_state(p, n * PG), 0);
-    ck_assert_int_eq(vmlck_kb(), before);
+    VW_EXPECT_OK(VirtualUnlock(p, n * PG));
+    ck_assert_int_eq(vw_lock_state(p, n * PG), 0);
+    ck_assert_int_eq(vw_status_kb("VmLck"), before);
     ck_assert_int_eq(p[5 * PG], 0x5A);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
 /* Section 8: read-only and execute-read pages are accessible and can be locked. */
 START_TEST(lock_readonly_and_exec)
 {
-    char *p = alloc_commit(2 * PG, PAGE_READONLY);
-    EXPECT_OK(VirtualLock(p, 2 * PG));
-    ck_assert_int_eq(lock_state(p, 2 * PG), 1);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READONLY);
+    VW_EXPECT_OK(VirtualLock(p, 2 * PG));
+    ck_assert_int_eq(vw_lock_state(p, 2 * PG), 1);
     ck_assert(all_resident(p, 2 * PG));
     ck_assert_int_eq(vw_can_write(p), 0);
-    EXPECT_OK(VirtualUnlock(p, 2 * PG));
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p, 2 * PG));
+    vw_release(p);
 
-    char *q = alloc_commit(PG, PAGE_EXECUTE_READ);
-    EXPECT_OK(VirtualLock(q, PG));
-    ck_assert_int_eq(lock_state(q, PG), 1);
-    EXPECT_OK(VirtualUnlock(q, PG));
-    release(q);
+    char *q = vw_alloc_commit(PG, PAGE_EXECUTE_READ);
+    VW_EXPECT_OK(VirtualLock(q, PG));
+    ck_assert_int_eq(vw_lock_state(q, PG), 1);
+    VW_EXPECT_OK(VirtualUnlock(q, PG));
+    vw_release(q);
 }
 END_TEST
 
@@ -311,14 +222,14 @@ END_TEST
  * 2 bytes straddling a page boundary lock both pages. */
 START_TEST(lock_rounds_to_pages)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p + PG - 1, 2));
-    ck_assert_int_eq(lock_state(p, 2 * PG), 1);
-    ck_assert_int_eq(lock_state(p + 2 * PG, 2 * PG), 0);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p + PG - 1, 2));
+    ck_assert_int_eq(vw_lock_state(p, 2 * PG), 1);
+    ck_assert_int_eq(vw_lock_state(p + 2 * PG, 2 * PG), 0);
     /* Both pages are locked, so unlocking both succeeds. */
-    EXPECT_OK(VirtualUnlock(p + 10, 2 * PG - 20));
-    ck_assert_int_eq(lock_state(p, 4 * PG), 0);
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p + 10, 2 * PG - 20));
+    ck_assert_int_eq(vw_lock_state(p, 4 * PG), 0);
+    vw_release(p);
 }
 END_TEST
 
@@ -326,18 +237,18 @@ END_TEST
  * fails with ERROR_NOT_LOCKED. */
 START_TEST(lock_no_count)
 {
-    long before = vmlck_kb();
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p, 4 * PG));
-    EXPECT_OK(VirtualLock(p, 4 * PG));
-    EXPECT_OK(VirtualLock(p + PG, PG));
-    ck_assert_int_eq(vmlck_kb() - before, (long)(4 * PG / 1024));
-    EXPECT_OK(VirtualUnlock(p, 4 * PG));
-    ck_assert_int_eq(lock_state(p, 4 * PG), 0);
-    ck_assert_int_eq(vmlck_kb(), before);
-    EXPECT_FAIL(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
-    EXPECT_FAIL(VirtualUnlock(p + PG, PG), ERROR_NOT_LOCKED);
-    release(p);
+    long before = vw_status_kb("VmLck");
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p, 4 * PG));
+    VW_EXPECT_OK(VirtualLock(p, 4 * PG));
+    VW_EXPECT_OK(VirtualLock(p + PG, PG));
+    ck_assert_int_eq(vw_status_kb("VmLck") - before, (long)(4 * PG / 1024));
+    VW_EXPECT_OK(VirtualUnlock(p, 4 * PG));
+    ck_assert_int_eq(vw_lock_state(p, 4 * PG), 0);
+    ck_assert_int_eq(vw_status_kb("VmLck"), before);
+    VW_EXPECT_FAIL(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
+    VW_EXPECT_FAIL(VirtualUnlock(p + PG, PG), ERROR_NOT_LOCKED);
+    vw_release(p);
 }
 END_TEST
 
@@ -345,15 +256,15 @@ END_TEST
  * unlocking the pages that were locked; unlocking those again fails too. */
 START_TEST(unlock_partly_locked)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p, 2 * PG));
-    ck_assert_int_eq(lock_state(p, 2 * PG), 1);
-    ck_assert_int_eq(lock_state(p + 2 * PG, 2 * PG), 0);
-    EXPECT_FAIL(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
-    ck_assert_msg(lock_state(p, 4 * PG) == 0, "the locked pages were not unlocked");
-    EXPECT_FAIL(VirtualUnlock(p, 2 * PG), ERROR_NOT_LOCKED);
-    EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_NOT_LOCKED);
-    release(p);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p, 2 * PG));
+    ck_assert_int_eq(vw_lock_state(p, 2 * PG), 1);
+    ck_assert_int_eq(vw_lock_state(p + 2 * PG, 2 * PG), 0);
+    VW_EXPECT_FAIL(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
+    ck_assert_msg(vw_lock_state(p, 4 * PG) == 0, "the locked pages were not unlocked");
+    VW_EXPECT_FAIL(VirtualUnlock(p, 2 * PG), ERROR_NOT_LOCKED);
+    VW_EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_NOT_LOCKED);
+    vw_release(p);
 }
 END_TEST
 
@@ -361,21 +272,21 @@ END_TEST
  * them are still unlocked by the failing call. */
 START_TEST(unlock_partly_locked_tail)
 {
-    long before = vmlck_kb();
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p + 2 * PG, 2 * PG));
-    EXPECT_FAIL(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
-    ck_assert_msg(lock_state(p, 4 * PG) == 0, "pages 2-3 still locked after the unlock");
-    ck_assert_int_eq(vmlck_kb(), before);
-    EXPECT_FAIL(VirtualUnlock(p + 2 * PG, 2 * PG), ERROR_NOT_LOCKED);
+    long before = vw_status_kb("VmLck");
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p + 2 * PG, 2 * PG));
+    VW_EXPECT_FAIL(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
+    ck_assert_msg(vw_lock_state(p, 4 * PG) == 0, "pages 2-3 still locked after the unlock");
+    ck_assert_int_eq(vw_status_kb("VmLck"), before);
+    VW_EXPECT_FAIL(VirtualUnlock(p + 2 * PG, 2 * PG), ERROR_NOT_LOCKED);
     /* Locked - unlocked - locked: the middle page makes it fail, both ends unlocked. */
-    EXPECT_OK(VirtualLock(p, PG));
-    EXPECT_OK(VirtualLock(p + 2 * PG, PG));
-    EXPECT_FAIL(VirtualUnlock(p, 3 * PG), ERROR_NOT_LOCKED);
-    ck_assert_int_eq(lock_state(p, 4 * PG), 0);
-    EXPECT_FAIL(VirtualUnlock(p + 2 * PG, PG), ERROR_NOT_LOCKED);
-    EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_NOT_LOCKED);
-    release(p);
+    VW_EXPECT_OK(VirtualLock(p, PG));
+    VW_EXPECT_OK(VirtualLock(p + 2 * PG, PG));
+    VW_EXPECT_FAIL(VirtualUnlock(p, 3 * PG), ERROR_NOT_LOCKED);
+    ck_assert_int_eq(vw_lock_state(p, 4 * PG), 0);
+    VW_EXPECT_FAIL(VirtualUnlock(p + 2 * PG, PG), ERROR_NOT_LOCKED);
+    VW_EXPECT_FAIL(VirtualUnlock(p, PG), ERROR_NOT_LOCKED);
+    vw_release(p);
 }
 END_TEST
 
@@ -383,42 +294,42 @@ END_TEST
  * are not locked; pages outside the decommitted range stay locked. */
 START_TEST(decommit_drops_lock)
 {
-    long before = vmlck_kb();
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p, 4 * PG));
-    ck_assert_int_eq(vmlck_kb() - before, (long)(4 * PG / 1024));
+    long before = vw_status_kb("VmLck");
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p, 4 * PG));
+    ck_assert_int_eq(vw_status_kb("VmLck") - before, (long)(4 * PG / 1024));
     ck_assert(VirtualFree(p + PG, 2 * PG, MEM_DECOMMIT));
-    ck_assert_int_eq(vmlck_kb() - before, (long)(2 * PG / 1024));
-    ck_assert_int_eq(lock_state(p + PG, 2 * PG), 0);
-    ck_assert_int_eq(lock_state(p, PG), 1);
-    ck_assert_int_eq(lock_state(p + 3 * PG, PG), 1);
+    ck_assert_int_eq(vw_status_kb("VmLck") - before, (long)(2 * PG / 1024));
+    ck_assert_int_eq(vw_lock_state(p + PG, 2 * PG), 0);
+    ck_assert_int_eq(vw_lock_state(p, PG), 1);
+    ck_assert_int_eq(vw_lock_state(p + 3 * PG, PG), 1);
     /* Locking decommitted pages: ERROR_INVALID_ADDRESS. */
-    EXPECT_FAIL(VirtualLock(p + PG, PG), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_FAIL(VirtualLock(p + PG, PG), ERROR_INVALID_ADDRESS);
 
     ck_assert_ptr_eq(VirtualAlloc(p + PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE), p + PG);
-    ck_assert_int_eq(lock_state(p + PG, 2 * PG), 0);
-    EXPECT_FAIL(VirtualUnlock(p + PG, PG), ERROR_NOT_LOCKED);
-    EXPECT_FAIL(VirtualUnlock(p + 2 * PG, PG), ERROR_NOT_LOCKED);
+    ck_assert_int_eq(vw_lock_state(p + PG, 2 * PG), 0);
+    VW_EXPECT_FAIL(VirtualUnlock(p + PG, PG), ERROR_NOT_LOCKED);
+    VW_EXPECT_FAIL(VirtualUnlock(p + 2 * PG, PG), ERROR_NOT_LOCKED);
     ck_assert_int_eq(p[PG], 0);
-    EXPECT_OK(VirtualUnlock(p, PG));
-    EXPECT_OK(VirtualUnlock(p + 3 * PG, PG));
-    ck_assert_int_eq(vmlck_kb(), before);
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p, PG));
+    VW_EXPECT_OK(VirtualUnlock(p + 3 * PG, PG));
+    ck_assert_int_eq(vw_status_kb("VmLck"), before);
+    vw_release(p);
 }
 END_TEST
 
 /* Section 8: decommitting the whole allocation (size 0) drops every lock. */
 START_TEST(decommit_all_drops_lock)
 {
-    long before = vmlck_kb();
-    char *p = alloc_commit(8 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p, 8 * PG));
+    long before = vw_status_kb("VmLck");
+    char *p = vw_alloc_commit(8 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p, 8 * PG));
     ck_assert(VirtualFree(p, 0, MEM_DECOMMIT));
-    ck_assert_int_eq(vmlck_kb(), before);
+    ck_assert_int_eq(vw_status_kb("VmLck"), before);
     ck_assert_ptr_eq(VirtualAlloc(p, 8 * PG, MEM_COMMIT, PAGE_READWRITE), p);
-    EXPECT_FAIL(VirtualUnlock(p, 8 * PG), ERROR_NOT_LOCKED);
-    ck_assert_int_eq(lock_state(p, 8 * PG), 0);
-    release(p);
+    VW_EXPECT_FAIL(VirtualUnlock(p, 8 * PG), ERROR_NOT_LOCKED);
+    ck_assert_int_eq(vw_lock_state(p, 8 * PG), 0);
+    vw_release(p);
 }
 END_TEST
 
@@ -426,29 +337,29 @@ END_TEST
  * allocated again are not locked. */
 START_TEST(release_drops_lock)
 {
-    long before = vmlck_kb();
-    char *p = alloc_commit(16 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p + 4 * PG, 4 * PG));
-    ck_assert_int_eq(vmlck_kb() - before, (long)(4 * PG / 1024));
-    release(p);
-    ck_assert_int_eq(vmlck_kb(), before);
-    ck_assert_int_eq(lock_state(p + 4 * PG, 4 * PG) == 1, 0);
+    long before = vw_status_kb("VmLck");
+    char *p = vw_alloc_commit(16 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p + 4 * PG, 4 * PG));
+    ck_assert_int_eq(vw_status_kb("VmLck") - before, (long)(4 * PG / 1024));
+    vw_release(p);
+    ck_assert_int_eq(vw_status_kb("VmLck"), before);
+    ck_assert_int_eq(vw_lock_state(p + 4 * PG, 4 * PG) == 1, 0);
 
     char *q = VirtualAlloc(p, 16 * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_msg(q == p, "re-reserving the released range at %p gave %p (error %u)", p, q,
                   (unsigned)GetLastError());
-    ck_assert_int_eq(lock_state(p, 16 * PG), 0);
-    EXPECT_FAIL(VirtualUnlock(p + 4 * PG, PG), ERROR_NOT_LOCKED);
+    ck_assert_int_eq(vw_lock_state(p, 16 * PG), 0);
+    VW_EXPECT_FAIL(VirtualUnlock(p + 4 * PG, PG), ERROR_NOT_LOCKED);
     ck_assert_int_eq(p[4 * PG], 0);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
 /* Section 8: locking never splits VirtualQuery regions. */
 START_TEST(lock_does_not_split_regions)
 {
-    char *p = alloc_commit(8 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p + 2 * PG, PG));
+    char *p = vw_alloc_commit(8 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p + 2 * PG, PG));
     MEMORY_BASIC_INFORMATION m = vw_query(p);
     ck_assert_ptr_eq(m.BaseAddress, p);
     ck_assert_uint_eq(m.RegionSize, 8 * PG);
@@ -465,7 +376,7 @@ START_TEST(lock_does_not_split_regions)
     /* Lock across two protections: still exactly two regions. */
     DWORD old;
     ck_assert(VirtualProtect(p + 4 * PG, 4 * PG, PAGE_READONLY, &old));
-    EXPECT_OK(VirtualLock(p + 3 * PG, 2 * PG));
+    VW_EXPECT_OK(VirtualLock(p + 3 * PG, 2 * PG));
     m = vw_query(p);
     ck_assert_uint_eq(m.RegionSize, 4 * PG);
     m = vw_query(p + 4 * PG);
@@ -474,10 +385,10 @@ START_TEST(lock_does_not_split_regions)
     vw_assert_range_agrees(p, 8 * PG);
 
     /* Unlocking does not split either. */
-    EXPECT_OK(VirtualUnlock(p + 2 * PG, 3 * PG));
+    VW_EXPECT_OK(VirtualUnlock(p + 2 * PG, 3 * PG));
     m = vw_query(p);
     ck_assert_uint_eq(m.RegionSize, 4 * PG);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -485,75 +396,52 @@ END_TEST
  * protection or what accesses do. */
 START_TEST(lock_survives_protect)
 {
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
-    EXPECT_OK(VirtualLock(p, 2 * PG));
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p, 2 * PG));
     DWORD old;
     ck_assert(VirtualProtect(p, 2 * PG, PAGE_READONLY, &old));
     ck_assert_uint_eq(old, PAGE_READWRITE);
     ck_assert_int_eq(vw_can_write(p), 0);
     ck_assert_int_eq(vw_can_read(p), 1);
     ck_assert(VirtualProtect(p, 2 * PG, PAGE_READWRITE, &old));
-    EXPECT_OK(VirtualUnlock(p, 2 * PG));
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p, 2 * PG));
+    vw_release(p);
 }
 END_TEST
 
 /* ---- quota ---------------------------------------------------------------- */
-
-/* Drops CAP_IPC_LOCK (which lets root ignore RLIMIT_MEMLOCK) from this process.
- * Returns 1 if the capability is no longer effective. */
-static int drop_ipc_lock(void)
-{
-    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (syscall(SYS_capget, &hdr, data) != 0)
-        return 0;
-    unsigned idx = CAP_IPC_LOCK / 32, bit = 1u << (CAP_IPC_LOCK % 32);
-    data[idx].effective &= ~bit;
-    data[idx].permitted &= ~bit;
-    data[idx].inheritable &= ~bit;
-    if (syscall(SYS_capset, &hdr, data) != 0)
-        return 0;
-    memset(data, 0, sizeof data);
-    hdr.version = _LINUX_CAPABILITY_VERSION_3;
-    hdr.pid = 0;
-    if (syscall(SYS_capget, &hdr, data) != 0)
-        return 0;
-    return !(data[idx].effective & bit);
-}
 
 /* Section 8: when the lock quota (RLIMIT_MEMLOCK) is exhausted, VirtualLock fails
  * with ERROR_WORKING_SET_QUOTA (1453); locks taken before stay. */
 START_TEST(lock_quota)
 {
     const size_t limit = 64 * 1024;
-    char *p = alloc_commit(1 << 20, PAGE_READWRITE);
-    if (!drop_ipc_lock()) {
+    char *p = vw_alloc_commit(1 << 20, PAGE_READWRITE);
+    if (!vw_drop_ipc_lock()) {
         fprintf(stderr, "check_lock: lock_quota: cannot drop CAP_IPC_LOCK (%s); "
                         "RLIMIT_MEMLOCK does not apply, skipping the quota assertion\n",
                 strerror(errno));
-        release(p);
+        vw_release(p);
         return;
     }
     struct rlimit rl = { limit, limit };
     ck_assert_msg(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, "setrlimit: %s", strerror(errno));
 
     /* Within the quota. */
-    EXPECT_OK(VirtualLock(p, 4 * PG));
-    ck_assert_int_eq(lock_state(p, 4 * PG), 1);
+    VW_EXPECT_OK(VirtualLock(p, 4 * PG));
+    ck_assert_int_eq(vw_lock_state(p, 4 * PG), 1);
     /* Beyond it. */
-    EXPECT_FAIL(VirtualLock(p, 1 << 20), ERROR_WORKING_SET_QUOTA);
-    EXPECT_FAIL(VirtualLock(p + 4 * PG, limit + PG), ERROR_WORKING_SET_QUOTA);
+    VW_EXPECT_FAIL(VirtualLock(p, 1 << 20), ERROR_WORKING_SET_QUOTA);
+    VW_EXPECT_FAIL(VirtualLock(p + 4 * PG, limit + PG), ERROR_WORKING_SET_QUOTA);
     ck_assert_uint_eq(ERROR_WORKING_SET_QUOTA, 1453);
     /* The earlier lock is still in place (a failed call does not undo it). */
-    ck_assert_int_eq(lock_state(p, 4 * PG), 1);
-    EXPECT_OK(VirtualUnlock(p, 4 * PG));
+    ck_assert_int_eq(vw_lock_state(p, 4 * PG), 1);
+    VW_EXPECT_OK(VirtualUnlock(p, 4 * PG));
     VirtualUnlock(p, 1 << 20);   /* whatever the failed calls may have left */
     /* The quota frees up again after unlocking. */
-    EXPECT_OK(VirtualLock(p, limit));
-    EXPECT_OK(VirtualUnlock(p, limit));
-    release(p);
+    VW_EXPECT_OK(VirtualLock(p, limit));
+    VW_EXPECT_OK(VirtualUnlock(p, limit));
+    vw_release(p);
 }
 END_TEST
 

@@ -248,28 +248,6 @@ END_TEST
 
 /* ---- Ex calls on memory the library did not allocate (item 4) ----------------------- */
 
-struct parked {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int ready, go;
-    volatile char *local;
-};
-
-static void *parked_thread(void *arg)
-{
-    struct parked *pk = arg;
-    volatile char local[64];
-    local[0] = 1;
-    pthread_mutex_lock(&pk->mu);
-    pk->local = local;
-    pk->ready = 1;
-    pthread_cond_broadcast(&pk->cv);
-    while (!pk->go)
-        pthread_cond_wait(&pk->cv, &pk->mu);
-    pthread_mutex_unlock(&pk->mu);
-    return NULL;
-}
-
 #define SAME_QUERY(addr) same_query(__LINE__, (addr))
 /* VirtualQueryEx(GetCurrentProcess()) gives the plain call's answer byte for byte. */
 static void same_query(int line, const void *addr)
@@ -320,13 +298,8 @@ START_TEST(test_query_ex_same_as_query)
     char *mine = VirtualAlloc(NULL, 8 * PG, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(mine);
     ck_assert_ptr_nonnull(VirtualAlloc(mine + PG, PG, MEM_COMMIT, PAGE_READONLY));
-    struct parked pk = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL };
-    pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, parked_thread, &pk), 0);
-    pthread_mutex_lock(&pk.mu);
-    while (!pk.ready)
-        pthread_cond_wait(&pk.cv, &pk.mu);
-    pthread_mutex_unlock(&pk.mu);
+    struct vw_parked_thread pk;
+    vw_park_thread(&pk);
 
     void *printf_code = dlsym(RTLD_DEFAULT, "printf");
     ck_assert_ptr_nonnull(printf_code);
@@ -352,11 +325,7 @@ START_TEST(test_query_ex_same_as_query)
         a = (uintptr_t)m.BaseAddress + m.RegionSize;
     }
 
-    pthread_mutex_lock(&pk.mu);
-    pk.go = 1;
-    pthread_cond_broadcast(&pk.cv);
-    pthread_mutex_unlock(&pk.mu);
-    pthread_join(th, NULL);
+    vw_unpark_thread(&pk);
     ck_assert(VirtualFree(mine, 0, MEM_RELEASE));
     munmap(anon, 4 * PG);
     munmap(fmap, 3 * PG);

@@ -24,41 +24,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *alloc_commit(size_t size, DWORD prot)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, prot);
-    ck_assert_msg(p != NULL, "VirtualAlloc(NULL, %zu, commit, %#x) failed, error %u", size,
-                  (unsigned)prot, (unsigned)GetLastError());
-    return p;
-}
-
-static char *alloc_reserve(size_t size)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_READWRITE);
-    ck_assert_msg(p != NULL, "VirtualAlloc(NULL, %zu, reserve) failed, error %u", size,
-                  (unsigned)GetLastError());
-    return p;
-}
-
-static void commit_at(char *p, size_t size, DWORD prot)
-{
-    char *r = VirtualAlloc(p, size, MEM_COMMIT, prot);
-    ck_assert_msg(r == p, "commit at %p size %zu prot %#x returned %p, error %u", (void *)p,
-                  size, (unsigned)prot, (void *)r, (unsigned)GetLastError());
-}
-
-/* Address space of `size` bytes (multiple of 64 KiB) that is free: reserved by
- * the library and released again.  No assertion runs between the release and
- * the caller's explicit reservations. */
-static char *free_space(size_t size)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "release failed %u",
-                  (unsigned)GetLastError());
-    return p;
-}
-
 static void fill(char *p, size_t n, unsigned seed)
 {
     for (size_t i = 0; i < n; i++)
@@ -134,7 +99,7 @@ static void expect_protect(int line, void *a, size_t s, DWORD np, DWORD old_expe
 /* Section 6: lpflOldProtect NULL gives ERROR_NOACCESS, and nothing changes. */
 START_TEST(test_null_old_protect)
 {
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
     fill(p, 2 * PG, 1);
     SetLastError(SENTINEL);
     ck_assert_int_eq(VirtualProtect(p, PG, PAGE_READONLY, NULL), FALSE);
@@ -153,7 +118,7 @@ END_TEST
 /* Section 6 + 3: the same through VirtualProtectEx with the pseudo handle. */
 START_TEST(test_null_old_protect_ex)
 {
-    char *p = alloc_commit(PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_READWRITE);
     SetLastError(SENTINEL);
     ck_assert_int_eq(VirtualProtectEx(GetCurrentProcess(), p, PG, PAGE_READONLY, NULL), FALSE);
     ck_assert_uint_eq(GetLastError(), ERROR_NOACCESS);
@@ -180,7 +145,7 @@ static const DWORD bad_prots[] = {
 START_TEST(test_invalid_protection)
 {
     DWORD np = bad_prots[_i];
-    char *p = alloc_commit(PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_READWRITE);
     fill(p, PG, 2);
     EXPECT_PROTECT_FAILS(p, PG, np, ERROR_INVALID_PARAMETER, 0);
     EXPECT_REGION(p, p, PG, MEM_COMMIT, PAGE_READWRITE, p);
@@ -212,7 +177,7 @@ static const DWORD bad_combos[] = {
 START_TEST(test_invalid_modifier_combination)
 {
     DWORD np = bad_combos[_i];
-    char *p = alloc_commit(PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_READWRITE);
     fill(p, PG, 3);
     EXPECT_PROTECT_FAILS(p, PG, np, ERROR_INVALID_PARAMETER, 0);
     EXPECT_REGION(p, p, PG, MEM_COMMIT, PAGE_READWRITE, p);
@@ -241,7 +206,7 @@ START_TEST(test_valid_protection_accepted)
     /* NOCACHE/WRITECOMBINE are dropped on memory allocated without them and
      * TARGETS_INVALID is ignored (section 3): what Protect then reports. */
     DWORD reported = np & ~(DWORD)(PAGE_NOCACHE | PAGE_WRITECOMBINE | PAGE_TARGETS_INVALID);
-    char *p = alloc_commit(PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_READWRITE);
     EXPECT_PROTECT(p, PG, np, PAGE_READWRITE);
     EXPECT_REGION(p, p, PG, MEM_COMMIT, reported, p);
     vw_assert_range_agrees(p, PG);
@@ -253,7 +218,7 @@ END_TEST
 /* Section 6: the range is rounded out to whole pages ([floor(a), ceil(a+s))). */
 START_TEST(test_rounds_out_to_pages)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     fill(p, 4 * PG, 4);
     /* 2 bytes straddling the boundary between pages 1 and 2. */
     EXPECT_PROTECT(p + 2 * PG - 1, 2, PAGE_READONLY, PAGE_READWRITE);
@@ -277,7 +242,7 @@ END_TEST
 /* Section 6: size 0 succeeds, changes nothing and reports the page's protection. */
 START_TEST(test_size_zero)
 {
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
     fill(p, 2 * PG, 5);
     EXPECT_PROTECT(p + PG, PG, PAGE_READONLY, PAGE_READWRITE);
     EXPECT_PROTECT(p + PG + 123, 0, PAGE_NOACCESS, PAGE_READONLY);
@@ -298,7 +263,7 @@ END_TEST
 /* Section 6: reserved pages: ERROR_INVALID_ADDRESS, *old = PAGE_NOACCESS, no change. */
 START_TEST(test_reserved_pages)
 {
-    char *p = alloc_reserve(4 * PG);
+    char *p = vw_alloc_reserve(4 * PG, PAGE_READWRITE);
     ck_assert_uint_eq(EXPECT_PROTECT_FAILS(p, PG, PAGE_READWRITE, ERROR_INVALID_ADDRESS, 0),
                       PAGE_NOACCESS);
     ck_assert_uint_eq(EXPECT_PROTECT_FAILS(p + PG + 5, 2 * PG, PAGE_READONLY,
@@ -316,7 +281,7 @@ END_TEST
 /* Section 6: decommitted pages are reserved pages: same failure. */
 START_TEST(test_decommitted_pages)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     ck_assert(VirtualFree(p + PG, PG, MEM_DECOMMIT));
     ck_assert_uint_eq(EXPECT_PROTECT_FAILS(p + PG, PG, PAGE_READWRITE, ERROR_INVALID_ADDRESS, 0),
                       PAGE_NOACCESS);
@@ -330,8 +295,8 @@ END_TEST
  * *old = PAGE_NOACCESS, and the committed pages keep their protection. */
 START_TEST(test_partly_committed)
 {
-    char *p = alloc_reserve(6 * PG);
-    commit_at(p + PG, 2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_reserve(6 * PG, PAGE_READWRITE);
+    vw_commit_at(p + PG, 2 * PG, PAGE_READWRITE);
     fill(p + PG, 2 * PG, 6);
     /* committed then reserved */
     ck_assert_uint_eq(EXPECT_PROTECT_FAILS(p + PG, 3 * PG, PAGE_READONLY,
@@ -358,14 +323,14 @@ END_TEST
  * ERROR_INVALID_ADDRESS with *old = PAGE_NOACCESS; the memory stays free. */
 START_TEST(test_free_memory)
 {
-    char *f = free_space(VW_64K);
+    char *f = vw_free_space(VW_64K);
     ck_assert_uint_eq(EXPECT_PROTECT_FAILS(f, PG, PAGE_READWRITE, ERROR_INVALID_ADDRESS, 0),
                       PAGE_NOACCESS);
     MEMORY_BASIC_INFORMATION m = vw_query(f);
     ck_assert_uint_eq(m.State, MEM_FREE);
     ck_assert(!vw_can_read(f));
 
-    char *p = alloc_commit(PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_READWRITE);
     ck_assert_uint_eq(EXPECT_PROTECT_FAILS(p + PG, PG, PAGE_READWRITE, ERROR_INVALID_ADDRESS, 0),
                       PAGE_NOACCESS);
     ck_assert_uint_eq(EXPECT_PROTECT_FAILS(p + 2 * PG, PG, PAGE_READONLY,
@@ -399,7 +364,7 @@ END_TEST
  * the allocation's pages keep their protection. */
 START_TEST(test_range_past_allocation)
 {
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
     fill(p, 2 * PG, 7);
     DWORD old = EXPECT_PROTECT_FAILS(p + PG, 2 * PG, PAGE_READONLY, ERROR_INVALID_PARAMETER,
                                      ERROR_INVALID_ADDRESS);
@@ -420,7 +385,7 @@ END_TEST
  * committed read-write) is not inside one allocation: it fails, nothing changes. */
 START_TEST(test_range_across_two_allocations)
 {
-    char *f = free_space(2 * VW_64K);
+    char *f = vw_free_space(2 * VW_64K);
     char *a = VirtualAlloc(f, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     char *b = VirtualAlloc(f + VW_64K, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_eq(a, f);
@@ -447,7 +412,7 @@ END_TEST
  * and all pages of the range take the new protection. */
 START_TEST(test_old_is_first_page)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     EXPECT_PROTECT(p + PG, PG, PAGE_READONLY, PAGE_READWRITE);
     EXPECT_PROTECT(p + 2 * PG, PG, PAGE_EXECUTE_READ, PAGE_READWRITE);
     EXPECT_PROTECT(p + 3 * PG, PG, PAGE_NOACCESS, PAGE_READWRITE);
@@ -468,7 +433,7 @@ END_TEST
  * merges it again; AllocationBase and AllocationProtect stay the allocation's. */
 START_TEST(test_split_and_merge)
 {
-    char *p = alloc_commit(8 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(8 * PG, PAGE_READWRITE);
     EXPECT_REGION(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE, p);
     EXPECT_PROTECT(p + 2 * PG, 3 * PG, PAGE_READONLY, PAGE_READWRITE);
     EXPECT_REGION(p, p, 2 * PG, MEM_COMMIT, PAGE_READWRITE, p);
@@ -495,7 +460,7 @@ END_TEST
 /* Section 6: splitting also works at the very first and last page of an allocation. */
 START_TEST(test_split_at_edges)
 {
-    char *p = alloc_commit(3 * PG, PAGE_EXECUTE_READ);
+    char *p = vw_alloc_commit(3 * PG, PAGE_EXECUTE_READ);
     EXPECT_PROTECT(p, PG, PAGE_READWRITE, PAGE_EXECUTE_READ);
     EXPECT_PROTECT(p + 2 * PG, PG, PAGE_READWRITE, PAGE_EXECUTE_READ);
     EXPECT_REGION(p, p, PG, MEM_COMMIT, PAGE_READWRITE, p);
@@ -526,7 +491,7 @@ START_TEST(test_protection_effects)
 {
     int i = _i / N_EFFECTS, j = _i % N_EFFECTS;
     DWORD a = effects[i].prot, b = effects[j].prot;
-    char *p = alloc_commit(3 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(3 * PG, PAGE_READWRITE);
     fill(p, 3 * PG, 8);
     EXPECT_PROTECT(p + PG, PG, a, PAGE_READWRITE);
     EXPECT_REGION(p + PG, p + PG, a == PAGE_READWRITE ? 2 * PG : PG, MEM_COMMIT, a, p);
@@ -557,7 +522,7 @@ START_TEST(test_contents_kept_through_chain)
     static const DWORD chain[] = { PAGE_NOACCESS, PAGE_READONLY, PAGE_EXECUTE,
                                    PAGE_EXECUTE_READWRITE, PAGE_NOACCESS, PAGE_EXECUTE_READ,
                                    PAGE_READWRITE };
-    char *p = alloc_commit(16 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(16 * PG, PAGE_READWRITE);
     fill(p, 16 * PG, 9);
     DWORD prev = PAGE_READWRITE;
     for (size_t k = 0; k < sizeof chain / sizeof chain[0]; k++) {
@@ -592,7 +557,7 @@ START_TEST(test_execute_runs_code)
 #if defined(__x86_64__) || defined(__aarch64__)
     static const DWORD xprots[] = { PAGE_EXECUTE_READ, PAGE_EXECUTE, PAGE_EXECUTE_READWRITE };
     for (size_t k = 0; k < 3; k++) {
-        char *p = alloc_commit(PG, PAGE_READWRITE);
+        char *p = vw_alloc_commit(PG, PAGE_READWRITE);
         write_ret42(p);
         EXPECT_PROTECT(p, PG, xprots[k], PAGE_READWRITE);
         ck_assert(FlushInstructionCache(GetCurrentProcess(), p, PG));
@@ -614,7 +579,7 @@ END_TEST
 START_TEST(test_alloc_modifier_kept)
 {
     DWORD mod = _i ? PAGE_WRITECOMBINE : PAGE_NOCACHE;
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE | mod);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE | mod);
     MEMORY_BASIC_INFORMATION m = vw_query(p);
     ck_assert_uint_eq(m.AllocationProtect, PAGE_READWRITE | mod);
     ck_assert_uint_eq(m.Protect, PAGE_READWRITE | mod);
@@ -641,7 +606,7 @@ END_TEST
 START_TEST(test_protect_modifier_dropped)
 {
     DWORD mod = _i ? PAGE_WRITECOMBINE : PAGE_NOCACHE;
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
     EXPECT_PROTECT(p, PG, PAGE_READONLY | mod, PAGE_READWRITE);
     EXPECT_REGION(p, p, PG, MEM_COMMIT, PAGE_READONLY, p);
     ck_assert_uint_eq(vw_query(p).AllocationProtect, PAGE_READWRITE);
@@ -660,7 +625,7 @@ START_TEST(test_guard_reported)
     static const DWORD base_prot[] = { PAGE_READONLY, PAGE_READWRITE, PAGE_EXECUTE_READ,
                                        PAGE_EXECUTE_READWRITE };
     DWORD g = PAGE_GUARD | base_prot[_i];
-    char *p = alloc_commit(3 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(3 * PG, PAGE_READWRITE);
     EXPECT_PROTECT(p + PG, PG, g, PAGE_READWRITE);
     EXPECT_REGION(p, p, PG, MEM_COMMIT, PAGE_READWRITE, p);
     EXPECT_REGION(p + PG, p + PG, PG, MEM_COMMIT, g, p);
@@ -677,7 +642,7 @@ END_TEST
 /* Section 6: a guard page armed by VirtualProtect faults on a read (first access). */
 START_TEST(test_guard_read_faults)
 {
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
     EXPECT_PROTECT(p, PG, PAGE_READWRITE | PAGE_GUARD, PAGE_READWRITE);
     ck_assert(!vw_can_read(p + 10));
     ck_assert(vw_can_write(p + PG));
@@ -687,7 +652,7 @@ END_TEST
 /* Section 6: a guard page armed by VirtualProtect faults on a write (first access). */
 START_TEST(test_guard_write_faults)
 {
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
     EXPECT_PROTECT(p + PG, PG, PAGE_READONLY | PAGE_GUARD, PAGE_READWRITE);
     ck_assert(!vw_can_write(p + PG + 10));
     ck_assert(vw_can_write(p));
@@ -699,7 +664,7 @@ END_TEST
 START_TEST(test_targets_invalid)
 {
     static const DWORD xp[] = { PAGE_EXECUTE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE };
-    char *p = alloc_commit(3 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(3 * PG, PAGE_READWRITE);
     fill(p, 3 * PG, 10);
     for (int k = 0; k < 3; k++) {
         EXPECT_PROTECT(p + k * PG, PG, xp[k] | PAGE_TARGETS_INVALID, PAGE_READWRITE);
@@ -861,7 +826,7 @@ END_TEST
 /* Section 9: VirtualProtectEx with the pseudo handle behaves like VirtualProtect. */
 START_TEST(test_protect_ex_pseudo_handle)
 {
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
     DWORD old = SENTINEL;
     SetLastError(KEEP_ERR);
     ck_assert(VirtualProtectEx(GetCurrentProcess(), p + 10, 1, PAGE_READONLY, &old));
@@ -871,7 +836,7 @@ START_TEST(test_protect_ex_pseudo_handle)
     ck_assert(!vw_can_write(p));
     ck_assert(vw_can_write(p + PG));
     /* failures as for the plain call */
-    char *r = alloc_reserve(PG);
+    char *r = vw_alloc_reserve(PG, PAGE_READWRITE);
     old = SENTINEL;
     SetLastError(SENTINEL);
     ck_assert(!VirtualProtectEx(GetCurrentProcess(), r, PG, PAGE_READWRITE, &old));
@@ -889,7 +854,7 @@ END_TEST
 START_TEST(test_protect_ex_bad_handle)
 {
     HANDLE hs[] = { NULL, (HANDLE)(uintptr_t)0x1234, (HANDLE)(uintptr_t)0xDEADBEEF0ull };
-    char *p = alloc_commit(PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_READWRITE);
     for (size_t k = 0; k < sizeof hs / sizeof hs[0]; k++) {
         DWORD old = SENTINEL;
         SetLastError(SENTINEL);

@@ -28,59 +28,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *alloc_commit(size_t size, DWORD prot)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, prot);
-    ck_assert_msg(p != NULL, "VirtualAlloc(NULL, %zu, commit, %#x) failed, error %u", size,
-                  (unsigned)prot, (unsigned)GetLastError());
-    return p;
-}
-
-static char *alloc_reserve(size_t size, DWORD prot)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE, prot);
-    ck_assert_msg(p != NULL, "VirtualAlloc(NULL, %zu, reserve) failed, error %u", size,
-                  (unsigned)GetLastError());
-    return p;
-}
-
-static void commit_at(char *p, size_t size, DWORD prot)
-{
-    char *r = VirtualAlloc(p, size, MEM_COMMIT, prot);
-    ck_assert_msg(r == p, "commit at %p size %zu prot %#x returned %p, error %u", (void *)p,
-                  size, (unsigned)prot, (void *)r, (unsigned)GetLastError());
-}
-
-/* Address space of `size` bytes that is free: reserved and released again.
- * The caller places explicit reservations there with no assertion in between. */
-static char *free_space(size_t size)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "release failed %u",
-                  (unsigned)GetLastError());
-    return p;
-}
-
-/* Full check of a region inside one of the library's allocations. */
-#define EXPECT_ALLOC_REGION(addr, base, size, state, prot, abase, aprot) \
-    expect_alloc_region(__LINE__, (addr), (base), (size), (state), (prot), (abase), (aprot))
-static void expect_alloc_region(int line, const void *addr, const void *base, size_t size,
-                                DWORD state, DWORD prot, const void *abase, DWORD aprot)
-{
-    MEMORY_BASIC_INFORMATION m = vw_query(addr);
-    ck_assert_msg(m.BaseAddress == base && m.RegionSize == size && m.State == state &&
-                      m.Protect == prot && m.AllocationBase == abase &&
-                      m.AllocationProtect == aprot && m.Type == MEM_PRIVATE,
-                  "line %d: query %p: base %p size %#zx state %#x protect %#x abase %p "
-                  "aprot %#x type %#x; expected base %p size %#zx state %#x protect %#x "
-                  "abase %p aprot %#x type MEM_PRIVATE",
-                  line, addr, m.BaseAddress, (size_t)m.RegionSize, (unsigned)m.State,
-                  (unsigned)m.Protect, m.AllocationBase, (unsigned)m.AllocationProtect,
-                  (unsigned)m.Type, base, size, (unsigned)state, (unsigned)prot, abase,
-                  (unsigned)aprot);
-}
-
 /* Checks a free region: State MEM_FREE, Protect PAGE_NOACCESS, AllocationBase NULL,
  * AllocationProtect 0, Type 0; base as given; size exact if size_exact, else at least
  * min_size. */
@@ -140,7 +87,7 @@ static uintptr_t kernel_end(const void *p);
 START_TEST(test_length_too_small)
 {
     static const SIZE_T lens[] = { 0, 1, 8, 40, MBI_SIZE - 1 };
-    char *p = alloc_commit(PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_READWRITE);
     MEMORY_BASIC_INFORMATION buf[2];
     for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
         SetLastError(SENTINEL);
@@ -164,7 +111,7 @@ END_TEST
 START_TEST(test_length_larger)
 {
     static const SIZE_T lens[] = { MBI_SIZE, MBI_SIZE + 1, 64, 4096 };
-    char *p = alloc_commit(2 * PG, PAGE_READONLY);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READONLY);
     static union {
         MEMORY_BASIC_INFORMATION m;
         unsigned char b[4096];
@@ -189,8 +136,8 @@ END_TEST
 START_TEST(test_returns_48)
 {
     MEMORY_BASIC_INFORMATION m;
-    char *c = alloc_commit(PG, PAGE_READWRITE);
-    char *r = alloc_reserve(PG, PAGE_READWRITE);
+    char *c = vw_alloc_commit(PG, PAGE_READWRITE);
+    char *r = vw_alloc_reserve(PG, PAGE_READWRITE);
     int local = 0;
     const void *addrs[] = { c, r, r + PG, NULL, &local, (void *)(uintptr_t)VW_MAX_APP_ADDR };
     ck_assert_uint_eq(sizeof m, 48);
@@ -266,7 +213,7 @@ END_TEST
 START_TEST(test_last_error)
 {
     MEMORY_BASIC_INFORMATION m;
-    char *p = alloc_commit(PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_READWRITE);
     SetLastError(KEEP_ERR);
     ck_assert_uint_eq(VirtualQuery(p, &m, sizeof m), 48);
     ck_assert_uint_eq(GetLastError(), KEEP_ERR);
@@ -282,12 +229,12 @@ END_TEST
  * runs from there to the end of the run. */
 START_TEST(test_base_address_rounded)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + PG + 0x123, p + PG, 3 * PG, MEM_COMMIT, PAGE_READWRITE, p,
-                        PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 4 * PG - 1, p + 3 * PG, PG, MEM_COMMIT, PAGE_READWRITE, p,
-                        PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 1, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + PG + 0x123, p + PG, 3 * PG, MEM_COMMIT, PAGE_READWRITE, p,
+                           PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 4 * PG - 1, p + 3 * PG, PG, MEM_COMMIT, PAGE_READWRITE, p,
+                           PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 1, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_READWRITE);
 }
 END_TEST
 
@@ -296,22 +243,22 @@ END_TEST
  * inaccessible), and the AllocationProtect of the reservation everywhere. */
 START_TEST(test_runs_inside_allocation)
 {
-    char *p = alloc_reserve(10 * PG, PAGE_READWRITE);
-    commit_at(p + 2 * PG, 2 * PG, PAGE_READWRITE);
-    commit_at(p + 4 * PG, 2 * PG, PAGE_READONLY);
-    commit_at(p + 7 * PG, PG, PAGE_NOACCESS);
-    EXPECT_ALLOC_REGION(p, p, 2 * PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + PG, p + PG, PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 2 * PG + 5, p + 2 * PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE, p,
-                        PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 3 * PG, p + 3 * PG, PG, MEM_COMMIT, PAGE_READWRITE, p,
-                        PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 4 * PG, p + 4 * PG, 2 * PG, MEM_COMMIT, PAGE_READONLY, p,
-                        PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 6 * PG, p + 6 * PG, PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 7 * PG, p + 7 * PG, PG, MEM_COMMIT, PAGE_NOACCESS, p,
-                        PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 8 * PG, p + 8 * PG, 2 * PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
+    char *p = vw_alloc_reserve(10 * PG, PAGE_READWRITE);
+    vw_commit_at(p + 2 * PG, 2 * PG, PAGE_READWRITE);
+    vw_commit_at(p + 4 * PG, 2 * PG, PAGE_READONLY);
+    vw_commit_at(p + 7 * PG, PG, PAGE_NOACCESS);
+    VW_EXPECT_ALLOC_REGION(p, p, 2 * PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + PG, p + PG, PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 2 * PG + 5, p + 2 * PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE, p,
+                           PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 3 * PG, p + 3 * PG, PG, MEM_COMMIT, PAGE_READWRITE, p,
+                           PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 4 * PG, p + 4 * PG, 2 * PG, MEM_COMMIT, PAGE_READONLY, p,
+                           PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 6 * PG, p + 6 * PG, PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 7 * PG, p + 7 * PG, PG, MEM_COMMIT, PAGE_NOACCESS, p,
+                           PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 8 * PG, p + 8 * PG, 2 * PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
     /* The rest of the 64 KiB block belongs to no one. */
     if (10 * PG < VW_64K)
         EXPECT_FREE(p + 10 * PG, p + 10 * PG, VW_64K - 10 * PG, 0);
@@ -327,14 +274,14 @@ END_TEST
  * a region ends exactly at the allocation's end. */
 START_TEST(test_runs_merge_across_commits)
 {
-    char *p = alloc_reserve(16 * PG, PAGE_EXECUTE_READWRITE);
-    commit_at(p, 4 * PG, PAGE_READWRITE);
-    commit_at(p + 4 * PG, 12 * PG, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(p, p, 16 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_EXECUTE_READWRITE);
-    commit_at(p + 8 * PG, 8 * PG, PAGE_READONLY);
-    EXPECT_ALLOC_REGION(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_EXECUTE_READWRITE);
-    EXPECT_ALLOC_REGION(p + 8 * PG, p + 8 * PG, 8 * PG, MEM_COMMIT, PAGE_READONLY, p,
-                        PAGE_EXECUTE_READWRITE);
+    char *p = vw_alloc_reserve(16 * PG, PAGE_EXECUTE_READWRITE);
+    vw_commit_at(p, 4 * PG, PAGE_READWRITE);
+    vw_commit_at(p + 4 * PG, 12 * PG, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p, p, 16 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_EXECUTE_READWRITE);
+    vw_commit_at(p + 8 * PG, 8 * PG, PAGE_READONLY);
+    VW_EXPECT_ALLOC_REGION(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_EXECUTE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 8 * PG, p + 8 * PG, 8 * PG, MEM_COMMIT, PAGE_READONLY, p,
+                           PAGE_EXECUTE_READWRITE);
     vw_assert_range_agrees(p, 16 * PG);
 }
 END_TEST
@@ -346,16 +293,16 @@ START_TEST(test_reserved_protect_zero)
     static const DWORD prots[] = { PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE,
                                    PAGE_EXECUTE_READWRITE };
     for (size_t k = 0; k < 4; k++) {
-        char *p = alloc_reserve(3 * PG, prots[k]);
-        EXPECT_ALLOC_REGION(p, p, 3 * PG, MEM_RESERVE, 0, p, prots[k]);
+        char *p = vw_alloc_reserve(3 * PG, prots[k]);
+        VW_EXPECT_ALLOC_REGION(p, p, 3 * PG, MEM_RESERVE, 0, p, prots[k]);
         ck_assert(!vw_can_read(p));
     }
-    char *c = alloc_commit(3 * PG, PAGE_READWRITE);
+    char *c = vw_alloc_commit(3 * PG, PAGE_READWRITE);
     ck_assert(VirtualFree(c + PG, PG, MEM_DECOMMIT));
-    EXPECT_ALLOC_REGION(c, c, PG, MEM_COMMIT, PAGE_READWRITE, c, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(c + PG, c + PG, PG, MEM_RESERVE, 0, c, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(c + 2 * PG, c + 2 * PG, PG, MEM_COMMIT, PAGE_READWRITE, c,
-                        PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(c, c, PG, MEM_COMMIT, PAGE_READWRITE, c, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(c + PG, c + PG, PG, MEM_RESERVE, 0, c, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(c + 2 * PG, c + 2 * PG, PG, MEM_COMMIT, PAGE_READWRITE, c,
+                           PAGE_READWRITE);
     ck_assert(!vw_can_read(c + PG));
     vw_assert_range_agrees(c, 3 * PG);
 }
@@ -371,9 +318,9 @@ static const DWORD commit_prots[] = {
 START_TEST(test_committed_fields)
 {
     DWORD prot = commit_prots[_i];
-    char *p = alloc_commit(2 * PG, prot);
-    EXPECT_ALLOC_REGION(p + PG, p + PG, PG, MEM_COMMIT, prot, p, prot);
-    EXPECT_ALLOC_REGION(p, p, 2 * PG, MEM_COMMIT, prot, p, prot);
+    char *p = vw_alloc_commit(2 * PG, prot);
+    VW_EXPECT_ALLOC_REGION(p + PG, p + PG, PG, MEM_COMMIT, prot, p, prot);
+    VW_EXPECT_ALLOC_REGION(p, p, 2 * PG, MEM_COMMIT, prot, p, prot);
     ck_assert_uint_eq(vw_query(p).PartitionId, 0);
     vw_assert_range_agrees(p, 2 * PG);
 }
@@ -383,27 +330,27 @@ END_TEST
  * committed read-write: one kernel VMA; both reserved; three in a row). */
 START_TEST(test_adjacent_allocations_not_merged)
 {
-    char *f = free_space(3 * VW_64K);
+    char *f = vw_free_space(3 * VW_64K);
     char *a = VirtualAlloc(f, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     char *b = VirtualAlloc(f + VW_64K, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     char *c = VirtualAlloc(f + 2 * VW_64K, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_eq(a, f);
     ck_assert_ptr_eq(b, f + VW_64K);
     ck_assert_ptr_eq(c, f + 2 * VW_64K);
-    EXPECT_ALLOC_REGION(a, a, VW_64K, MEM_COMMIT, PAGE_READWRITE, a, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(a + PG, a + PG, VW_64K - PG, MEM_COMMIT, PAGE_READWRITE, a,
-                        PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(b, b, VW_64K, MEM_COMMIT, PAGE_READWRITE, b, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(c, c, VW_64K, MEM_COMMIT, PAGE_READWRITE, c, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(a, a, VW_64K, MEM_COMMIT, PAGE_READWRITE, a, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(a + PG, a + PG, VW_64K - PG, MEM_COMMIT, PAGE_READWRITE, a,
+                           PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(b, b, VW_64K, MEM_COMMIT, PAGE_READWRITE, b, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(c, c, VW_64K, MEM_COMMIT, PAGE_READWRITE, c, PAGE_READWRITE);
     vw_assert_range_agrees(a, 3 * VW_64K);
 
-    char *g = free_space(2 * VW_64K);
+    char *g = vw_free_space(2 * VW_64K);
     char *d = VirtualAlloc(g, VW_64K, MEM_RESERVE, PAGE_READWRITE);
     char *e = VirtualAlloc(g + VW_64K, VW_64K, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_eq(d, g);
     ck_assert_ptr_eq(e, g + VW_64K);
-    EXPECT_ALLOC_REGION(d, d, VW_64K, MEM_RESERVE, 0, d, PAGE_READWRITE);
-    EXPECT_ALLOC_REGION(e, e, VW_64K, MEM_RESERVE, 0, e, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(d, d, VW_64K, MEM_RESERVE, 0, d, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(e, e, VW_64K, MEM_RESERVE, 0, e, PAGE_READWRITE);
     vw_assert_range_agrees(d, 2 * VW_64K);
 }
 END_TEST
@@ -412,13 +359,13 @@ END_TEST
  * AllocationProtect 0, Type 0, RegionSize up to the next allocation. */
 START_TEST(test_free_memory_fields)
 {
-    char *f = free_space(3 * VW_64K);
+    char *f = vw_free_space(3 * VW_64K);
     char *n = VirtualAlloc(f + 2 * VW_64K, PG, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_eq(n, f + 2 * VW_64K);
     EXPECT_FREE(f, f, 2 * VW_64K, 1);
     EXPECT_FREE(f + 0x1234, f + 0x1000, 2 * VW_64K - 0x1000, 1);
     EXPECT_FREE(n - 1, n - PG, PG, 1);
-    EXPECT_ALLOC_REGION(n, n, PG, MEM_RESERVE, 0, n, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(n, n, PG, MEM_RESERVE, 0, n, PAGE_READWRITE);
     ck_assert(!vw_can_read(f));
 }
 END_TEST
@@ -441,13 +388,13 @@ END_TEST
  * its size runs up to the next allocation. */
 START_TEST(test_free_tail_of_block)
 {
-    char *p = alloc_commit(3 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(3 * PG, PAGE_READWRITE);
     ck_assert_uint_eq((uintptr_t)p % VW_64K, 0);
-    EXPECT_ALLOC_REGION(p, p, 3 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p, p, 3 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_READWRITE);
     EXPECT_FREE(p + 3 * PG, p + 3 * PG, VW_64K - 3 * PG, 0);
     EXPECT_FREE(p + VW_64K - 1, p + VW_64K - PG, PG, 0);
 
-    char *f = free_space(2 * VW_64K);
+    char *f = vw_free_space(2 * VW_64K);
     char *a = VirtualAlloc(f, PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     char *b = VirtualAlloc(f + VW_64K, PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_eq(a, f);
@@ -460,7 +407,7 @@ END_TEST
 /* Sections 5 and 7: released memory reports MEM_FREE with the free-memory fields. */
 START_TEST(test_released_is_free)
 {
-    char *p = alloc_commit(VW_64K, PAGE_READWRITE);
+    char *p = vw_alloc_commit(VW_64K, PAGE_READWRITE);
     ck_assert(VirtualFree(p, 0, MEM_RELEASE));
     EXPECT_FREE(p, p, VW_64K, 0);
     EXPECT_FREE(p + 5 * PG, p + 5 * PG, VW_64K - 5 * PG, 0);
@@ -472,8 +419,8 @@ END_TEST
  * VirtualQuery; a NULL or bogus handle gives 0 and ERROR_INVALID_HANDLE. */
 START_TEST(test_query_ex)
 {
-    char *p = alloc_reserve(4 * PG, PAGE_READWRITE);
-    commit_at(p + PG, PG, PAGE_READONLY);
+    char *p = vw_alloc_reserve(4 * PG, PAGE_READWRITE);
+    vw_commit_at(p + PG, PG, PAGE_READONLY);
     int local;
     const void *addrs[] = { p, p + PG, p + 2 * PG + 7, p + 4 * PG, &local, NULL };
     for (size_t k = 0; k < sizeof addrs / sizeof addrs[0]; k++) {
@@ -1017,26 +964,6 @@ static void walk_and_check(const struct known *kn, size_t nk)
     ck_assert_int_gt(regions, 10);
 }
 
-static pthread_mutex_t walk_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t walk_cv = PTHREAD_COND_INITIALIZER;
-static int walk_go, walk_ready;
-static volatile char *walk_thread_local;
-
-static void *parked_thread(void *arg)
-{
-    (void)arg;
-    volatile char local[32];
-    local[0] = 1;
-    pthread_mutex_lock(&walk_mu);
-    walk_thread_local = local;
-    walk_ready = 1;
-    pthread_cond_broadcast(&walk_cv);
-    while (!walk_go)
-        pthread_cond_wait(&walk_cv, &walk_mu);
-    pthread_mutex_unlock(&walk_mu);
-    return NULL;
-}
-
 /* Section 7: the full walk with a mix of allocations (reserved, committed with several
  * protections, partly committed, NOCACHE, guard, adjacent pairs, top-down, decommitted)
  * and foreign memory (stack, a second thread's stack, malloc heap, a large malloc,
@@ -1045,28 +972,28 @@ static void *parked_thread(void *arg)
 START_TEST(test_walk_mixed)
 {
     /* library allocations */
-    char *r = alloc_reserve(8 * PG, PAGE_READWRITE);
-    char *mixed = alloc_reserve(12 * PG, PAGE_READWRITE);
-    commit_at(mixed + PG, 2 * PG, PAGE_READWRITE);
-    commit_at(mixed + 3 * PG, PG, PAGE_READONLY);
-    commit_at(mixed + 5 * PG, PG, PAGE_NOACCESS);
-    commit_at(mixed + 6 * PG, 2 * PG, PAGE_EXECUTE_READ);
-    commit_at(mixed + 9 * PG, PG, PAGE_READWRITE | PAGE_GUARD);
-    char *nocache = alloc_commit(2 * PG, PAGE_READWRITE | PAGE_NOCACHE);
-    char *one = alloc_commit(PG, PAGE_READWRITE);
-    char *big = alloc_reserve(1 << 20, PAGE_READWRITE);
-    commit_at(big + 64 * PG, 3 * PG, PAGE_READWRITE);
-    char *dec = alloc_commit(4 * PG, PAGE_EXECUTE_READWRITE);
+    char *r = vw_alloc_reserve(8 * PG, PAGE_READWRITE);
+    char *mixed = vw_alloc_reserve(12 * PG, PAGE_READWRITE);
+    vw_commit_at(mixed + PG, 2 * PG, PAGE_READWRITE);
+    vw_commit_at(mixed + 3 * PG, PG, PAGE_READONLY);
+    vw_commit_at(mixed + 5 * PG, PG, PAGE_NOACCESS);
+    vw_commit_at(mixed + 6 * PG, 2 * PG, PAGE_EXECUTE_READ);
+    vw_commit_at(mixed + 9 * PG, PG, PAGE_READWRITE | PAGE_GUARD);
+    char *nocache = vw_alloc_commit(2 * PG, PAGE_READWRITE | PAGE_NOCACHE);
+    char *one = vw_alloc_commit(PG, PAGE_READWRITE);
+    char *big = vw_alloc_reserve(1 << 20, PAGE_READWRITE);
+    vw_commit_at(big + 64 * PG, 3 * PG, PAGE_READWRITE);
+    char *dec = vw_alloc_commit(4 * PG, PAGE_EXECUTE_READWRITE);
     ck_assert(VirtualFree(dec + PG, 2 * PG, MEM_DECOMMIT));
     char *top = VirtualAlloc(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
                              PAGE_READONLY);
     ck_assert_ptr_nonnull(top);
-    char *f = free_space(2 * VW_64K);
+    char *f = vw_free_space(2 * VW_64K);
     char *adj1 = VirtualAlloc(f, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     char *adj2 = VirtualAlloc(f + VW_64K, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_eq(adj1, f);
     ck_assert_ptr_eq(adj2, f + VW_64K);
-    char *gone = alloc_commit(VW_64K, PAGE_READWRITE);
+    char *gone = vw_alloc_commit(VW_64K, PAGE_READWRITE);
 
     /* foreign memory */
     int fd = open(file_path, O_RDONLY);
@@ -1090,12 +1017,8 @@ START_TEST(test_walk_mixed)
     void *code = dlsym(RTLD_DEFAULT, "getpid");
     ck_assert_ptr_nonnull(code);
 
-    pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, parked_thread, NULL), 0);
-    pthread_mutex_lock(&walk_mu);
-    while (!walk_ready)
-        pthread_cond_wait(&walk_cv, &walk_mu);
-    pthread_mutex_unlock(&walk_mu);
+    struct vw_parked_thread parked;
+    vw_park_thread(&parked);
     /* Released last, so that no mapping made above can land in its place. */
     ck_assert(VirtualFree(gone, 0, MEM_RELEASE));
 
@@ -1132,19 +1055,15 @@ START_TEST(test_walk_mixed)
         { heap, MEM_COMMIT, NULL },
         { bigheap, MEM_COMMIT, NULL },
         { (const void *)stack_local, MEM_COMMIT, NULL },
-        { (const void *)walk_thread_local, MEM_COMMIT, NULL },
+        { (const void *)parked.local, MEM_COMMIT, NULL },
         { code, MEM_COMMIT, NULL },
     };
     walk_and_check(kn, sizeof kn / sizeof kn[0]);
 
     /* The adjacent pair is two regions. */
-    EXPECT_ALLOC_REGION(adj1, adj1, VW_64K, MEM_COMMIT, PAGE_READWRITE, adj1, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(adj1, adj1, VW_64K, MEM_COMMIT, PAGE_READWRITE, adj1, PAGE_READWRITE);
 
-    pthread_mutex_lock(&walk_mu);
-    walk_go = 1;
-    pthread_cond_broadcast(&walk_cv);
-    pthread_mutex_unlock(&walk_mu);
-    pthread_join(th, NULL);
+    vw_unpark_thread(&parked);
 
     /* Release and unmap part of it; the walk still agrees. */
     ck_assert(VirtualFree(mixed, 0, MEM_RELEASE));
@@ -1155,7 +1074,7 @@ START_TEST(test_walk_mixed)
     check_kernel_mappings_not_free();
     EXPECT_FREE(mixed, mixed, VW_64K, 0);
     EXPECT_FREE(adj1, adj1, VW_64K, 1);
-    EXPECT_ALLOC_REGION(adj2, adj2, VW_64K, MEM_COMMIT, PAGE_READWRITE, adj2, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(adj2, adj2, VW_64K, MEM_COMMIT, PAGE_READWRITE, adj2, PAGE_READWRITE);
     free(bigheap);
     free(heap);
     munmap(anon_none, 5 * PG);

@@ -42,69 +42,12 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-#define EXPECT_FAIL(call, err)                                                          \
-    do {                                                                                \
-        SetLastError(0xDEADBEEF);                                                       \
-        BOOL r_ = (call);                                                               \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(!r_, "%s succeeded, expected error %u", #call, (unsigned)(err));  \
-        ck_assert_msg(e_ == (DWORD)(err), "%s: last error %u, expected %u", #call,      \
-                      (unsigned)e_, (unsigned)(err));                                   \
-    } while (0)
-
-#define EXPECT_OK(call)                                                                 \
-    do {                                                                                \
-        SetLastError(1234);                                                             \
-        BOOL r_ = (call);                                                               \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(r_, "%s failed, last error %u", #call, (unsigned)e_);             \
-        ck_assert_msg(e_ == 1234, "%s succeeded but changed the last error to %u",      \
-                      #call, (unsigned)e_);                                             \
-    } while (0)
-
-/* VirtualAlloc that must fail with `err` (NULL returned). */
-#define EXPECT_ALLOC_FAIL(call, err)                                                    \
-    do {                                                                                \
-        SetLastError(0xDEADBEEF);                                                       \
-        void *r_ = (call);                                                              \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(r_ == NULL, "%s returned %p, expected error %u", #call, r_,       \
-                      (unsigned)(err));                                                 \
-        ck_assert_msg(e_ == (DWORD)(err), "%s: last error %u, expected %u", #call,      \
-                      (unsigned)e_, (unsigned)(err));                                   \
-    } while (0)
-
-/* VirtualAlloc that must return `want` and leave the last error alone. */
-#define EXPECT_ALLOC_AT(call, want)                                                     \
-    do {                                                                                \
-        SetLastError(1234);                                                             \
-        void *r_ = (call);                                                              \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(r_ == (void *)(want), "%s returned %p (error %u), expected %p",   \
-                      #call, r_, (unsigned)e_, (void *)(want));                         \
-        ck_assert_msg(e_ == 1234, "%s succeeded but changed the last error to %u",      \
-                      #call, (unsigned)e_);                                             \
-    } while (0)
-
 #define EXPECT_DW(call, want)                                                           \
     do {                                                                                \
         DWORD r_ = (call);                                                              \
         ck_assert_msg(r_ == (DWORD)(want), "%s returned %u, expected %u", #call,        \
                       (unsigned)r_, (unsigned)(want));                                  \
     } while (0)
-
-static char *alloc_commit(size_t size, DWORD prot)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, prot);
-    ck_assert_msg(p != NULL, "VirtualAlloc(%zu) failed: %u", size, (unsigned)GetLastError());
-    return p;
-}
-
-static void release(void *p)
-{
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "VirtualFree(%p) failed: %u", p,
-                  (unsigned)GetLastError());
-}
 
 static unsigned char pattern(size_t page, size_t off)
 {
@@ -137,18 +80,6 @@ static int page_zero(const char *p, size_t i)
     return 1;
 }
 
-static void assert_region(const void *at, const void *base, size_t size, DWORD state,
-                          DWORD protect)
-{
-    MEMORY_BASIC_INFORMATION m = vw_query(at);
-    ck_assert_ptr_eq(m.BaseAddress, at);
-    ck_assert_ptr_eq(m.AllocationBase, base);
-    ck_assert_uint_eq(m.RegionSize, size);
-    ck_assert_uint_eq(m.State, state);
-    ck_assert_uint_eq(m.Protect, protect);
-    ck_assert_uint_eq(m.Type, MEM_PRIVATE);
-}
-
 /* Forces the kernel to reclaim [p, p+size) now (lazily freed pages are dropped). */
 static void force_reclaim(void *p, size_t size)
 {
@@ -164,12 +95,12 @@ static void force_reclaim(void *p, size_t size)
 START_TEST(reset_undo_intact)
 {
     const size_t n = 16;
-    char *p = alloc_commit(n * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(n * PG, PAGE_READWRITE);
     fill(p, 0, n);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, n * PG, MEM_RESET, PAGE_READWRITE), p);
-    assert_region(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, n * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
-    assert_region(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, n * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_ASSERT_REGION(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, n * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
+    VW_ASSERT_REGION(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(page_intact(p, i), "page %zu changed by reset + undo", i);
     ck_assert_int_eq(vw_can_write(p + 3 * PG), 1);
@@ -177,7 +108,7 @@ START_TEST(reset_undo_intact)
     /* Writing after the undo sticks. */
     p[5] = 'x';
     ck_assert_int_eq(p[5], 'x');
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -186,21 +117,21 @@ END_TEST
  * range is rounded out to whole pages. */
 START_TEST(reset_ignores_protect_rounds)
 {
-    char *p = alloc_commit(8 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(8 * PG, PAGE_READWRITE);
     fill(p, 0, 8);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, PAGE_NOACCESS), p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, 0), p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET | MEM_TOP_DOWN, PAGE_READONLY), p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p + PG + 100, 2, MEM_RESET, PAGE_READWRITE), p + PG);
-    EXPECT_ALLOC_AT(VirtualAlloc(p + 2 * PG - 1, 2, MEM_RESET, PAGE_READWRITE), p + PG);
-    assert_region(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, PAGE_NOACCESS), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, 0), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET | MEM_TOP_DOWN, PAGE_READONLY), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p + PG + 100, 2, MEM_RESET, PAGE_READWRITE), p + PG);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p + 2 * PG - 1, 2, MEM_RESET, PAGE_READWRITE), p + PG);
+    VW_ASSERT_REGION(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
     ck_assert_int_eq(vw_can_write(p), 1);
     /* The undo ignores flProtect as well, and rounds the same way. */
-    EXPECT_ALLOC_AT(VirtualAlloc(p + 100, 8 * PG - 200, MEM_RESET_UNDO, 0), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p + 100, 8 * PG - 200, MEM_RESET_UNDO, 0), p);
     for (size_t i = 0; i < 8; i++)
         ck_assert_msg(page_intact(p, i), "page %zu lost", i);
-    assert_region(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE);
-    release(p);
+    VW_ASSERT_REGION(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+    vw_release(p);
 }
 END_TEST
 
@@ -210,21 +141,21 @@ START_TEST(reset_must_go_alone)
 {
     char *p = VirtualAlloc(NULL, 8 * PG, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET | MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET | MEM_RESERVE, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET_UNDO | MEM_COMMIT, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET | MEM_RESET_UNDO, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, 0, MEM_RESET, PAGE_READWRITE), ERROR_INVALID_PARAMETER);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, 0, MEM_RESET_UNDO, PAGE_READWRITE),
-                      ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET | MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET | MEM_RESERVE, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET_UNDO | MEM_COMMIT, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET | MEM_RESET_UNDO, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, 0, MEM_RESET, PAGE_READWRITE), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, 0, MEM_RESET_UNDO, PAGE_READWRITE),
+                         ERROR_INVALID_PARAMETER);
     /* The commit attempts did nothing. */
-    assert_region(p, p, 8 * PG, MEM_RESERVE, 0);
+    VW_ASSERT_REGION(p, p, 8 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
     ck_assert_int_eq(vw_can_read(p), 0);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -233,22 +164,22 @@ END_TEST
  * ERROR_INVALID_ADDRESS, for reset and undo alike; contents are untouched. */
 START_TEST(reset_outside_allocation)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     fill(p, 0, 4);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p + 2 * PG, 4 * PG, MEM_RESET, PAGE_READWRITE),
-                      ERROR_INVALID_ADDRESS);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p + 2 * PG, 4 * PG, MEM_RESET_UNDO, PAGE_READWRITE),
-                      ERROR_INVALID_ADDRESS);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, PG, MEM_RESET, PAGE_READWRITE), ERROR_INVALID_ADDRESS);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, PG, MEM_RESET_UNDO, PAGE_READWRITE),
-                      ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p + 2 * PG, 4 * PG, MEM_RESET, PAGE_READWRITE),
+                         ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p + 2 * PG, 4 * PG, MEM_RESET_UNDO, PAGE_READWRITE),
+                         ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, PG, MEM_RESET, PAGE_READWRITE), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, PG, MEM_RESET_UNDO, PAGE_READWRITE),
+                         ERROR_INVALID_ADDRESS);
     for (size_t i = 0; i < 4; i++)
         ck_assert(page_intact(p, i));
-    release(p);
+    vw_release(p);
     /* Released (free) memory. */
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET, PAGE_READWRITE), ERROR_INVALID_ADDRESS);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET_UNDO, PAGE_READWRITE),
-                      ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET, PAGE_READWRITE), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, PG, MEM_RESET_UNDO, PAGE_READWRITE),
+                         ERROR_INVALID_ADDRESS);
 }
 END_TEST
 
@@ -260,23 +191,23 @@ START_TEST(reset_with_reserved_pages)
     char *p = VirtualAlloc(NULL, 16 * PG, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
     /* Reset of a range that is only reserved. */
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 16 * PG, MEM_RESET, PAGE_READWRITE), p);
-    assert_region(p, p, 16 * PG, MEM_RESERVE, 0);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 16 * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_ASSERT_REGION(p, p, 16 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
     ck_assert_ptr_eq(VirtualAlloc(p + 4 * PG, 4 * PG, MEM_COMMIT, PAGE_READWRITE), p + 4 * PG);
     fill(p, 4, 4);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 16 * PG, MEM_RESET, PAGE_READWRITE), p);
-    assert_region(p, p, 4 * PG, MEM_RESERVE, 0);
-    assert_region(p + 4 * PG, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE);
-    assert_region(p + 8 * PG, p, 8 * PG, MEM_RESERVE, 0);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 16 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 16 * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_ASSERT_REGION(p, p, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_ASSERT_REGION(p + 4 * PG, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+    VW_ASSERT_REGION(p + 8 * PG, p, 8 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 16 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
     for (size_t i = 4; i < 8; i++)
         ck_assert_msg(page_intact(p, i), "page %zu lost", i);
-    assert_region(p, p, 4 * PG, MEM_RESERVE, 0);
-    assert_region(p + 8 * PG, p, 8 * PG, MEM_RESERVE, 0);
+    VW_ASSERT_REGION(p, p, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    VW_ASSERT_REGION(p + 8 * PG, p, 8 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
     ck_assert_int_eq(vw_can_read(p), 0);
     ck_assert_int_eq(vw_can_read(p + 8 * PG), 0);
     vw_assert_range_agrees(p, 16 * PG);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -285,22 +216,22 @@ END_TEST
  * contents are intact. */
 START_TEST(reset_undo_readonly)
 {
-    char *p = alloc_commit(8 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(8 * PG, PAGE_READWRITE);
     fill(p, 0, 8);
     DWORD old;
     ck_assert(VirtualProtect(p, 4 * PG, PAGE_READONLY, &old));
     ck_assert(VirtualProtect(p + 4 * PG, 4 * PG, PAGE_EXECUTE_READ, &old));
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, PAGE_READWRITE), p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
     for (size_t i = 0; i < 8; i++)
         ck_assert_msg(page_intact(p, i), "page %zu lost", i);
-    assert_region(p, p, 4 * PG, MEM_COMMIT, PAGE_READONLY);
-    assert_region(p + 4 * PG, p, 4 * PG, MEM_COMMIT, PAGE_EXECUTE_READ);
+    VW_ASSERT_REGION(p, p, 4 * PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
+    VW_ASSERT_REGION(p + 4 * PG, p, 4 * PG, MEM_COMMIT, PAGE_EXECUTE_READ, MEM_PRIVATE);
     ck_assert_int_eq(vw_can_write(p), 0);
     ck_assert_int_eq(vw_can_write(p + 5 * PG), 0);
     ck_assert_int_eq(vw_can_read(p + 5 * PG), 1);
     vw_assert_range_agrees(p, 8 * PG);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -309,21 +240,21 @@ END_TEST
  * data written before they were protected is intact. */
 START_TEST(reset_undo_noaccess_guard)
 {
-    char *p = alloc_commit(8 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(8 * PG, PAGE_READWRITE);
     fill(p, 0, 8);
     DWORD old;
     ck_assert(VirtualProtect(p, 4 * PG, PAGE_NOACCESS, &old));
     ck_assert(VirtualProtect(p + 4 * PG, 4 * PG, PAGE_READWRITE | PAGE_GUARD, &old));
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, PAGE_READWRITE), p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
-    assert_region(p, p, 4 * PG, MEM_COMMIT, PAGE_NOACCESS);
-    assert_region(p + 4 * PG, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
+    VW_ASSERT_REGION(p, p, 4 * PG, MEM_COMMIT, PAGE_NOACCESS, MEM_PRIVATE);
+    VW_ASSERT_REGION(p + 4 * PG, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD, MEM_PRIVATE);
     ck_assert_int_eq(vw_can_read(p), 0);
     vw_assert_range_agrees(p, 8 * PG);
     ck_assert(VirtualProtect(p, 8 * PG, PAGE_READWRITE, &old));
     for (size_t i = 0; i < 8; i++)
         ck_assert_msg(page_intact(p, i), "page %zu lost", i);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -334,12 +265,12 @@ END_TEST
 START_TEST(reset_reclaim_undo_fails)
 {
     const size_t n = 16;
-    char *p = alloc_commit(n * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(n * PG, PAGE_READWRITE);
     fill(p, 0, n);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, n * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, n * PG, MEM_RESET, PAGE_READWRITE), p);
     force_reclaim(p, n * PG);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, n * PG, MEM_RESET_UNDO, PAGE_READWRITE), ERROR_BUSY);
-    assert_region(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, n * PG, MEM_RESET_UNDO, PAGE_READWRITE), ERROR_BUSY);
+    VW_ASSERT_REGION(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
     size_t zero = 0;
     for (size_t i = 0; i < n; i++) {
         int z = page_zero(p, i);
@@ -353,7 +284,7 @@ START_TEST(reset_reclaim_undo_fails)
     for (size_t i = 0; i < n; i++)
         ck_assert(page_intact(p, i));
     vw_assert_range_agrees(p, n * PG);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -362,22 +293,22 @@ END_TEST
 START_TEST(reset_partial_loss_undo_fails)
 {
     const size_t n = 16;
-    char *p = alloc_commit(n * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(n * PG, PAGE_READWRITE);
     fill(p, 0, n);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, n * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, n * PG, MEM_RESET, PAGE_READWRITE), p);
     force_reclaim(p + 9 * PG, PG);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, n * PG, MEM_RESET_UNDO, PAGE_READWRITE), ERROR_BUSY);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, n * PG, MEM_RESET_UNDO, PAGE_READWRITE), ERROR_BUSY);
     ck_assert_msg(page_zero(p, 9), "the reclaimed page still holds data");
     for (size_t i = 0; i < n; i++)
         if (i != 9)
             ck_assert_msg(page_intact(p, i), "page %zu, never reclaimed, changed", i);
 
     /* A fresh reset of the first pages only, no reclaim: that undo is honest success. */
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, PAGE_READWRITE), p);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 8 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
     for (size_t i = 0; i < 8; i++)
         ck_assert(page_intact(p, i));
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -385,18 +316,18 @@ END_TEST
  * leaves the protection as it was. */
 START_TEST(reset_reclaim_readonly_undo_fails)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     fill(p, 0, 4);
     DWORD old;
     ck_assert(VirtualProtect(p, 4 * PG, PAGE_READONLY, &old));
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET, PAGE_READWRITE), p);
     force_reclaim(p, 4 * PG);
-    EXPECT_ALLOC_FAIL(VirtualAlloc(p, 4 * PG, MEM_RESET_UNDO, PAGE_READWRITE), ERROR_BUSY);
-    assert_region(p, p, 4 * PG, MEM_COMMIT, PAGE_READONLY);
+    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(p, 4 * PG, MEM_RESET_UNDO, PAGE_READWRITE), ERROR_BUSY);
+    VW_ASSERT_REGION(p, p, 4 * PG, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
     ck_assert_int_eq(vw_can_write(p), 0);
     ck_assert_int_eq(vw_can_read(p), 1);
     vw_assert_range_agrees(p, 4 * PG);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -404,18 +335,18 @@ END_TEST
  * drop them, so the undo succeeds and they stay locked. */
 START_TEST(reset_locked_pages_survive)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     fill(p, 0, 4);
-    EXPECT_OK(VirtualLock(p, 4 * PG));
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_EXPECT_OK(VirtualLock(p, 4 * PG));
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET, PAGE_READWRITE), p);
     /* The kernel refuses MADV_PAGEOUT on locked pages (EINVAL): that is the point. */
     int r = madvise(p, 4 * PG, MADV_PAGEOUT);
     ck_assert_msg(r == 0 || errno == EINVAL, "madvise(MADV_PAGEOUT): %s", strerror(errno));
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
     for (size_t i = 0; i < 4; i++)
         ck_assert(page_intact(p, i));
-    EXPECT_OK(VirtualUnlock(p, 4 * PG));
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p, 4 * PG));
+    vw_release(p);
 }
 END_TEST
 
@@ -423,17 +354,17 @@ END_TEST
  * undo keeps it. */
 START_TEST(reset_rewrite_then_undo)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     fill(p, 0, 4);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET, PAGE_READWRITE), p);
     memset(p + PG, 0x77, PG);
-    EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(p, 4 * PG, MEM_RESET_UNDO, PAGE_READWRITE), p);
     ck_assert(page_intact(p, 0));
     ck_assert(page_intact(p, 2));
     ck_assert(page_intact(p, 3));
     for (size_t o = 0; o < PG; o++)
         ck_assert_int_eq((unsigned char)p[PG + o], 0x77);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -459,7 +390,7 @@ static void *pressure_thread(void *arg)
 START_TEST(reset_undo_under_pressure)
 {
     const size_t n = 64;
-    char *p = alloc_commit(n * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(n * PG, PAGE_READWRITE);
     struct pressure ps = { p, n * PG, 0 };
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, pressure_thread, &ps), 0);
@@ -491,8 +422,8 @@ START_TEST(reset_undo_under_pressure)
     pthread_join(t, NULL);
     fprintf(stderr, "check_reset: under pressure: %d undos intact, %d reported lost\n", ok,
             busy);
-    assert_region(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE);
-    release(p);
+    VW_ASSERT_REGION(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+    vw_release(p);
 }
 END_TEST
 
@@ -503,10 +434,10 @@ END_TEST
  * page intact or zero); pages outside the range are untouched. */
 START_TEST(discard_ok)
 {
-    char *p = alloc_commit(8 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(8 * PG, PAGE_READWRITE);
     fill(p, 0, 8);
     EXPECT_DW(DiscardVirtualMemory(p + 2 * PG, 4 * PG), ERROR_SUCCESS);
-    assert_region(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE);
+    VW_ASSERT_REGION(p, p, 8 * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
     for (size_t i = 2; i < 6; i++)
         ck_assert(page_zero(p, i) || page_intact(p, i));
     ck_assert(page_intact(p, 0));
@@ -519,7 +450,7 @@ START_TEST(discard_ok)
     /* A size that is not a page multiple is rounded up. */
     EXPECT_DW(DiscardVirtualMemory(p, PG + 1), ERROR_SUCCESS);
     vw_assert_range_agrees(p, 8 * PG);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -553,9 +484,9 @@ START_TEST(discard_offer_reclaim_invalid)
     }
     for (size_t i = 0; i < 4; i++)
         ck_assert(page_intact(p, i));
-    assert_region(p, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE);
-    assert_region(p + 4 * PG, p, 4 * PG, MEM_RESERVE, 0);
-    release(p);
+    VW_ASSERT_REGION(p, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+    VW_ASSERT_REGION(p + 4 * PG, p, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
+    vw_release(p);
     /* Free (released) memory. */
     EXPECT_DW(DiscardVirtualMemory(p, PG), ERROR_INVALID_PARAMETER);
     EXPECT_DW(OfferVirtualMemory(p, PG, VmOfferPriorityLow), ERROR_INVALID_PARAMETER);
@@ -570,7 +501,7 @@ END_TEST
 START_TEST(offer_reclaim_intact)
 {
     const size_t n = 8;
-    char *p = alloc_commit(n * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(n * PG, PAGE_READWRITE);
     static const OFFER_PRIORITY prios[] = { VmOfferPriorityVeryLow, VmOfferPriorityLow,
                                             VmOfferPriorityBelowNormal,
                                             VmOfferPriorityNormal };
@@ -579,20 +510,20 @@ START_TEST(offer_reclaim_intact)
     for (size_t k = 0; k < 4; k++) {
         fill(p, 0, n);
         EXPECT_DW(OfferVirtualMemory(p, n * PG, prios[k]), ERROR_SUCCESS);
-        assert_region(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE);
+        VW_ASSERT_REGION(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
         EXPECT_DW(ReclaimVirtualMemory(p, n * PG), ERROR_SUCCESS);
         for (size_t i = 0; i < n; i++)
             ck_assert_msg(page_intact(p, i), "priority %d: page %zu lost", (int)prios[k], i);
-        assert_region(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE);
+        VW_ASSERT_REGION(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
     }
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
 /* Item 2: a priority outside 1..4: ERROR_INVALID_PARAMETER, nothing offered. */
 START_TEST(offer_bad_priority)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     fill(p, 0, 4);
     EXPECT_DW(OfferVirtualMemory(p, 4 * PG, (OFFER_PRIORITY)0), ERROR_INVALID_PARAMETER);
     EXPECT_DW(OfferVirtualMemory(p, 4 * PG, (OFFER_PRIORITY)5), ERROR_INVALID_PARAMETER);
@@ -602,7 +533,7 @@ START_TEST(offer_bad_priority)
     force_reclaim(p, 4 * PG);
     for (size_t i = 0; i < 4; i++)
         ck_assert_msg(page_intact(p, i), "page %zu lost without being offered", i);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -613,13 +544,13 @@ END_TEST
 START_TEST(offer_reclaim_lost)
 {
     const size_t n = 8;
-    char *p = alloc_commit(n * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(n * PG, PAGE_READWRITE);
     fill(p, 0, n);
     EXPECT_DW(OfferVirtualMemory(p, n * PG, VmOfferPriorityVeryLow), ERROR_SUCCESS);
     force_reclaim(p, n * PG);
     EXPECT_DW(ReclaimVirtualMemory(p, n * PG), ERROR_BUSY);
     ck_assert_uint_eq(ERROR_BUSY, 170);
-    assert_region(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE);
+    VW_ASSERT_REGION(p, p, n * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
     for (size_t i = 0; i < n; i++)
         ck_assert(page_zero(p, i) || page_intact(p, i));
     ck_assert_int_eq(vw_can_write(p), 1);
@@ -629,7 +560,7 @@ START_TEST(offer_reclaim_lost)
     for (size_t i = 0; i < n; i++)
         ck_assert(page_intact(p, i));
     vw_assert_range_agrees(p, n * PG);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -638,7 +569,7 @@ END_TEST
 START_TEST(offer_reclaim_partial_loss)
 {
     const size_t n = 8;
-    char *p = alloc_commit(n * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(n * PG, PAGE_READWRITE);
     fill(p, 0, n);
     EXPECT_DW(OfferVirtualMemory(p, n * PG, VmOfferPriorityBelowNormal), ERROR_SUCCESS);
     force_reclaim(p + 6 * PG, PG);
@@ -647,7 +578,7 @@ START_TEST(offer_reclaim_partial_loss)
         ck_assert(page_intact(p, i));
     EXPECT_DW(ReclaimVirtualMemory(p, n * PG), ERROR_BUSY);
     ck_assert(page_zero(p, 6));
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -662,7 +593,7 @@ START_TEST(prefetch_ok)
     ck_assert_uint_eq(offsetof(WIN32_MEMORY_RANGE_ENTRY, VirtualAddress), 0);
     ck_assert_uint_eq(offsetof(WIN32_MEMORY_RANGE_ENTRY, NumberOfBytes), sizeof(void *));
 
-    char *p = alloc_commit(16 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(16 * PG, PAGE_READWRITE);
     fill(p, 0, 16);
     char *r = VirtualAlloc(NULL, 4 * PG, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(r);
@@ -672,19 +603,19 @@ START_TEST(prefetch_ok)
         { r, 4 * PG },      /* reserved */
         { p + PG, 0 },      /* empty */
     };
-    EXPECT_OK(PrefetchVirtualMemory(GetCurrentProcess(), 1, e, 0));
-    EXPECT_OK(PrefetchVirtualMemory(GetCurrentProcess(), 4, e, 0));
+    VW_EXPECT_OK(PrefetchVirtualMemory(GetCurrentProcess(), 1, e, 0));
+    VW_EXPECT_OK(PrefetchVirtualMemory(GetCurrentProcess(), 4, e, 0));
     for (size_t i = 0; i < 16; i++)
         ck_assert(page_intact(p, i));
-    assert_region(p, p, 16 * PG, MEM_COMMIT, PAGE_READWRITE);
-    assert_region(r, r, 4 * PG, MEM_RESERVE, 0);
+    VW_ASSERT_REGION(p, p, 16 * PG, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+    VW_ASSERT_REGION(r, r, 4 * PG, MEM_RESERVE, 0, MEM_PRIVATE);
     ck_assert_int_eq(vw_can_read(r), 0);
-    release(r);
+    vw_release(r);
     /* Released memory: still just a hint. */
     WIN32_MEMORY_RANGE_ENTRY f = { r, 4 * PG };
-    EXPECT_OK(PrefetchVirtualMemory(GetCurrentProcess(), 1, &f, 0));
+    VW_EXPECT_OK(PrefetchVirtualMemory(GetCurrentProcess(), 1, &f, 0));
     ck_assert_uint_eq(vw_query(r).State, MEM_FREE);
-    release(p);
+    vw_release(p);
 }
 END_TEST
 
@@ -692,16 +623,16 @@ END_TEST
  * entries or a NULL array: ERROR_INVALID_PARAMETER. */
 START_TEST(prefetch_invalid)
 {
-    char *p = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     WIN32_MEMORY_RANGE_ENTRY e = { p, 4 * PG };
-    EXPECT_FAIL(PrefetchVirtualMemory(NULL, 1, &e, 0), ERROR_INVALID_HANDLE);
-    EXPECT_FAIL(PrefetchVirtualMemory(GetCurrentProcess(), 1, &e, 1), ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(PrefetchVirtualMemory(GetCurrentProcess(), 1, &e, 0x80000000u),
-                ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(PrefetchVirtualMemory(GetCurrentProcess(), 0, &e, 0), ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(PrefetchVirtualMemory(GetCurrentProcess(), 1, NULL, 0),
-                ERROR_INVALID_PARAMETER);
-    release(p);
+    VW_EXPECT_FAIL(PrefetchVirtualMemory(NULL, 1, &e, 0), ERROR_INVALID_HANDLE);
+    VW_EXPECT_FAIL(PrefetchVirtualMemory(GetCurrentProcess(), 1, &e, 1), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(PrefetchVirtualMemory(GetCurrentProcess(), 1, &e, 0x80000000u),
+                   ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(PrefetchVirtualMemory(GetCurrentProcess(), 0, &e, 0), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(PrefetchVirtualMemory(GetCurrentProcess(), 1, NULL, 0),
+                   ERROR_INVALID_PARAMETER);
+    vw_release(p);
 }
 END_TEST
 

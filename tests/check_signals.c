@@ -32,7 +32,6 @@
 #include "testutil.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -301,15 +300,10 @@ static size_t nkmaps;
 static void load_kmaps(void)
 {
     static char buf[8 << 20];
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(fd, 0);
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
-        n += (size_t)r;
-    close(fd);
+    ssize_t len = vw_read_file("/proc/self/maps", buf, sizeof buf);
+    ck_assert_int_ge(len, 0);
+    size_t n = (size_t)len;
     ck_assert_uint_lt(n, sizeof buf - 1);
-    buf[n] = 0;
     size_t lines = 0;
     for (size_t k = 0; k < n; k++)
         lines += buf[k] == '\n';
@@ -1161,13 +1155,6 @@ static void usr1_handler(int sig)
     errno = saved_errno;
 }
 
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void *target_main(void *arg)
 {
     struct target *t = arg;
@@ -1288,8 +1275,8 @@ START_TEST(sigusr1_api_in_handler)
     ck_assert_int_eq(pthread_create(&hammer, NULL, hammer_main, NULL), 0);
 
     unsigned long sent = 0;
-    long long end = now_ns() + USR_DURATION_NS;
-    while (now_ns() < end) {
+    long long end = vw_monotonic_ns() + USR_DURATION_NS;
+    while (vw_monotonic_ns() < end) {
         for (int k = 0; k < NTARGETS; k++) {
             ck_assert_int_eq(pthread_kill(targets[k].th, SIGUSR1), 0);
             sent++;

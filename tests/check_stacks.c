@@ -737,21 +737,6 @@ END_TEST
 
 /* ---- file mappings ---------------------------------------------------------------- */
 
-static int scratch_file(size_t pages, char letter)
-{
-    char path[] = "/tmp/vw-stacks-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    unlink(path);
-    char *buf = malloc(PG);
-    ck_assert_ptr_nonnull(buf);
-    memset(buf, letter, PG);
-    for (size_t i = 0; i < pages; i++)
-        ck_assert_int_eq(write(fd, buf, PG), (ssize_t)PG);
-    free(buf);
-    return fd;
-}
-
 #define EXPECT_MAPPED(addr, base, end, prot, aprot) \
     expect_mapped(__LINE__, (addr), (base), (end), (prot), (aprot))
 /* A MEM_MAPPED region: AllocationBase base, committed with prot, ending at end. */
@@ -777,7 +762,7 @@ static void expect_mapped(int line, const void *addr, const void *base, const vo
  * PAGE_EXECUTE_WRITECOPY with PROT_EXEC), AllocationProtect the view's protection. */
 START_TEST(test_mapped_files)
 {
-    int fd = scratch_file(6, 'q');
+    int fd = vw_scratch_file(6, 'q', 0);
     char *s = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     char *ro = mmap(NULL, 3 * PG, PROT_READ, MAP_SHARED, fd, 0);
     char *pro = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -831,7 +816,7 @@ END_TEST
  * AllocationBase. */
 START_TEST(test_mapped_not_merged)
 {
-    int f1 = scratch_file(4, '1'), f2 = scratch_file(4, '2');
+    int f1 = vw_scratch_file(4, '1', 0), f2 = vw_scratch_file(4, '2', 0);
     char *frame = mmap(NULL, 8 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert(frame != MAP_FAILED);
     char *a = mmap(frame, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, f1, 0);
@@ -888,14 +873,7 @@ static char maps_buf[1 << 20];
 /* Reads /proc/self/maps without malloc (so taking it changes nothing). */
 static int read_maps_raw(struct kvma *out)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(fd, 0);
-    size_t len = 0;
-    ssize_t n;
-    while (len < sizeof maps_buf - 1 && (n = read(fd, maps_buf + len, sizeof maps_buf - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    maps_buf[len] = 0;
+    ck_assert_int_ge(vw_read_file("/proc/self/maps", maps_buf, sizeof maps_buf), 0);
     int count = 0;
     for (char *line = maps_buf; *line && count < MAX_KVMA;) {
         char *nl = strchr(line, '\n');
@@ -1042,7 +1020,7 @@ START_TEST(test_walk_page_for_page)
         bases[n_own_bases++] = (uintptr_t)big;
     }
     /* foreign memory */
-    int f1 = scratch_file(3, 'a'), f2 = scratch_file(3, 'b');
+    int f1 = vw_scratch_file(3, 'a', 0), f2 = vw_scratch_file(3, 'b', 0);
     char *frame = mmap(NULL, 6 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert(frame != MAP_FAILED);
     ck_assert(mmap(frame, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, f1, 0) == frame);

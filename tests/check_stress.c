@@ -43,11 +43,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,96 +69,6 @@
  * does not model them. */
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
-
-/* ---- thread-safe fault probes (as check_threads) ----------------------------------- */
-
-static __thread sigjmp_buf t_env;
-static __thread volatile sig_atomic_t t_active;
-static struct sigaction old_segv, old_bus;
-
-static void t_handler(int sig, siginfo_t *si, void *uc)
-{
-    (void)si;
-    (void)uc;
-    if (t_active)
-        siglongjmp(t_env, 1);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void install_probe_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = t_handler;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &old_segv);
-    sigaction(SIGBUS, &sa, &old_bus);
-}
-
-static void remove_probe_handler(void)
-{
-    sigaction(SIGSEGV, &old_segv, NULL);
-    sigaction(SIGBUS, &old_bus, NULL);
-}
-
-static int t_can_read(const void *p)
-{
-    int ok;
-    if (sigsetjmp(t_env, 1) == 0) {
-        t_active = 1;
-        (void)*(volatile const char *)p;
-        ok = 1;
-    } else {
-        ok = 0;
-    }
-    t_active = 0;
-    return ok;
-}
-
-/* Rewrites the byte it read.  Not an atomic read-modify-write as in check_threads:
- * ThreadSanitizer emulates those under an internal mutex that a fault (and the
- * siglongjmp out of it) would leave locked.  Only the byte's owner writes it. */
-static int t_can_write(void *p)
-{
-    int ok;
-    if (sigsetjmp(t_env, 1) == 0) {
-        t_active = 1;
-        volatile char *c = p;
-        *c = *c;
-        ok = 1;
-    } else {
-        ok = 0;
-    }
-    t_active = 0;
-    return ok;
-}
-
-/* ---- error reporting without Check ---------------------------------------------- */
-
-static int failf(char *buf, size_t len, int line, const char *cond, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int failf(char *buf, size_t len, int line, const char *cond, const char *fmt, ...)
-{
-    if (buf[0])
-        return -1;
-    int n = snprintf(buf, len, "line %d: (%s) ", line, cond);
-    if (n < 0 || (size_t)n >= len)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + n, len - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* Returns -1 from the enclosing function with the first failure recorded in ERR. */
-#define ECHECK(err, cond, ...)                                                           \
-    do {                                                                                 \
-        if (!(cond))                                                                     \
-            return failf((err), sizeof(err), __LINE__, #cond, __VA_ARGS__);              \
-    } while (0)
 
 /* ---- the model ------------------------------------------------------------------------ */
 
@@ -275,7 +182,7 @@ static int check_alloc_exact(char *err, size_t errlen, char *base, size_t np, DW
 #define XCHECK(cond, ...)                                                                \
     do {                                                                                 \
         if (!(cond))                                                                     \
-            return failf(err, errlen, __LINE__, #cond, __VA_ARGS__);                     \
+            return vw_failf(err, errlen, __LINE__, #cond, __VA_ARGS__);                  \
     } while (0)
     size_t i = 0;
     while (i < np) {
@@ -309,13 +216,16 @@ static int check_alloc_exact(char *err, size_t errlen, char *base, size_t np, DW
             if (!probe)
                 continue;
             if (!pg[k].committed) {
-                XCHECK(!t_can_read(q), "reserved page %zu of %p readable", k, (void *)base);
+                XCHECK(!vw_thread_can_read(q), "reserved page %zu of %p readable", k,
+                       (void *)base);
             } else if (!(pg[k].prot & PAGE_GUARD)) {
-                XCHECK(t_can_read(q) == readable(pg[k].prot), "page %zu of %p (prot %#x): read "
-                       "access wrong", k, (void *)base, (unsigned)pg[k].prot);
+                XCHECK(vw_thread_can_read(q) == readable(pg[k].prot),
+                       "page %zu of %p (prot %#x): read access wrong", k, (void *)base,
+                       (unsigned)pg[k].prot);
                 if (readable(pg[k].prot))
-                    XCHECK(t_can_write(q) == writable(pg[k].prot), "page %zu of %p (prot %#x): "
-                           "write access wrong", k, (void *)base, (unsigned)pg[k].prot);
+                    XCHECK(vw_thread_can_write(q) == writable(pg[k].prot),
+                           "page %zu of %p (prot %#x): write access wrong", k, (void *)base,
+                           (unsigned)pg[k].prot);
             }
         }
         i = j;
@@ -325,51 +235,19 @@ static int check_alloc_exact(char *err, size_t errlen, char *base, size_t np, DW
 }
 
 /* The kernel's view, loaded once per check (no stdio: usable in fork children). */
-struct kmap {
-    uintptr_t start, end;
-    char perms[5];
-    unsigned long long inode;
-    int is_stack;
-};
 #define KMAX 65536
-static struct kmap kmaps[KMAX];
+static struct vw_maps_entry kmaps[KMAX];
 static int nkmaps;
 static char mapsbuf[8 << 20];
 
 static int load_kmaps(char *err, size_t errlen)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return failf(err, errlen, __LINE__, "open", "open /proc/self/maps: %s", strerror(errno));
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof mapsbuf - 1 && (r = read(fd, mapsbuf + n, sizeof mapsbuf - 1 - n)) > 0)
-        n += (size_t)r;
-    close(fd);
-    mapsbuf[n] = 0;
-    nkmaps = 0;
-    for (char *line = mapsbuf; *line && nkmaps < KMAX;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = 0;
-        unsigned long s, e, off;
-        char perms[8], dev[16];
-        unsigned long long ino;
-        if (sscanf(line, "%lx-%lx %7s %lx %15s %llu", &s, &e, perms, &off, dev, &ino) == 6) {
-            kmaps[nkmaps].start = s;
-            kmaps[nkmaps].end = e;
-            memcpy(kmaps[nkmaps].perms, perms, 4);
-            kmaps[nkmaps].perms[4] = 0;
-            kmaps[nkmaps].inode = ino;
-            kmaps[nkmaps].is_stack = strstr(line, "[stack]") != NULL;
-            nkmaps++;
-        }
-        if (!nl)
-            break;
-        line = nl + 1;
-    }
+    nkmaps = vw_read_maps_entries(kmaps, KMAX, mapsbuf, sizeof mapsbuf);
+    if (nkmaps < 0)
+        return vw_failf(err, errlen, __LINE__, "open", "open /proc/self/maps: %s",
+                        strerror(errno));
     if (nkmaps <= 3)
-        return failf(err, errlen, __LINE__, "nkmaps > 3", "only %d mappings", nkmaps);
+        return vw_failf(err, errlen, __LINE__, "nkmaps > 3", "only %d mappings", nkmaps);
     return 0;
 }
 
@@ -394,7 +272,7 @@ static int agree_all(char *err, size_t errlen)
 #define XCHECK(cond, ...)                                                                \
     do {                                                                                 \
         if (!(cond))                                                                     \
-            return failf(err, errlen, __LINE__, #cond, __VA_ARGS__);                     \
+            return vw_failf(err, errlen, __LINE__, #cond, __VA_ARGS__);                  \
     } while (0)
     if (load_kmaps(err, errlen))
         return -1;
@@ -445,7 +323,7 @@ static int agree_all(char *err, size_t errlen)
 
 /* ---- owners ------------------------------------------------------------------------ */
 
-#define CHECK(w, cond, ...) ECHECK((w)->err, cond, __VA_ARGS__)
+#define CHECK(w, cond, ...) VW_ECHECK((w)->err, cond, __VA_ARGS__)
 
 static unsigned rnd(struct owner *w)
 {
@@ -498,18 +376,20 @@ static int verify_area(struct owner *w, const struct area *a)
         char *q = a->abase + (a->first + i2) * PG;
         const struct pstate *s = &a->pg[i2];
         if (!s->committed) {
-            CHECK(w, !t_can_read(q), "reserved page %zu of %p readable", a->first + i2,
+            CHECK(w, !vw_thread_can_read(q), "reserved page %zu of %p readable", a->first + i2,
                   (void *)a->abase);
             continue;
         }
         if (s->prot & PAGE_GUARD)
             continue;
-        CHECK(w, t_can_read(q) == readable(s->prot), "page %zu of %p (prot %#x): read access",
-              a->first + i2, (void *)a->abase, (unsigned)s->prot);
+        CHECK(w, vw_thread_can_read(q) == readable(s->prot),
+              "page %zu of %p (prot %#x): read access", a->first + i2, (void *)a->abase,
+              (unsigned)s->prot);
         if (!readable(s->prot))
             continue;
-        CHECK(w, t_can_write(q) == writable(s->prot), "page %zu of %p (prot %#x): write access",
-              a->first + i2, (void *)a->abase, (unsigned)s->prot);
+        CHECK(w, vw_thread_can_write(q) == writable(s->prot),
+              "page %zu of %p (prot %#x): write access", a->first + i2, (void *)a->abase,
+              (unsigned)s->prot);
         CHECK(w, (unsigned char)q[0] == s->tag && (unsigned char)q[PG / 2] == s->tag &&
                      (unsigned char)q[PG - 1] == s->tag,
               "page %zu of %p: contents %#x/%#x/%#x, model %#x", a->first + i2, (void *)a->abase,
@@ -870,7 +750,7 @@ struct walker {
     pthread_t th;
 };
 
-#define WCHECK(k, cond, ...) ECHECK((k)->err, cond, __VA_ARGS__)
+#define WCHECK(k, cond, ...) VW_ECHECK((k)->err, cond, __VA_ARGS__)
 
 /* Compares one answer with the models of the owners it describes.  Returns -1 on
  * a mismatch seen while all of them were quiescent (sequence numbers s1 read
@@ -1017,9 +897,9 @@ static void *walker_main(void *arg)
             SetLastError(0xDEADBEEF);
             SIZE_T r = VirtualQuery((void *)a, &m, sizeof m);
             if (r != sizeof m) {
-                failf(k->err, sizeof k->err, __LINE__, "r == sizeof m",
-                      "VirtualQuery(%#lx) returned %zu, error %u", (unsigned long)a, (size_t)r,
-                      (unsigned)GetLastError());
+                vw_failf(k->err, sizeof k->err, __LINE__, "r == sizeof m",
+                         "VirtualQuery(%#lx) returned %zu, error %u", (unsigned long)a, (size_t)r,
+                         (unsigned)GetLastError());
                 raise_error();
                 return NULL;
             }
@@ -1031,7 +911,8 @@ static void *walker_main(void *arg)
             a = (uintptr_t)m.BaseAddress + m.RegionSize;
         }
         if (a != VW_MAX_APP_ADDR + 1) {
-            failf(k->err, sizeof k->err, __LINE__, "end", "walk ended at %#lx", (unsigned long)a);
+            vw_failf(k->err, sizeof k->err, __LINE__, "end", "walk ended at %#lx",
+                     (unsigned long)a);
             raise_error();
             return NULL;
         }
@@ -1044,7 +925,7 @@ static void *walker_main(void *arg)
 
 static char cerr[1024];
 
-#define CCHECK(cond, ...) ECHECK(cerr, cond, __VA_ARGS__)
+#define CCHECK(cond, ...) VW_ECHECK(cerr, cond, __VA_ARGS__)
 
 /* In a child forked while the owners were paused: their allocations report
  * exactly the state (and hold the contents) the parent's models record. */
@@ -1079,12 +960,13 @@ static int child_use_api(int paused)
     CCHECK(VirtualQuery(p + PG, &m, sizeof m) == sizeof m && m.Protect == PAGE_READONLY &&
                m.RegionSize == PG && m.AllocationBase == p,
            "query: prot %#x size %zu", (unsigned)m.Protect, (size_t)m.RegionSize);
-    CCHECK(!t_can_write(p + PG) && t_can_write(p + 2 * PG) && !t_can_read(p),
+    CCHECK(!vw_thread_can_write(p + PG) && vw_thread_can_write(p + 2 * PG) &&
+               !vw_thread_can_read(p),
            "access after protect");
     CCHECK(VirtualLock(p + PG, 2 * PG) && VirtualUnlock(p + PG, 2 * PG), "lock/unlock: %u",
            (unsigned)GetLastError());
     CCHECK(VirtualFree(p + 2 * PG, PG, MEM_DECOMMIT), "decommit: %u", (unsigned)GetLastError());
-    CCHECK(!t_can_read(p + 2 * PG), "decommitted page readable");
+    CCHECK(!vw_thread_can_read(p + 2 * PG), "decommitted page readable");
     CCHECK(VirtualFree(p, 0, MEM_RELEASE), "release: %u", (unsigned)GetLastError());
     CCHECK(VirtualQuery(p, &m, sizeof m) == sizeof m && m.State == MEM_FREE,
            "released: state %#x", (unsigned)m.State);
@@ -1110,7 +992,7 @@ static int child_use_api(int paused)
                 CCHECK(VirtualProtect(pg, PG, PAGE_READONLY, &old) && old == PAGE_READWRITE,
                        "protect inherited page: error %u old %#x", (unsigned)GetLastError(),
                        (unsigned)old);
-                CCHECK(!t_can_write(pg) && (unsigned char)pg[0] == a->pg[i].tag,
+                CCHECK(!vw_thread_can_write(pg) && (unsigned char)pg[0] == a->pg[i].tag,
                        "inherited page after protect");
                 break;
             }
@@ -1141,13 +1023,6 @@ static int child_main(int paused)
     return agree_all(cerr, sizeof cerr);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 struct forker {
     int forks, paused_forks, done;
     long long fork_ms[NFORKS];
@@ -1159,54 +1034,22 @@ struct forker {
 static int wait_child(struct forker *f, pid_t pid, int fd, int n, int paused)
 {
     char msg[1024];
-    size_t len = 0;
-    int status = 0, done = 0, eof = 0;
-    long long deadline = now_ms() + (CHILD_ALARM + 5) * 1000LL;
-    while (now_ms() < deadline) {
-        if (!eof) {
-            struct pollfd pfd = { fd, POLLIN, 0 };
-            if (poll(&pfd, 1, 20) > 0) {
-                ssize_t r = len < sizeof msg - 1 ? read(fd, msg + len, sizeof msg - 1 - len) : 0;
-                if (r > 0)
-                    len += (size_t)r;
-                else
-                    eof = 1;
-            }
-        } else {
-            struct timespec ts = { 0, 10 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-        }
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            done = 1;
-            break;
-        }
-    }
-    for (;;) {
-        if (len >= sizeof msg - 1)
-            break;
-        ssize_t r = read(fd, msg + len, sizeof msg - 1 - len);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    msg[len] = 0;
-    close(fd);
-    if (!done) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        return failf(f->err, sizeof f->err, __LINE__, "done",
-                     "fork %d (%s): child did not finish in %d s (deadlock?)", n,
-                     paused ? "paused" : "running", CHILD_ALARM + 5);
-    }
+    int status;
+    if (!vw_wait_child(pid, fd, CHILD_ALARM + 5, &status, msg, sizeof msg))
+        return vw_failf(f->err, sizeof f->err, __LINE__, "done",
+                        "fork %d (%s): child did not finish in %d s (deadlock?)", n,
+                        paused ? "paused" : "running", CHILD_ALARM + 5);
     if (WIFSIGNALED(status))
-        return failf(f->err, sizeof f->err, __LINE__, "!WIFSIGNALED",
-                     "fork %d (%s): child killed by signal %d%s %s", n,
-                     paused ? "paused" : "running", WTERMSIG(status),
-                     WTERMSIG(status) == SIGALRM ? " (alarm: deadlock or hang in the child)" : "",
-                     msg);
+        return vw_failf(f->err, sizeof f->err, __LINE__, "!WIFSIGNALED",
+                        "fork %d (%s): child killed by signal %d%s %s", n,
+                        paused ? "paused" : "running", WTERMSIG(status),
+                        WTERMSIG(status) == SIGALRM ? " (alarm: deadlock or hang in the child)"
+                                                    : "",
+                        msg);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return failf(f->err, sizeof f->err, __LINE__, "exit 0", "fork %d (%s): child failed "
-                     "(status %#x): %s", n, paused ? "paused" : "running", status, msg);
+        return vw_failf(f->err, sizeof f->err, __LINE__, "exit 0",
+                        "fork %d (%s): child failed (status %#x): %s", n,
+                        paused ? "paused" : "running", status, msg);
     return 0;
 }
 
@@ -1224,22 +1067,22 @@ static void *forker_main(void *arg)
 
 static void *forker_run(struct forker *f)
 {
-    long long start = now_ms();
+    long long start = vw_monotonic_ms();
     for (int n = 0; n < NFORKS && !stopping(); n++) {
         long long at = start + (long long)(n + 1) * DURATION_MS / (NFORKS + 1);
-        while (now_ms() < at && !stopping()) {
+        while (vw_monotonic_ms() < at && !stopping()) {
             struct timespec ts = { 0, 5 * 1000 * 1000 };
             nanosleep(&ts, NULL);
         }
         int paused = n % 2 == 0;
         if (paused) {
             __atomic_store_n(&pause_req, 1, __ATOMIC_RELEASE);
-            long long deadline = now_ms() + 5000;
+            long long deadline = vw_monotonic_ms() + 5000;
             while (__atomic_load_n(&paused_count, __ATOMIC_ACQUIRE) <
                    __atomic_load_n(&live_owners, __ATOMIC_ACQUIRE)) {
-                if (now_ms() > deadline) {
+                if (vw_monotonic_ms() > deadline) {
                     __atomic_store_n(&pause_req, 0, __ATOMIC_RELEASE);
-                    failf(f->err, sizeof f->err, __LINE__, "paused", "owners did not pause");
+                    vw_failf(f->err, sizeof f->err, __LINE__, "paused", "owners did not pause");
                     return NULL;
                 }
                 struct timespec ts = { 0, 100000 };
@@ -1248,37 +1091,30 @@ static void *forker_run(struct forker *f)
         }
         int fds[2];
         if (pipe2(fds, O_CLOEXEC)) {
-            failf(f->err, sizeof f->err, __LINE__, "pipe", "pipe: %s", strerror(errno));
+            vw_failf(f->err, sizeof f->err, __LINE__, "pipe", "pipe: %s", strerror(errno));
             __atomic_store_n(&pause_req, 0, __ATOMIC_RELEASE);
             return NULL;
         }
-        long long t0 = now_ms();
+        long long t0 = vw_monotonic_ms();
         pid_t pid = fork();
         if (pid == 0) {
             close(fds[0]);
             alarm(CHILD_ALARM);
             cerr[0] = 0;
-            int r = child_main(paused);
-            if (r != 0 && !cerr[0])
-                snprintf(cerr, sizeof cerr, "failed without a message");
-            if (r != 0) {
-                ssize_t w = write(fds[1], cerr, strlen(cerr));
-                (void)w;
-            }
-            _exit(r != 0 ? 1 : 0);
+            vw_child_exit(fds[1], child_main(paused), cerr, sizeof cerr);
         }
         __atomic_store_n(&pause_req, 0, __ATOMIC_RELEASE);
         close(fds[1]);
         if (pid < 0) {
             close(fds[0]);
-            failf(f->err, sizeof f->err, __LINE__, "fork", "fork: %s", strerror(errno));
+            vw_failf(f->err, sizeof f->err, __LINE__, "fork", "fork: %s", strerror(errno));
             return NULL;
         }
         f->forks++;
         f->paused_forks += paused;
         if (wait_child(f, pid, fds[0], n, paused))
             return NULL;
-        f->fork_ms[n] = now_ms() - t0;
+        f->fork_ms[n] = vw_monotonic_ms() - t0;
     }
     return NULL;
 }
@@ -1326,7 +1162,7 @@ START_TEST(stress_threads_walk_fork)
         shm[1].pg[i].committed = 1;
         shm[1].pg[i].prot = PAGE_EXECUTE_READWRITE;
     }
-    install_probe_handler();
+    vw_install_thread_probes();
 
     memset(own, 0, sizeof own);
     stop_flag = err_flag = 0;
@@ -1344,11 +1180,11 @@ START_TEST(stress_threads_walk_fork)
     ck_assert_int_eq(pthread_create(&wk.th, NULL, walker_main, &wk), 0);
     ck_assert_int_eq(pthread_create(&fk.th, NULL, forker_main, &fk), 0);
 
-    long long start = now_ms();
+    long long start = vw_monotonic_ms();
     for (;;) {
         int errs = __atomic_load_n(&err_flag, __ATOMIC_ACQUIRE);
         int forks_done = __atomic_load_n(&fk.done, __ATOMIC_ACQUIRE);
-        long long el = now_ms() - start;
+        long long el = vw_monotonic_ms() - start;
         /* The forks are due within DURATION_MS; a slow child (sanitizers) may take longer. */
         if (errs || (el >= DURATION_MS && forks_done) || el >= 10 * DURATION_MS)
             break;
@@ -1389,7 +1225,7 @@ START_TEST(stress_threads_walk_fork)
         ck_assert_msg(check_alloc_exact(err, sizeof err, shm[s].base, SHPG, shm[s].aprot,
                                         shm[s].pg, 1) == 0,
                       "shared %d: %s", s, err);
-    remove_probe_handler();
+    vw_remove_thread_probes();
     vw_assert_all_agree();
 
     /* Everything releases (section 5); nothing of ours is left. */

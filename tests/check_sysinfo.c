@@ -22,22 +22,6 @@
 #define SENTINEL 0xDEADBEEFu
 #define KEEP_ERR 1234u
 
-static char *alloc_commit(size_t size, DWORD prot)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, prot);
-    ck_assert_msg(p != NULL, "VirtualAlloc(NULL, %zu, commit, %#x) failed, error %u", size,
-                  (unsigned)prot, (unsigned)GetLastError());
-    return p;
-}
-
-static char *free_space(size_t size)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
-    ck_assert_ptr_nonnull(p);
-    ck_assert(VirtualFree(p, 0, MEM_RELEASE));
-    return p;
-}
-
 /* The CPUs this process may run on, as a count and a 64-bit mask. */
 static void affinity(unsigned *count, uint64_t *mask, int *above63)
 {
@@ -293,7 +277,7 @@ static const char *const success_names[] = {
 START_TEST(test_success_keeps_last_error)
 {
     char *r = VirtualAlloc(NULL, 4 * PG, MEM_RESERVE, PAGE_READWRITE);
-    char *c = alloc_commit(4 * PG, PAGE_READWRITE);
+    char *c = vw_alloc_commit(4 * PG, PAGE_READWRITE);
     ck_assert_ptr_nonnull(r);
     MEMORY_BASIC_INFORMATION m;
     SYSTEM_INFO si;
@@ -362,8 +346,8 @@ static const DWORD failure_errors[] = {
 
 START_TEST(test_failure_sets_last_error)
 {
-    char *c = alloc_commit(2 * PG, PAGE_READWRITE);
-    char *f = free_space(VW_64K);
+    char *c = vw_alloc_commit(2 * PG, PAGE_READWRITE);
+    char *f = vw_free_space(VW_64K);
     MEMORY_BASIC_INFORMATION m;
     DWORD old;
     int failed = 0;
@@ -485,10 +469,10 @@ static const HANDLE bad_handles[] = {
 START_TEST(test_ex_bad_handle)
 {
     HANDLE h = bad_handles[_i];
-    char *p = alloc_commit(2 * PG, PAGE_READWRITE);
+    char *p = vw_alloc_commit(2 * PG, PAGE_READWRITE);
     p[0] = 42;
 
-    char *f = free_space(VW_64K);
+    char *f = vw_free_space(VW_64K);
     SetLastError(SENTINEL);
     ck_assert_ptr_null(VirtualAllocEx(h, f, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
@@ -543,7 +527,7 @@ static void write_ret(char *code, unsigned v)
 
 START_TEST(test_flush_instruction_cache)
 {
-    char *p = alloc_commit(PG, PAGE_EXECUTE_READWRITE);
+    char *p = vw_alloc_commit(PG, PAGE_EXECUTE_READWRITE);
     SetLastError(KEEP_ERR);
     ck_assert(FlushInstructionCache(GetCurrentProcess(), p, PG));
     ck_assert_uint_eq(GetLastError(), KEEP_ERR);

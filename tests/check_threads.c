@@ -20,7 +20,6 @@
 #include "testutil.h"
 
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,67 +31,6 @@
 #define SPT 16               /* shared pages per thread */
 #define DURATION_NS 3000000000LL
 #define PG VW_PAGE
-
-/* ---- thread-safe fault probes ------------------------------------------- */
-
-static __thread sigjmp_buf t_env;
-static __thread volatile sig_atomic_t t_active;
-static struct sigaction old_segv, old_bus;
-
-static void t_handler(int sig, siginfo_t *si, void *uc)
-{
-    (void)si;
-    (void)uc;
-    if (t_active)
-        siglongjmp(t_env, 1);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void install_probe_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = t_handler;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &old_segv);
-    sigaction(SIGBUS, &sa, &old_bus);
-}
-
-static void remove_probe_handler(void)
-{
-    sigaction(SIGSEGV, &old_segv, NULL);
-    sigaction(SIGBUS, &old_bus, NULL);
-}
-
-static int t_can_read(const void *p)
-{
-    int ok;
-    if (sigsetjmp(t_env, 1) == 0) {
-        t_active = 1;
-        (void)*(volatile const char *)p;
-        ok = 1;
-    } else {
-        ok = 0;
-    }
-    t_active = 0;
-    return ok;
-}
-
-static int t_can_write(void *p)
-{
-    int ok;
-    if (sigsetjmp(t_env, 1) == 0) {
-        t_active = 1;
-        __atomic_fetch_or((char *)p, 0, __ATOMIC_SEQ_CST);
-        ok = 1;
-    } else {
-        ok = 0;
-    }
-    t_active = 0;
-    return ok;
-}
 
 /* ---- workers ---------------------------------------------------------------- */
 
@@ -114,13 +52,6 @@ struct worker {
 
 static char *shared;
 static volatile int stop_flag;
-
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static unsigned rnd(struct worker *w)
 {
@@ -178,7 +109,7 @@ static int private_cycle(struct worker *w)
                  m.Type == MEM_PRIVATE,
           "reserved %p: base %p abase %p size %zu state %#x prot %#x", (void *)p, m.BaseAddress,
           m.AllocationBase, (size_t)m.RegionSize, (unsigned)m.State, (unsigned)m.Protect);
-    CHECK(w, !t_can_read(p + (rnd(w) % np) * PG), "reserved page readable");
+    CHECK(w, !vw_thread_can_read(p + (rnd(w) % np) * PG), "reserved page readable");
 
     /* commit pages [a, b), through an unaligned address (section 4: page_floor) */
     size_t a = rnd(w) % np, b = a + 1 + rnd(w) % (np - a), off = rnd(w) % PG;
@@ -218,7 +149,7 @@ static int private_cycle(struct worker *w)
             return -1;
         CHECK(w, m.Protect == PAGE_READWRITE && m.RegionSize == (b - a - 1) * PG,
               "after RO page: prot %#x size %zu", (unsigned)m.Protect, (size_t)m.RegionSize);
-        CHECK(w, !t_can_write(c) && t_can_read(c), "RO page access wrong");
+        CHECK(w, !vw_thread_can_write(c) && vw_thread_can_read(c), "RO page access wrong");
         CHECK(w, (unsigned char)c[0] == (unsigned char)(tag ^ a), "RO page contents lost");
         CHECK(w, VirtualProtect(c, PG, PAGE_READWRITE, &old) && old == PAGE_READONLY,
               "protect back failed: %u, old %#x", (unsigned)GetLastError(), (unsigned)old);
@@ -245,7 +176,7 @@ static int private_cycle(struct worker *w)
     SetLastError(0xDEADBEEF);
     CHECK(w, !VirtualLock(p + (b - 1) * PG, PG) && GetLastError() == ERROR_NOACCESS,
           "lock of NOACCESS: error %u", (unsigned)GetLastError());
-    CHECK(w, !t_can_read(p + (b - 1) * PG), "NOACCESS page readable");
+    CHECK(w, !vw_thread_can_read(p + (b - 1) * PG), "NOACCESS page readable");
 
     /* decommit the first committed page and commit it again (sections 5, 10) */
     CHECK(w, VirtualFree(c, PG, MEM_DECOMMIT), "decommit failed: %u", (unsigned)GetLastError());
@@ -253,7 +184,7 @@ static int private_cycle(struct worker *w)
         return -1;
     CHECK(w, m.State == MEM_RESERVE && m.Protect == 0, "decommitted: state %#x prot %#x",
           (unsigned)m.State, (unsigned)m.Protect);
-    CHECK(w, !t_can_read(c), "decommitted page readable");
+    CHECK(w, !vw_thread_can_read(c), "decommitted page readable");
     CHECK(w, VirtualAlloc(c, PG, MEM_COMMIT, PAGE_READWRITE) == c, "recommit failed: %u",
           (unsigned)GetLastError());
     CHECK(w, c[0] == 0 && c[PG - 1] == 0, "recommitted page not zero");
@@ -296,12 +227,14 @@ static int check_shared_page(struct worker *w, size_t i)
         if (s->prot != PAGE_NOACCESS)
             CHECK(w, (unsigned char)pg[0] == s->tag && (unsigned char)pg[PG - 1] == s->tag,
                   "shared page %zu: contents %#x, expected %#x", i, (unsigned char)pg[0], s->tag);
-        CHECK(w, t_can_read(pg) == (s->prot != PAGE_NOACCESS), "shared page %zu read access", i);
-        CHECK(w, t_can_write(pg) == (s->prot == PAGE_READWRITE), "shared page %zu write access", i);
+        CHECK(w, vw_thread_can_read(pg) == (s->prot != PAGE_NOACCESS),
+              "shared page %zu read access", i);
+        CHECK(w, vw_thread_can_write(pg) == (s->prot == PAGE_READWRITE),
+              "shared page %zu write access", i);
     } else {
         CHECK(w, m.State == MEM_RESERVE && m.Protect == 0, "shared page %zu: state %#x prot %#x",
               i, (unsigned)m.State, (unsigned)m.Protect);
-        CHECK(w, !t_can_read(pg), "reserved shared page %zu readable", i);
+        CHECK(w, !vw_thread_can_read(pg), "reserved shared page %zu readable", i);
     }
     return 0;
 }
@@ -466,7 +399,7 @@ START_TEST(threads_mixed)
 
     shared = VirtualAlloc(NULL, NTHREADS * SPT * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_nonnull(shared);
-    install_probe_handler();
+    vw_install_thread_probes();
 
     static struct worker w[NTHREADS + 1];
     memset(w, 0, sizeof w);
@@ -487,8 +420,8 @@ START_TEST(threads_mixed)
     w[NTHREADS].id = NTHREADS;
     ck_assert_int_eq(pthread_create(&w[NTHREADS].th, NULL, walker_main, &w[NTHREADS]), 0);
 
-    long long end = now_ns() + DURATION_NS;
-    while (now_ns() < end) {
+    long long end = vw_monotonic_ns() + DURATION_NS;
+    while (vw_monotonic_ns() < end) {
         int any_err = 0;
         for (int t = 0; t <= NTHREADS; t++)
             any_err |= w[t].err[0] != 0;
@@ -500,7 +433,7 @@ START_TEST(threads_mixed)
     stop_flag = 1;
     for (int t = 0; t <= NTHREADS; t++)
         pthread_join(w[t].th, NULL);
-    remove_probe_handler();
+    vw_remove_thread_probes();
 
     for (int t = 0; t <= NTHREADS; t++)
         ck_assert_msg(w[t].err[0] == 0, "%s", w[t].err);
@@ -512,12 +445,12 @@ START_TEST(threads_mixed)
     ck_assert_int_gt(w[NTHREADS].walks, 0);
 
     /* Final state of every shared page as each thread left it. */
-    install_probe_handler();
+    vw_install_thread_probes();
     for (int t = 0; t < NTHREADS; t++)
         for (size_t i = 0; i < SPT; i++)
             if (check_shared_page(&w[t], i))
                 break;
-    remove_probe_handler();
+    vw_remove_thread_probes();
     for (int t = 0; t < NTHREADS; t++)
         ck_assert_msg(w[t].err[0] == 0, "final state: %s", w[t].err);
 
@@ -678,8 +611,8 @@ START_TEST(threads_query_races_alloc)
     pthread_t ta, tq;
     ck_assert_int_eq(pthread_create(&ta, NULL, race_allocator, NULL), 0);
     ck_assert_int_eq(pthread_create(&tq, NULL, race_querier, counts), 0);
-    long long end = now_ns() + 1500000000LL;
-    while (now_ns() < end && !race_err[0][0] && !race_err[1][0]) {
+    long long end = vw_monotonic_ns() + 1500000000LL;
+    while (vw_monotonic_ns() < end && !race_err[0][0] && !race_err[1][0]) {
         struct timespec ts = { 0, 10 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }

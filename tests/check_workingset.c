@@ -40,45 +40,11 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-#define EXPECT_FAIL(call, err)                                                          \
-    do {                                                                                \
-        SetLastError(0xDEADBEEF);                                                       \
-        BOOL r_ = (call);                                                               \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(!r_, "%s succeeded, expected error %u", #call, (unsigned)(err));  \
-        ck_assert_msg(e_ == (DWORD)(err), "%s: last error %u, expected %u", #call,      \
-                      (unsigned)e_, (unsigned)(err));                                   \
-    } while (0)
-
-/* Success leaves the last error alone (section 2). */
-#define EXPECT_OK(call)                                                                 \
-    do {                                                                                \
-        SetLastError(1234);                                                             \
-        BOOL r_ = (call);                                                               \
-        DWORD e_ = GetLastError();                                                      \
-        ck_assert_msg(r_, "%s failed, last error %u", #call, (unsigned)e_);             \
-        ck_assert_msg(e_ == 1234, "%s succeeded but changed the last error to %u",      \
-                      #call, (unsigned)e_);                                             \
-    } while (0)
-
-static char *alloc_commit(size_t size)
-{
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
-    ck_assert_msg(p != NULL, "VirtualAlloc(%zu) failed: %u", size, (unsigned)GetLastError());
-    return p;
-}
-
-static void release(void *p)
-{
-    ck_assert_msg(VirtualFree(p, 0, MEM_RELEASE), "VirtualFree(%p) failed: %u", p,
-                  (unsigned)GetLastError());
-}
-
 static void get_ws(SIZE_T *min, SIZE_T *max, DWORD *flags)
 {
     *min = *max = 0xAAAA;
     *flags = 0xAAAA;
-    EXPECT_OK(GetProcessWorkingSetSizeEx(GetCurrentProcess(), min, max, flags));
+    VW_EXPECT_OK(GetProcessWorkingSetSizeEx(GetCurrentProcess(), min, max, flags));
 }
 
 static void assert_ws(SIZE_T min, SIZE_T max, DWORD flags)
@@ -109,61 +75,6 @@ static void set_soft_memlock(rlim_t soft)
     ck_assert_msg(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, "setrlimit: %s", strerror(errno));
 }
 
-/* Kernel lock state of [p, p+size): 1 if all VM_LOCKED, 0 if none, -1 if mixed. */
-static int lock_state(const void *p, size_t size)
-{
-    uintptr_t lo = (uintptr_t)p, hi = lo + size;
-    FILE *f = fopen("/proc/self/smaps", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[512];
-    uintptr_t s = 0, e = 0;
-    size_t locked = 0, unlocked = 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long a, b;
-        char c;
-        if (sscanf(line, "%lx-%lx %c", &a, &b, &c) == 3 && strchr(line, '-') < strchr(line, ' ')) {
-            s = a;
-            e = b;
-            continue;
-        }
-        if (strncmp(line, "VmFlags:", 8) == 0 && e > lo && s < hi) {
-            uintptr_t os = s > lo ? s : lo, oe = e < hi ? e : hi;
-            if (strstr(line, " lo"))
-                locked += oe - os;
-            else
-                unlocked += oe - os;
-        }
-    }
-    fclose(f);
-    if (locked == size && unlocked == 0)
-        return 1;
-    if (locked == 0 && unlocked == size)
-        return 0;
-    return -1;
-}
-
-/* Drops CAP_IPC_LOCK; 1 if it is no longer effective. */
-static int drop_ipc_lock(void)
-{
-    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (syscall(SYS_capget, &hdr, data) != 0)
-        return 0;
-    unsigned idx = CAP_IPC_LOCK / 32, bit = 1u << (CAP_IPC_LOCK % 32);
-    data[idx].effective &= ~bit;
-    data[idx].permitted &= ~bit;
-    data[idx].inheritable &= ~bit;
-    if (syscall(SYS_capset, &hdr, data) != 0)
-        return 0;
-    memset(data, 0, sizeof data);
-    hdr.version = _LINUX_CAPABILITY_VERSION_3;
-    hdr.pid = 0;
-    if (syscall(SYS_capget, &hdr, data) != 0)
-        return 0;
-    return !(data[idx].effective & bit);
-}
-
 /* 1 if CAP_IPC_LOCK is effective in this process. */
 static int have_ipc_lock(void)
 {
@@ -182,7 +93,7 @@ static int have_ipc_lock(void)
 START_TEST(ws_defaults)
 {
     SIZE_T min = 0, max = 0;
-    EXPECT_OK(GetProcessWorkingSetSize(GetCurrentProcess(), &min, &max));
+    VW_EXPECT_OK(GetProcessWorkingSetSize(GetCurrentProcess(), &min, &max));
     ck_assert_uint_eq(min, WS_DEFAULT_MIN);
     ck_assert_uint_eq(max, WS_DEFAULT_MAX);
     assert_ws(WS_DEFAULT_MIN, WS_DEFAULT_MAX,
@@ -195,17 +106,17 @@ END_TEST
  * plain call leaves the Ex flags alone; min == max is allowed. */
 START_TEST(ws_set_get_roundtrip)
 {
-    EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 300 * 1024, 2 * 1024 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 300 * 1024, 2 * 1024 * 1024));
     SIZE_T min = 0, max = 0;
-    EXPECT_OK(GetProcessWorkingSetSize(GetCurrentProcess(), &min, &max));
+    VW_EXPECT_OK(GetProcessWorkingSetSize(GetCurrentProcess(), &min, &max));
     ck_assert_uint_eq(min, 300 * 1024);
     ck_assert_uint_eq(max, 2 * 1024 * 1024);
     assert_ws(300 * 1024, 2 * 1024 * 1024, 0xA);
 
-    EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 512 * 1024, 512 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 512 * 1024, 512 * 1024));
     assert_ws(512 * 1024, 512 * 1024, 0xA);
     /* Going back down is remembered too. */
-    EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), WS_DEFAULT_MIN, WS_DEFAULT_MAX));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), WS_DEFAULT_MIN, WS_DEFAULT_MAX));
     assert_ws(WS_DEFAULT_MIN, WS_DEFAULT_MAX, 0xA);
 }
 END_TEST
@@ -216,27 +127,27 @@ END_TEST
 START_TEST(ws_ex_flags)
 {
     HANDLE h = GetCurrentProcess();
-    EXPECT_OK(SetProcessWorkingSetSizeEx(h, 400 * 1024, 1024 * 1024,
-                                         QUOTA_LIMITS_HARDWS_MIN_ENABLE));
+    VW_EXPECT_OK(SetProcessWorkingSetSizeEx(h, 400 * 1024, 1024 * 1024,
+                                            QUOTA_LIMITS_HARDWS_MIN_ENABLE));
     assert_ws(400 * 1024, 1024 * 1024,
               QUOTA_LIMITS_HARDWS_MIN_ENABLE | QUOTA_LIMITS_HARDWS_MAX_DISABLE);
-    EXPECT_OK(SetProcessWorkingSetSizeEx(h, 400 * 1024, 1024 * 1024,
-                                         QUOTA_LIMITS_HARDWS_MAX_ENABLE));
+    VW_EXPECT_OK(SetProcessWorkingSetSizeEx(h, 400 * 1024, 1024 * 1024,
+                                            QUOTA_LIMITS_HARDWS_MAX_ENABLE));
     assert_ws(400 * 1024, 1024 * 1024,
               QUOTA_LIMITS_HARDWS_MIN_ENABLE | QUOTA_LIMITS_HARDWS_MAX_ENABLE);
-    EXPECT_OK(SetProcessWorkingSetSizeEx(h, 500 * 1024, 1024 * 1024, 0));
+    VW_EXPECT_OK(SetProcessWorkingSetSizeEx(h, 500 * 1024, 1024 * 1024, 0));
     assert_ws(500 * 1024, 1024 * 1024,
               QUOTA_LIMITS_HARDWS_MIN_ENABLE | QUOTA_LIMITS_HARDWS_MAX_ENABLE);
-    EXPECT_OK(SetProcessWorkingSetSizeEx(h, 500 * 1024, 1024 * 1024,
-                                         QUOTA_LIMITS_HARDWS_MIN_DISABLE |
-                                             QUOTA_LIMITS_HARDWS_MAX_DISABLE));
+    VW_EXPECT_OK(SetProcessWorkingSetSizeEx(h, 500 * 1024, 1024 * 1024,
+                                            QUOTA_LIMITS_HARDWS_MIN_DISABLE |
+                                                QUOTA_LIMITS_HARDWS_MAX_DISABLE));
     assert_ws(500 * 1024, 1024 * 1024, 0xA);
-    EXPECT_OK(SetProcessWorkingSetSizeEx(h, 500 * 1024, 1024 * 1024,
-                                         QUOTA_LIMITS_HARDWS_MIN_ENABLE |
-                                             QUOTA_LIMITS_HARDWS_MAX_DISABLE));
+    VW_EXPECT_OK(SetProcessWorkingSetSizeEx(h, 500 * 1024, 1024 * 1024,
+                                            QUOTA_LIMITS_HARDWS_MIN_ENABLE |
+                                                QUOTA_LIMITS_HARDWS_MAX_DISABLE));
     assert_ws(500 * 1024, 1024 * 1024, 0x9);
     /* The plain Set keeps the flags. */
-    EXPECT_OK(SetProcessWorkingSetSize(h, 600 * 1024, 1024 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(h, 600 * 1024, 1024 * 1024));
     assert_ws(600 * 1024, 1024 * 1024, 0x9);
 }
 END_TEST
@@ -247,23 +158,23 @@ START_TEST(ws_ex_conflicting_flags)
 {
     HANDLE h = GetCurrentProcess();
     struct rlimit before = memlock();
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, 2 * 1024 * 1024,
-                                           QUOTA_LIMITS_HARDWS_MIN_ENABLE |
-                                               QUOTA_LIMITS_HARDWS_MIN_DISABLE),
-                ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, 2 * 1024 * 1024,
-                                           QUOTA_LIMITS_HARDWS_MAX_ENABLE |
-                                               QUOTA_LIMITS_HARDWS_MAX_DISABLE),
-                ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, 2 * 1024 * 1024, 0xF),
-                ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, 2 * 1024 * 1024, 0x10),
-                ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, 2 * 1024 * 1024,
+                                              QUOTA_LIMITS_HARDWS_MIN_ENABLE |
+                                                  QUOTA_LIMITS_HARDWS_MIN_DISABLE),
+                   ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, 2 * 1024 * 1024,
+                                              QUOTA_LIMITS_HARDWS_MAX_ENABLE |
+                                                  QUOTA_LIMITS_HARDWS_MAX_DISABLE),
+                   ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, 2 * 1024 * 1024, 0xF),
+                   ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, 2 * 1024 * 1024, 0x10),
+                   ERROR_INVALID_PARAMETER);
     /* Conflicting flags are refused even with the trim sizes. */
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, WS_ALL, WS_ALL,
-                                           QUOTA_LIMITS_HARDWS_MIN_ENABLE |
-                                               QUOTA_LIMITS_HARDWS_MIN_DISABLE),
-                ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, WS_ALL, WS_ALL,
+                                              QUOTA_LIMITS_HARDWS_MIN_ENABLE |
+                                                  QUOTA_LIMITS_HARDWS_MIN_DISABLE),
+                   ERROR_INVALID_PARAMETER);
     assert_ws(WS_DEFAULT_MIN, WS_DEFAULT_MAX, 0xA);
     struct rlimit after = memlock();
     ck_assert_uint_eq(after.rlim_cur, before.rlim_cur);
@@ -276,20 +187,20 @@ END_TEST
 START_TEST(ws_invalid_sizes)
 {
     HANDLE h = GetCurrentProcess();
-    EXPECT_OK(SetProcessWorkingSetSize(h, 256 * 1024, 1024 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(h, 256 * 1024, 1024 * 1024));
     struct rlimit before = memlock();
-    EXPECT_FAIL(SetProcessWorkingSetSize(h, 2 * 1024 * 1024, 1024 * 1024),
-                ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSize(h, 1024 * 1024 + 1, 1024 * 1024),
-                ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSize(h, WS_ALL, 1024 * 1024), ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSize(h, 1024 * 1024, WS_ALL), ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 2 * 1024 * 1024, 1024 * 1024, 0),
-                ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, WS_ALL, 1024 * 1024,
-                                           QUOTA_LIMITS_HARDWS_MIN_ENABLE),
-                ERROR_INVALID_PARAMETER);
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, WS_ALL, 0), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSize(h, 2 * 1024 * 1024, 1024 * 1024),
+                   ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSize(h, 1024 * 1024 + 1, 1024 * 1024),
+                   ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSize(h, WS_ALL, 1024 * 1024), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSize(h, 1024 * 1024, WS_ALL), ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 2 * 1024 * 1024, 1024 * 1024, 0),
+                   ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, WS_ALL, 1024 * 1024,
+                                              QUOTA_LIMITS_HARDWS_MIN_ENABLE),
+                   ERROR_INVALID_PARAMETER);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(h, 1024 * 1024, WS_ALL, 0), ERROR_INVALID_PARAMETER);
     /* Nothing changed: sizes, flags (the failed MIN_ENABLE did not stick), rlimit. */
     assert_ws(256 * 1024, 1024 * 1024, 0xA);
     struct rlimit after = memlock();
@@ -304,30 +215,30 @@ END_TEST
 START_TEST(ws_trim)
 {
     HANDLE h = GetCurrentProcess();
-    EXPECT_OK(SetProcessWorkingSetSize(h, 300 * 1024, 900 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(h, 300 * 1024, 900 * 1024));
     struct rlimit before = memlock();
-    char *p = alloc_commit(16 * PG);
+    char *p = vw_alloc_commit(16 * PG, PAGE_READWRITE);
     for (size_t i = 0; i < 16; i++)
         p[i * PG] = (char)(i + 1);
-    EXPECT_OK(VirtualLock(p, 4 * PG));
+    VW_EXPECT_OK(VirtualLock(p, 4 * PG));
 
-    EXPECT_OK(SetProcessWorkingSetSize(h, WS_ALL, WS_ALL));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(h, WS_ALL, WS_ALL));
     assert_ws(300 * 1024, 900 * 1024, 0xA);
-    EXPECT_OK(SetProcessWorkingSetSizeEx(h, WS_ALL, WS_ALL, 0));
+    VW_EXPECT_OK(SetProcessWorkingSetSizeEx(h, WS_ALL, WS_ALL, 0));
     assert_ws(300 * 1024, 900 * 1024, 0xA);
     struct rlimit after = memlock();
     ck_assert_uint_eq(after.rlim_cur, before.rlim_cur);
 
-    ck_assert_int_eq(lock_state(p, 4 * PG), 1);
-    ck_assert_int_eq(lock_state(p + 4 * PG, 12 * PG), 0);
+    ck_assert_int_eq(vw_lock_state(p, 4 * PG), 1);
+    ck_assert_int_eq(vw_lock_state(p + 4 * PG, 12 * PG), 0);
     for (size_t i = 0; i < 16; i++)
         ck_assert_int_eq(p[i * PG], (char)(i + 1));
     MEMORY_BASIC_INFORMATION m = vw_query(p);
     ck_assert_uint_eq(m.State, MEM_COMMIT);
     ck_assert_uint_eq(m.Protect, PAGE_READWRITE);
     ck_assert_uint_eq(m.RegionSize, 16 * PG);
-    EXPECT_OK(VirtualUnlock(p, 4 * PG));
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p, 4 * PG));
+    vw_release(p);
 }
 END_TEST
 
@@ -335,15 +246,15 @@ END_TEST
  * calls; nothing is changed or written. */
 START_TEST(ws_null_handle)
 {
-    EXPECT_FAIL(SetProcessWorkingSetSize(NULL, 1024 * 1024, 2 * 1024 * 1024),
-                ERROR_INVALID_HANDLE);
-    EXPECT_FAIL(SetProcessWorkingSetSizeEx(NULL, 1024 * 1024, 2 * 1024 * 1024, 0),
-                ERROR_INVALID_HANDLE);
-    EXPECT_FAIL(SetProcessWorkingSetSize(NULL, WS_ALL, WS_ALL), ERROR_INVALID_HANDLE);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSize(NULL, 1024 * 1024, 2 * 1024 * 1024),
+                   ERROR_INVALID_HANDLE);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSizeEx(NULL, 1024 * 1024, 2 * 1024 * 1024, 0),
+                   ERROR_INVALID_HANDLE);
+    VW_EXPECT_FAIL(SetProcessWorkingSetSize(NULL, WS_ALL, WS_ALL), ERROR_INVALID_HANDLE);
     SIZE_T min = 77, max = 88;
     DWORD flags = 99;
-    EXPECT_FAIL(GetProcessWorkingSetSize(NULL, &min, &max), ERROR_INVALID_HANDLE);
-    EXPECT_FAIL(GetProcessWorkingSetSizeEx(NULL, &min, &max, &flags), ERROR_INVALID_HANDLE);
+    VW_EXPECT_FAIL(GetProcessWorkingSetSize(NULL, &min, &max), ERROR_INVALID_HANDLE);
+    VW_EXPECT_FAIL(GetProcessWorkingSetSizeEx(NULL, &min, &max, &flags), ERROR_INVALID_HANDLE);
     ck_assert_uint_eq(min, 77);
     ck_assert_uint_eq(max, 88);
     ck_assert_uint_eq(flags, 99);
@@ -368,26 +279,26 @@ START_TEST(ws_min_raises_memlock)
     const rlim_t hard = rl.rlim_max;
     set_soft_memlock(initial);
 
-    EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 1024 * 1024, 2 * 1024 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 1024 * 1024, 2 * 1024 * 1024));
     rl = memlock();
     ck_assert_uint_eq(rl.rlim_cur, 1024 * 1024);
     ck_assert_uint_eq(rl.rlim_max, hard);
 
     /* Below the starting soft limit: back to the starting soft limit, not lower. */
-    EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 16 * 1024, 2 * 1024 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 16 * 1024, 2 * 1024 * 1024));
     rl = memlock();
     ck_assert_uint_eq(rl.rlim_cur, initial);
     assert_ws(16 * 1024, 2 * 1024 * 1024, 0xA);
 
-    EXPECT_OK(SetProcessWorkingSetSizeEx(GetCurrentProcess(), 200 * 1024, 2 * 1024 * 1024,
-                                         QUOTA_LIMITS_HARDWS_MIN_ENABLE));
+    VW_EXPECT_OK(SetProcessWorkingSetSizeEx(GetCurrentProcess(), 200 * 1024, 2 * 1024 * 1024,
+                                            QUOTA_LIMITS_HARDWS_MIN_ENABLE));
     ck_assert_uint_eq(memlock().rlim_cur, 200 * 1024);
 
     /* Beyond the hard limit: capped there; the call still succeeds and remembers
      * the asked-for minimum. */
     if (hard != RLIM_INFINITY) {
         SIZE_T big = (SIZE_T)hard * 4;
-        EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), big, big * 2));
+        VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), big, big * 2));
         rl = memlock();
         ck_assert_uint_eq(rl.rlim_cur, hard);
         ck_assert_uint_eq(rl.rlim_max, hard);
@@ -404,53 +315,53 @@ static void quota_scenario(void)
 {
     const size_t q = 64 * 1024;
     set_soft_memlock(q);
-    char *p = alloc_commit(1024 * 1024);
+    char *p = vw_alloc_commit(1024 * 1024, PAGE_READWRITE);
 
     /* Exactly the quota: fine. */
-    EXPECT_OK(VirtualLock(p, q));
-    ck_assert_int_eq(lock_state(p, q), 1);
+    VW_EXPECT_OK(VirtualLock(p, q));
+    ck_assert_int_eq(vw_lock_state(p, q), 1);
     /* Locking pages that are already locked takes no more quota (no count). */
-    EXPECT_OK(VirtualLock(p, q));
-    EXPECT_OK(VirtualLock(p + PG, 2 * PG));
+    VW_EXPECT_OK(VirtualLock(p, q));
+    VW_EXPECT_OK(VirtualLock(p + PG, 2 * PG));
     /* One page more: the quota. */
-    EXPECT_FAIL(VirtualLock(p + q, PG), ERROR_WORKING_SET_QUOTA);
+    VW_EXPECT_FAIL(VirtualLock(p + q, PG), ERROR_WORKING_SET_QUOTA);
     ck_assert_uint_eq(ERROR_WORKING_SET_QUOTA, 1453);
     /* A range overlapping the locked pages and one new page: also refused, all or nothing. */
-    EXPECT_FAIL(VirtualLock(p, q + PG), ERROR_WORKING_SET_QUOTA);
-    ck_assert_int_eq(lock_state(p, q), 1);
-    ck_assert_int_eq(lock_state(p + q, 1024 * 1024 - q), 0);
+    VW_EXPECT_FAIL(VirtualLock(p, q + PG), ERROR_WORKING_SET_QUOTA);
+    ck_assert_int_eq(vw_lock_state(p, q), 1);
+    ck_assert_int_eq(vw_lock_state(p + q, 1024 * 1024 - q), 0);
     /* The page whose lock failed is not locked. */
-    EXPECT_FAIL(VirtualUnlock(p + q, PG), ERROR_NOT_LOCKED);
-    ck_assert_int_eq(lock_state(p, q), 1);
+    VW_EXPECT_FAIL(VirtualUnlock(p + q, PG), ERROR_NOT_LOCKED);
+    ck_assert_int_eq(vw_lock_state(p, q), 1);
 
     /* Raise the minimum to 512 KiB: the quota follows. */
-    EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 512 * 1024, 1024 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 512 * 1024, 1024 * 1024));
     ck_assert_uint_eq(memlock().rlim_cur, 512 * 1024);
-    EXPECT_OK(VirtualLock(p + q, 512 * 1024 - q));
-    ck_assert_int_eq(lock_state(p, 512 * 1024), 1);
+    VW_EXPECT_OK(VirtualLock(p + q, 512 * 1024 - q));
+    ck_assert_int_eq(vw_lock_state(p, 512 * 1024), 1);
     /* ... and is exhausted again exactly at the new minimum. */
-    EXPECT_FAIL(VirtualLock(p + 512 * 1024, PG), ERROR_WORKING_SET_QUOTA);
-    ck_assert_int_eq(lock_state(p + 512 * 1024, 512 * 1024), 0);
+    VW_EXPECT_FAIL(VirtualLock(p + 512 * 1024, PG), ERROR_WORKING_SET_QUOTA);
+    ck_assert_int_eq(vw_lock_state(p + 512 * 1024, 512 * 1024), 0);
     /* Contents are untouched by all this. */
     p[0] = 1;
     p[600 * 1024] = 2;
     ck_assert_int_eq(p[0] + p[600 * 1024], 3);
 
     /* Unlocking gives the quota back. */
-    EXPECT_OK(VirtualUnlock(p, 256 * 1024));
-    EXPECT_OK(VirtualLock(p + 512 * 1024, 256 * 1024));
-    ck_assert_int_eq(lock_state(p + 256 * 1024, 512 * 1024), 1);
-    EXPECT_FAIL(VirtualLock(p, PG), ERROR_WORKING_SET_QUOTA);
-    EXPECT_OK(VirtualUnlock(p + 256 * 1024, 512 * 1024));
-    ck_assert_int_eq(lock_state(p, 1024 * 1024), 0);
-    EXPECT_OK(VirtualLock(p, 512 * 1024));
-    EXPECT_OK(VirtualUnlock(p, 512 * 1024));
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p, 256 * 1024));
+    VW_EXPECT_OK(VirtualLock(p + 512 * 1024, 256 * 1024));
+    ck_assert_int_eq(vw_lock_state(p + 256 * 1024, 512 * 1024), 1);
+    VW_EXPECT_FAIL(VirtualLock(p, PG), ERROR_WORKING_SET_QUOTA);
+    VW_EXPECT_OK(VirtualUnlock(p + 256 * 1024, 512 * 1024));
+    ck_assert_int_eq(vw_lock_state(p, 1024 * 1024), 0);
+    VW_EXPECT_OK(VirtualLock(p, 512 * 1024));
+    VW_EXPECT_OK(VirtualUnlock(p, 512 * 1024));
+    vw_release(p);
 }
 
 START_TEST(lock_quota_lifted_by_minimum)
 {
-    if (!drop_ipc_lock()) {
+    if (!vw_drop_ipc_lock()) {
         fprintf(stderr, "check_workingset: cannot drop CAP_IPC_LOCK (%s); running the "
                         "quota scenario with it\n", strerror(errno));
     }
@@ -473,49 +384,49 @@ END_TEST
  * locks fail with ERROR_WORKING_SET_QUOTA until enough is unlocked. */
 START_TEST(lock_quota_lowered_minimum)
 {
-    drop_ipc_lock();
+    vw_drop_ipc_lock();
     set_soft_memlock(64 * 1024);
-    EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 512 * 1024, 1024 * 1024));
-    char *p = alloc_commit(512 * 1024);
-    EXPECT_OK(VirtualLock(p, 256 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 512 * 1024, 1024 * 1024));
+    char *p = vw_alloc_commit(512 * 1024, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p, 256 * 1024));
 
-    EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 128 * 1024, 1024 * 1024));
+    VW_EXPECT_OK(SetProcessWorkingSetSize(GetCurrentProcess(), 128 * 1024, 1024 * 1024));
     ck_assert_uint_eq(memlock().rlim_cur, 128 * 1024);
-    ck_assert_int_eq(lock_state(p, 256 * 1024), 1);
-    EXPECT_FAIL(VirtualLock(p + 256 * 1024, PG), ERROR_WORKING_SET_QUOTA);
-    ck_assert_int_eq(lock_state(p + 256 * 1024, PG), 0);
+    ck_assert_int_eq(vw_lock_state(p, 256 * 1024), 1);
+    VW_EXPECT_FAIL(VirtualLock(p + 256 * 1024, PG), ERROR_WORKING_SET_QUOTA);
+    ck_assert_int_eq(vw_lock_state(p + 256 * 1024, PG), 0);
 
     /* Unlock down to 64 KiB locked: 64 KiB of room under the 128 KiB quota. */
-    EXPECT_OK(VirtualUnlock(p + 64 * 1024, 192 * 1024));
-    EXPECT_OK(VirtualLock(p + 256 * 1024, 64 * 1024));
-    EXPECT_FAIL(VirtualLock(p + 320 * 1024, PG), ERROR_WORKING_SET_QUOTA);
-    EXPECT_OK(VirtualUnlock(p, 64 * 1024));
-    EXPECT_OK(VirtualUnlock(p + 256 * 1024, 64 * 1024));
-    release(p);
+    VW_EXPECT_OK(VirtualUnlock(p + 64 * 1024, 192 * 1024));
+    VW_EXPECT_OK(VirtualLock(p + 256 * 1024, 64 * 1024));
+    VW_EXPECT_FAIL(VirtualLock(p + 320 * 1024, PG), ERROR_WORKING_SET_QUOTA);
+    VW_EXPECT_OK(VirtualUnlock(p, 64 * 1024));
+    VW_EXPECT_OK(VirtualUnlock(p + 256 * 1024, 64 * 1024));
+    vw_release(p);
 }
 END_TEST
 
 /* Section 8 + item 1: decommit and release drop locks and give their quota back. */
 START_TEST(lock_quota_freed_by_decommit_and_release)
 {
-    drop_ipc_lock();
+    vw_drop_ipc_lock();
     const size_t q = 64 * 1024;
     set_soft_memlock(q);
-    char *p = alloc_commit(256 * 1024);
-    EXPECT_OK(VirtualLock(p, q));
-    EXPECT_FAIL(VirtualLock(p + q, PG), ERROR_WORKING_SET_QUOTA);
+    char *p = vw_alloc_commit(256 * 1024, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(p, q));
+    VW_EXPECT_FAIL(VirtualLock(p + q, PG), ERROR_WORKING_SET_QUOTA);
 
     ck_assert(VirtualFree(p, q / 2, MEM_DECOMMIT));
-    EXPECT_OK(VirtualLock(p + q, q / 2));
-    ck_assert_int_eq(lock_state(p + q, q / 2), 1);
-    EXPECT_FAIL(VirtualLock(p + q + q / 2, PG), ERROR_WORKING_SET_QUOTA);
+    VW_EXPECT_OK(VirtualLock(p + q, q / 2));
+    ck_assert_int_eq(vw_lock_state(p + q, q / 2), 1);
+    VW_EXPECT_FAIL(VirtualLock(p + q + q / 2, PG), ERROR_WORKING_SET_QUOTA);
 
-    release(p);
-    char *r = alloc_commit(q);
-    EXPECT_OK(VirtualLock(r, q));
-    ck_assert_int_eq(lock_state(r, q), 1);
-    EXPECT_OK(VirtualUnlock(r, q));
-    release(r);
+    vw_release(p);
+    char *r = vw_alloc_commit(q, PAGE_READWRITE);
+    VW_EXPECT_OK(VirtualLock(r, q));
+    ck_assert_int_eq(vw_lock_state(r, q), 1);
+    VW_EXPECT_OK(VirtualUnlock(r, q));
+    vw_release(r);
 }
 END_TEST
 
@@ -524,18 +435,18 @@ END_TEST
  * quota would be exceeded; the retry then meets the quota. */
 START_TEST(lock_guard_before_quota)
 {
-    drop_ipc_lock();
+    vw_drop_ipc_lock();
     set_soft_memlock(64 * 1024);
     char *p = VirtualAlloc(NULL, 32 * PG, MEM_RESERVE | MEM_COMMIT,
                            PAGE_READWRITE | PAGE_GUARD);
     ck_assert_ptr_nonnull(p);
-    EXPECT_FAIL(VirtualLock(p, 32 * PG), STATUS_GUARD_PAGE_VIOLATION);
+    VW_EXPECT_FAIL(VirtualLock(p, 32 * PG), STATUS_GUARD_PAGE_VIOLATION);
     ck_assert_uint_eq(vw_query(p).Protect, PAGE_READWRITE);
     if (32 * PG > 64 * 1024)
-        EXPECT_FAIL(VirtualLock(p, 32 * PG), ERROR_WORKING_SET_QUOTA);
-    EXPECT_OK(VirtualLock(p, 8 * PG));
-    EXPECT_OK(VirtualUnlock(p, 8 * PG));
-    release(p);
+        VW_EXPECT_FAIL(VirtualLock(p, 32 * PG), ERROR_WORKING_SET_QUOTA);
+    VW_EXPECT_OK(VirtualLock(p, 8 * PG));
+    VW_EXPECT_OK(VirtualUnlock(p, 8 * PG));
+    vw_release(p);
 }
 END_TEST
 

@@ -6,12 +6,12 @@
  * protection, lock, content tag), written from the spec and independent of the
  * library's map, and a driver that decodes a byte string into a sequence of API
  * calls -- VirtualAlloc(Ex), VirtualFree(Ex), VirtualProtect(Ex),
- * VirtualQuery(Ex), VirtualLock/Unlock, writes and reads of the memory -- with
- * valid and invalid arguments.  After every call the driver compares the
+ * VirtualQuery(Ex), VirtualLock/Unlock, writes and reads of the memory, and
+ * memory pressure (MADV_PAGEOUT) -- with valid and invalid arguments.  After every call the driver compares the
  * library with the model (return value, last error, old protection,
  * VirtualQuery of the touched pages); every few calls it compares the whole
- * sandbox with the model through VirtualQuery, /proc/self/maps and fault
- * probes, and checks contents.
+ * sandbox with the model through VirtualQuery, /proc/self/maps, the lock
+ * flags in /proc/self/smaps and fault probes, and checks contents.
  *
  * Every operation is MODEL_OP_BYTES bytes, so any byte string is a valid
  * program (the fuzzer feeds its input straight in) and a failing program
@@ -40,6 +40,7 @@ enum model_kind {
     MODEL_K_UNLOCK,
     MODEL_K_WRITE,
     MODEL_K_READ,
+    MODEL_K_PRESSURE,
     MODEL_K_CHECK,
     MODEL_NKINDS
 };
@@ -47,7 +48,13 @@ enum model_kind {
 struct model_opts {
     int check_every;   /* full sandbox/kernel check every N operations (0: 16) */
     FILE *log;         /* if set, every call, its result and the expectation are traced */
+    unsigned skip;     /* operation kinds to leave out (bit 1 << MODEL_K_...), for triage */
+    int no_smaps;      /* skip the /proc/self/smaps lock check (slow in a big process) */
 };
+
+/* Parses a comma-separated list of kind names ("pressure,lock") into a skip
+ * mask; unknown names are ignored.  NULL or "" gives 0. */
+unsigned model_parse_skip(const char *list);
 
 struct model_stats {
     long ops;                      /* operations executed */

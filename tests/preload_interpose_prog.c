@@ -23,12 +23,11 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
-#include <virtualwin.h>
+#define VW_PRELOAD_NAME "preload_interpose_prog"
+#include "preload_common.h"
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,68 +35,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define NAME "preload_interpose_prog"
-
-static int failures;
 static size_t pg;
-
-#define CHECK(cond, ...)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, NAME ": line %d: %s: ", __LINE__, #cond);                 \
-            fprintf(stderr, __VA_ARGS__);                                             \
-            fputc('\n', stderr);                                                      \
-            failures++;                                                               \
-        }                                                                             \
-    } while (0)
-
-static sigjmp_buf probe_env;
-static volatile sig_atomic_t probe_active;
-
-static void probe_handler(int sig)
-{
-    if (probe_active)
-        siglongjmp(probe_env, 1);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* 1 if one byte at p can be read (write: written, non-destructively), 0 if it faults. */
-static int can_access(void *p, int write)
-{
-    struct sigaction sa, o1, o2;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = probe_handler;
-    sa.sa_flags = SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &o1);
-    sigaction(SIGBUS, &sa, &o2);
-    int ok;
-    if (sigsetjmp(probe_env, 1) == 0) {
-        probe_active = 1;
-        if (write)
-            __atomic_fetch_or((char *)p, 0, __ATOMIC_SEQ_CST);
-        else
-            (void)*(volatile char *)p;
-        ok = 1;
-    } else {
-        ok = 0;
-    }
-    probe_active = 0;
-    sigaction(SIGSEGV, &o1, NULL);
-    sigaction(SIGBUS, &o2, NULL);
-    return ok;
-}
-
-static MEMORY_BASIC_INFORMATION query(const void *p)
-{
-    MEMORY_BASIC_INFORMATION m;
-    memset(&m, 0, sizeof m);
-    SIZE_T r = VirtualQuery(p, &m, sizeof m);
-    CHECK(r == sizeof m, "VirtualQuery(%p) returned %zu, error %u", p, (size_t)r,
-          (unsigned)GetLastError());
-    return m;
-}
 
 /* The kernel's permissions for the page at p ("rw-p", ...), or "" if unmapped. */
 static void kernel_perms(const void *p, char out[5])
@@ -127,7 +65,7 @@ static void agree(const char *what, const void *p, size_t n)
 {
     for (size_t off = 0; off < n; off += pg) {
         const char *a = (const char *)p + off;
-        MEMORY_BASIC_INFORMATION m = query(a);
+        MEMORY_BASIC_INFORMATION m = vw_checked_query(a);
         char k[5];
         kernel_perms(a, k);
         const char *want = "---";
@@ -141,37 +79,37 @@ static void agree(const char *what, const void *p, size_t n)
             }
         }
         if (m.State == MEM_FREE)
-            CHECK(k[0] == 0 || strncmp(k, "---", 3) == 0, "%s: free page %p is mapped %s", what,
-                  (const void *)a, k);
+            VW_CHECK(k[0] == 0 || strncmp(k, "---", 3) == 0, "%s: free page %p is mapped %s", what,
+                     (const void *)a, k);
         else
-            CHECK(strncmp(k, want, 3) == 0, "%s: page %p state %#x protect %#x, kernel '%s'",
-                  what, (const void *)a, (unsigned)m.State, (unsigned)m.Protect, k);
+            VW_CHECK(strncmp(k, want, 3) == 0, "%s: page %p state %#x protect %#x, kernel '%s'",
+                     what, (const void *)a, (unsigned)m.State, (unsigned)m.Protect, k);
     }
 }
 
 static void expect(const char *what, const void *addr, DWORD state, DWORD prot, const void *abase,
                    size_t size)
 {
-    MEMORY_BASIC_INFORMATION m = query(addr);
-    CHECK(m.State == state && (state == MEM_FREE || m.Protect == prot) &&
-              m.AllocationBase == abase && (size == 0 || m.RegionSize == size),
-          "%s: %p: state %#x protect %#x abase %p size %#zx; expected state %#x protect %#x "
-          "abase %p size %#zx",
-          what, addr, (unsigned)m.State, (unsigned)m.Protect, m.AllocationBase,
-          (size_t)m.RegionSize, (unsigned)state, (unsigned)prot, abase, size);
+    MEMORY_BASIC_INFORMATION m = vw_checked_query(addr);
+    VW_CHECK(m.State == state && (state == MEM_FREE || m.Protect == prot) &&
+                 m.AllocationBase == abase && (size == 0 || m.RegionSize == size),
+             "%s: %p: state %#x protect %#x abase %p size %#zx; expected state %#x protect %#x "
+             "abase %p size %#zx",
+             what, addr, (unsigned)m.State, (unsigned)m.Protect, m.AllocationBase,
+             (size_t)m.RegionSize, (unsigned)state, (unsigned)prot, abase, size);
 }
 
 static char *commit(size_t size, DWORD prot)
 {
     char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, prot);
-    CHECK(p != NULL, "VirtualAlloc(%zu) failed: %u", size, (unsigned)GetLastError());
+    VW_CHECK(p != NULL, "VirtualAlloc(%zu) failed: %u", size, (unsigned)GetLastError());
     return p;
 }
 
 static void release(const char *what, char *p)
 {
-    CHECK(VirtualFree(p, 0, MEM_RELEASE), "%s: VirtualFree(%p, 0, MEM_RELEASE) failed: %u",
-          what, (void *)p, (unsigned)GetLastError());
+    VW_CHECK(VirtualFree(p, 0, MEM_RELEASE), "%s: VirtualFree(%p, 0, MEM_RELEASE) failed: %u",
+             what, (void *)p, (unsigned)GetLastError());
     expect(what, p, MEM_FREE, 0, NULL, 0);
 }
 
@@ -192,9 +130,9 @@ static void scenarios(void)
     for (int i = 0; i < 4; i++) {
         Dl_info di;
         int found = dladdr(addrs[i], &di) != 0 && di.dli_fname != NULL;
-        CHECK(found && strstr(di.dli_fname, "virtualwin") != NULL,
-              "the program's %s is %s's, not the preloaded library's", names[i],
-              found ? di.dli_fname : "?");
+        VW_CHECK(found && strstr(di.dli_fname, "virtualwin") != NULL,
+                 "the program's %s is %s's, not the preloaded library's", names[i],
+                 found ? di.dli_fname : "?");
     }
 
     /* munmap in the middle, then of the first page; release still works. */
@@ -202,24 +140,25 @@ static void scenarios(void)
     if (!p)
         return;
     memset(p, 0x11, 16 * pg);
-    CHECK(munmap(p + 5 * pg, 2 * pg) == 0, "munmap: %s", strerror(errno));
+    VW_CHECK(munmap(p + 5 * pg, 2 * pg) == 0, "munmap: %s", strerror(errno));
     expect("munmap middle", p + 5 * pg, MEM_FREE, 0, NULL, 2 * pg);
     expect("munmap middle", p, MEM_COMMIT, PAGE_READWRITE, p, 5 * pg);
     expect("munmap middle", p + 7 * pg, MEM_COMMIT, PAGE_READWRITE, p, 9 * pg);
-    CHECK(!can_access(p + 5 * pg, 0), "unmapped page readable");
-    CHECK(p[7 * pg] == 0x11, "contents lost");
+    VW_CHECK(!vw_probe_access(p + 5 * pg, 0), "unmapped page readable");
+    VW_CHECK(p[7 * pg] == 0x11, "contents lost");
     agree("munmap middle", p, 16 * pg);
 
     /* mprotect: Protect follows. */
-    CHECK(mprotect(p + 8 * pg, pg, PROT_READ) == 0, "mprotect: %s", strerror(errno));
+    VW_CHECK(mprotect(p + 8 * pg, pg, PROT_READ) == 0, "mprotect: %s", strerror(errno));
     expect("mprotect", p + 8 * pg, MEM_COMMIT, PAGE_READONLY, p, pg);
-    CHECK(!can_access(p + 8 * pg, 1) && can_access(p + 8 * pg, 0), "read-only page access");
+    VW_CHECK(!vw_probe_access(p + 8 * pg, 1) && vw_probe_access(p + 8 * pg, 0),
+             "read-only page access");
     DWORD old = 0;
-    CHECK(VirtualProtect(p + 8 * pg, pg, PAGE_READWRITE, &old) && old == PAGE_READONLY,
-          "VirtualProtect after mprotect: old %#x", (unsigned)old);
+    VW_CHECK(VirtualProtect(p + 8 * pg, pg, PAGE_READWRITE, &old) && old == PAGE_READONLY,
+             "VirtualProtect after mprotect: old %#x", (unsigned)old);
     agree("mprotect", p, 16 * pg);
 
-    CHECK(munmap(p, pg) == 0, "munmap: %s", strerror(errno));
+    VW_CHECK(munmap(p, pg) == 0, "munmap: %s", strerror(errno));
     expect("munmap first page", p, MEM_FREE, 0, NULL, pg);
     expect("munmap first page", p + pg, MEM_COMMIT, PAGE_READWRITE, p, 4 * pg);
     agree("munmap first page", p, 16 * pg);
@@ -228,12 +167,13 @@ static void scenarios(void)
 
     /* mprotect on reserved pages commits them. */
     char *r = VirtualAlloc(NULL, 4 * pg, MEM_RESERVE, PAGE_READWRITE);
-    CHECK(r != NULL, "reserve failed: %u", (unsigned)GetLastError());
+    VW_CHECK(r != NULL, "reserve failed: %u", (unsigned)GetLastError());
     if (r) {
-        CHECK(mprotect(r + pg, pg, PROT_READ | PROT_WRITE) == 0, "mprotect: %s", strerror(errno));
+        VW_CHECK(mprotect(r + pg, pg, PROT_READ | PROT_WRITE) == 0, "mprotect: %s",
+                 strerror(errno));
         expect("mprotect reserved", r + pg, MEM_COMMIT, PAGE_READWRITE, r, pg);
         expect("mprotect reserved", r, MEM_RESERVE, 0, r, pg);
-        CHECK(can_access(r + pg, 1), "committed page not writable");
+        VW_CHECK(vw_probe_access(r + pg, 1), "committed page not writable");
         agree("mprotect reserved", r, 4 * pg);
         release("release reserved", r);
     }
@@ -242,20 +182,20 @@ static void scenarios(void)
     char *s = commit(8 * pg, PAGE_READWRITE);
     if (s) {
         memset(s, 0x22, 8 * pg);
-        CHECK(mremap(s, 8 * pg, 2 * pg, 0) == s, "mremap shrink: %s", strerror(errno));
+        VW_CHECK(mremap(s, 8 * pg, 2 * pg, 0) == s, "mremap shrink: %s", strerror(errno));
         expect("mremap shrink", s, MEM_COMMIT, PAGE_READWRITE, s, 2 * pg);
         expect("mremap shrink", s + 2 * pg, MEM_FREE, 0, NULL, 0);
         agree("mremap shrink", s, 8 * pg);
         char *t = mremap(s, 2 * pg, 6 * pg, MREMAP_MAYMOVE);
-        CHECK(t != MAP_FAILED, "mremap grow: %s", strerror(errno));
+        VW_CHECK(t != MAP_FAILED, "mremap grow: %s", strerror(errno));
         if (t != MAP_FAILED) {
-            CHECK(t[pg] == 0x22 && t[5 * pg] == 0, "mremap grow: contents");
+            VW_CHECK(t[pg] == 0x22 && t[5 * pg] == 0, "mremap grow: contents");
             expect("mremap grow", t, MEM_COMMIT, PAGE_READWRITE, t, 6 * pg);
             if (t != s) {
                 expect("mremap grow (old)", s, MEM_FREE, 0, NULL, 0);
                 SetLastError(0);
-                CHECK(!VirtualFree(s, 0, MEM_RELEASE) && GetLastError() == ERROR_INVALID_ADDRESS,
-                      "old range still releasable: %u", (unsigned)GetLastError());
+                VW_CHECK(!VirtualFree(s, 0, MEM_RELEASE) && GetLastError() == ERROR_INVALID_ADDRESS,
+                         "old range still releasable: %u", (unsigned)GetLastError());
             }
             agree("mremap grow", t, 6 * pg);
             agree("mremap grow (old)", s, 2 * pg);
@@ -265,16 +205,16 @@ static void scenarios(void)
 
     /* Memory the library does not track passes through. */
     char *m = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
+    VW_CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
     if (m != MAP_FAILED) {
-        CHECK(mprotect(m + pg, pg, PROT_READ) == 0, "mprotect: %s", strerror(errno));
-        MEMORY_BASIC_INFORMATION q = query(m + pg);
-        CHECK(q.State == MEM_COMMIT && q.Protect == PAGE_READONLY && q.Type == MEM_PRIVATE,
-              "own mapping: state %#x protect %#x type %#x", (unsigned)q.State,
-              (unsigned)q.Protect, (unsigned)q.Type);
+        VW_CHECK(mprotect(m + pg, pg, PROT_READ) == 0, "mprotect: %s", strerror(errno));
+        MEMORY_BASIC_INFORMATION q = vw_checked_query(m + pg);
+        VW_CHECK(q.State == MEM_COMMIT && q.Protect == PAGE_READONLY && q.Type == MEM_PRIVATE,
+                 "own mapping: state %#x protect %#x type %#x", (unsigned)q.State,
+                 (unsigned)q.Protect, (unsigned)q.Type);
         errno = 0;
-        CHECK(munmap(m + 1, pg) == -1 && errno == EINVAL, "unaligned munmap: errno %d", errno);
-        CHECK(munmap(m, 3 * pg) == 0, "munmap: %s", strerror(errno));
+        VW_CHECK(munmap(m + 1, pg) == -1 && errno == EINVAL, "unaligned munmap: errno %d", errno);
+        VW_CHECK(munmap(m, 3 * pg) == 0, "munmap: %s", strerror(errno));
     }
 }
 
@@ -282,19 +222,20 @@ static void commit_limit(void)
 {
     SetLastError(0);
     char *big = VirtualAlloc(NULL, 2 << 20, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
-    CHECK(big == NULL && GetLastError() == ERROR_COMMITMENT_LIMIT,
-          "2 MiB commit under a 1 MiB limit: %p, error %u", (void *)big, (unsigned)GetLastError());
+    VW_CHECK(big == NULL && GetLastError() == ERROR_COMMITMENT_LIMIT,
+             "2 MiB commit under a 1 MiB limit: %p, error %u", (void *)big,
+             (unsigned)GetLastError());
     char *small = VirtualAlloc(NULL, 512 << 10, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
-    CHECK(small != NULL, "512 KiB commit failed: %u", (unsigned)GetLastError());
+    VW_CHECK(small != NULL, "512 KiB commit failed: %u", (unsigned)GetLastError());
     char *res = VirtualAlloc(NULL, 2 << 20, MEM_RESERVE, PAGE_READWRITE);
-    CHECK(res != NULL, "2 MiB reserve failed: %u", (unsigned)GetLastError());
+    VW_CHECK(res != NULL, "2 MiB reserve failed: %u", (unsigned)GetLastError());
     if (res) {
         SetLastError(0);
-        CHECK(VirtualAlloc(res, 1 << 20, MEM_COMMIT, PAGE_READWRITE) == NULL &&
-                  GetLastError() == ERROR_COMMITMENT_LIMIT,
-              "1 MiB more commit: error %u", (unsigned)GetLastError());
-        CHECK(VirtualAlloc(res, 256 << 10, MEM_COMMIT, PAGE_READWRITE) == res,
-              "256 KiB more commit failed: %u", (unsigned)GetLastError());
+        VW_CHECK(VirtualAlloc(res, 1 << 20, MEM_COMMIT, PAGE_READWRITE) == NULL &&
+                     GetLastError() == ERROR_COMMITMENT_LIMIT,
+                 "1 MiB more commit: error %u", (unsigned)GetLastError());
+        VW_CHECK(VirtualAlloc(res, 256 << 10, MEM_COMMIT, PAGE_READWRITE) == res,
+                 "256 KiB more commit failed: %u", (unsigned)GetLastError());
         VirtualFree(res, 0, MEM_RELEASE);
     }
     if (small)
@@ -304,22 +245,22 @@ static void commit_limit(void)
 int main(int argc, char **argv)
 {
     pg = (size_t)sysconf(_SC_PAGESIZE);
-    const char *ok = NAME ": OK";
+    const char *ok = VW_PRELOAD_NAME ": OK";
     if (argc > 1 && strcmp(argv[1], "args") == 0) {
         for (int i = 2; i < argc; i++)
             printf("%s\n", argv[i]);
         return 0;
     } else if (argc > 1 && strcmp(argv[1], "commit-limit") == 0) {
         commit_limit();
-        ok = NAME ": commit limit OK";
+        ok = VW_PRELOAD_NAME ": commit limit OK";
     } else if (argc > 1) {
-        fprintf(stderr, NAME ": unknown mode %s\n", argv[1]);
+        fprintf(stderr, VW_PRELOAD_NAME ": unknown mode %s\n", argv[1]);
         return 2;
     } else {
         scenarios();
     }
-    if (failures) {
-        printf(NAME ": FAILED (%d failures)\n", failures);
+    if (vw_failures) {
+        printf(VW_PRELOAD_NAME ": FAILED (%d failures)\n", vw_failures);
         return 1;
     }
     printf("%s\n", ok);

@@ -25,7 +25,6 @@ mkdir -p "$work/corpus" "$work/artifacts"
 cp "$here"/corpus/* "$work/corpus/"
 
 echo "run-fuzz: building $work/fuzz_api with $clang"
-# shellcheck disable=SC2086
 "$clang" -std=gnu11 -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -D_GNU_SOURCE -I"$top/include" -I"$top/src" -I"$top/tests" \
