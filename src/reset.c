@@ -33,6 +33,9 @@
 #define MADV_FREE 8
 #endif
 #define PM_PRESENT ((uint64_t)1 << 63)
+/* Mapped only here.  The shared zero page, which a read of a dropped page maps,
+ * never has it: "present" alone would take it for the lost data. */
+#define PM_MMAP_EXCLUSIVE ((uint64_t)1 << 56)
 
 /* Finds the allocation run holding [start, end) or fails like VirtualAlloc. */
 static struct vw_run *range_run_locked(uintptr_t start, uintptr_t end)
@@ -101,7 +104,9 @@ static long minor_faults(void)
     return ru.ru_minflt;
 }
 
-/* 1 if every page of [a, b) is present, reading /proc/self/pagemap. */
+/* 1 if every page of [a, b) is present with a page of its own, reading
+ * /proc/self/pagemap (a page shared after fork counts as not: a needless
+ * failure at worst, never a false success). */
 static int all_present(int fd, uintptr_t a, uintptr_t b)
 {
     uint64_t ent[512];
@@ -114,7 +119,7 @@ static int all_present(int fd, uintptr_t a, uintptr_t b)
         if (got != (long)(n * sizeof ent[0]))
             return 0;
         for (size_t i = 0; i < n; i++)
-            if (!(ent[i] & PM_PRESENT))
+            if ((ent[i] & (PM_PRESENT | PM_MMAP_EXCLUSIVE)) != (PM_PRESENT | PM_MMAP_EXCLUSIVE))
                 return 0;
         a += n * pg;
     }

@@ -13,7 +13,6 @@
 #include <virtualwin.h>
 #include "testutil.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -995,6 +995,14 @@ static int same_snapshot(const struct kvma *a, int na, const struct kvma *b, int
  * agrees with /proc/self/maps (testutil). */
 START_TEST(test_walk_page_for_page)
 {
+#ifdef __SANITIZE_ADDRESS__
+    /* ASan's allocator maps, grows and splits its own regions while the test
+     * runs (every malloc of the test itself), so a page-for-page comparison
+     * with an earlier /proc/self/maps snapshot cannot hold; the same walk runs
+     * in every other build, and check_query's walk runs under ASan. */
+    printf("check_stacks: test_walk_page_for_page skipped under ASan\n");
+    return;
+#endif
     load_objects();
     /* the library's allocations */
     static uintptr_t bases[16];
