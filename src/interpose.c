@@ -77,25 +77,16 @@ static void mark_allocs_locked(uintptr_t start, uintptr_t end, uint16_t flags)
  * not retired): the program sees nothing mapped there. */
 static int arena_free_inside_locked(uintptr_t start, uintptr_t end)
 {
-    uintptr_t cur = start;
-    while (cur < end) {
-        uintptr_t e = 0;
-        int kind = space_stretch(cur, &e);
-        if (kind == SPACE_OUTSIDE) {
-            cur = space_next_arena(cur);
+    uintptr_t cur = start, stop;
+    for (; cur < end; cur = stop) {
+        if (space_piece(cur, end, &stop) != SPACE_ARENA)
             continue;
+        struct vw_run *r = rm_find_from(&vw_state.map, cur);
+        for (uintptr_t c = cur; c < stop; r = rm_next(r)) {
+            if (!r || r->start > c)
+                return 1;
+            c = r->end;
         }
-        uintptr_t stop = e < end ? e : end;
-        if (kind == SPACE_ARENA) {
-            struct vw_run *r = rm_find_from(&vw_state.map, cur);
-            while (cur < stop) {
-                if (!r || r->start > cur)
-                    return 1;
-                cur = r->end;
-                r = rm_next(r);
-            }
-        }
-        cur = stop;
     }
     return 0;
 }
@@ -161,27 +152,19 @@ VW_API int munmap(void *addr, size_t len)
      * remapped PROT_NONE (the arena stays whole) and free space is left alone;
      * outside the arenas, and in retired arena space (where someone else's
      * mapping already made a hole), the pages are unmapped. */
-    uintptr_t cur = start;
-    while (cur < end) {
-        uintptr_t e = 0;
-        int kind = space_stretch(cur, &e);
-        if (kind != SPACE_ARENA) {
+    uintptr_t e;
+    for (uintptr_t cur = start; cur < end; cur = e) {
+        if (space_piece(cur, end, &e) != SPACE_ARENA) {
             /* Outside the arenas, or retired arena space: really unmapped. */
-            if (kind == SPACE_OUTSIDE)
-                e = space_next_arena(cur);
-            e = e < end ? e : end;
             mark_allocs_locked(cur, e, ALLOC_HOLES);
             os_unmap(cur, e - cur);
-        } else {
-            e = e < end ? e : end;
-            for (struct vw_run *r = rm_find_from(&vw_state.map, cur); r && r->start < e;
-                 r = rm_next(r)) {
-                uintptr_t a = r->start > cur ? r->start : cur;
-                uintptr_t b = r->end < e ? r->end : e;
-                os_decommit(a, b - a);
-            }
+            continue;
         }
-        cur = e;
+        for (struct vw_run *r = rm_find_from(&vw_state.map, cur); r && r->start < e; r = rm_next(r)) {
+            uintptr_t a = r->start > cur ? r->start : cur;
+            uintptr_t b = r->end < e ? r->end : e;
+            os_decommit(a, b - a);
+        }
     }
     struct rm_spares sp = { { NULL, NULL } };
     rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
@@ -319,27 +302,19 @@ static void take_snapshot_locked(uintptr_t start, uintptr_t end, struct snapshot
 /* Fills a hole the kernel just made in an arena with PROT_NONE space again. */
 static void refill_arena_locked(uintptr_t start, uintptr_t end)
 {
-    uintptr_t cur = start;
-    while (cur < end) {
-        uintptr_t e = 0;
-        int kind = space_stretch(cur, &e);
-        if (kind != SPACE_ARENA) {
-            if (kind == SPACE_OUTSIDE)
-                e = space_next_arena(cur);
-            cur = e < end ? e : end;
-            continue;
-        }
-        uintptr_t stop = e < end ? e : end, at = cur;
-        os_reserve(&at, stop - cur, 1);
-        cur = stop;
+    uintptr_t e;
+    for (uintptr_t cur = start; cur < end; cur = e) {
+        uintptr_t at = cur;
+        if (space_piece(cur, end, &e) == SPACE_ARENA)
+            os_reserve(&at, e - cur, 1);
     }
 }
 
 /* Pages [start, end) left the process at the kernel's hands: update the map. */
 static void vacated_locked(uintptr_t start, uintptr_t end)
 {
-    uintptr_t e = 0;
-    if (space_stretch(start, &e) != SPACE_ARENA || e < end)
+    uintptr_t e;
+    if (space_piece(start, end, &e) != SPACE_ARENA || e < end)
         mark_allocs_locked(start, end, ALLOC_HOLES);
     refill_arena_locked(start, end);
     struct rm_spares sp = { { NULL, NULL } };

@@ -220,13 +220,8 @@ static int next_piece(uintptr_t cur, uintptr_t end, struct piece *p)
 {
     if (cur >= end)
         return 0;
-    uintptr_t e = 0;
-    int kind = space_stretch(cur, &e);
     p->start = cur;
-    if (kind == SPACE_OUTSIDE)
-        e = space_next_arena(cur);
-    p->arena = kind == SPACE_ARENA ? &arenas[arena_index(cur)] : NULL;
-    p->end = e < end ? e : end;
+    p->arena = space_piece(cur, end, &p->end) == SPACE_ARENA ? &arenas[arena_index(cur)] : NULL;
     return 1;
 }
 
@@ -342,6 +337,16 @@ int space_stretch(uintptr_t addr, uintptr_t *end)
         g++;
     *end = a->base + (uintptr_t)g * VW_GRANULE;
     return retired ? SPACE_RETIRED : SPACE_ARENA;
+}
+
+int space_piece(uintptr_t cur, uintptr_t end, uintptr_t *piece_end)
+{
+    uintptr_t e = 0;
+    int kind = space_stretch(cur, &e);
+    if (kind == SPACE_OUTSIDE)
+        e = space_next_arena(cur);
+    *piece_end = e < end ? e : end;
+    return kind;
 }
 
 int space_holds(uintptr_t start, uintptr_t end)

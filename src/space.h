@@ -51,6 +51,9 @@ void space_retire(uintptr_t base, size_t size);
  * SPACE_OUTSIDE it is left unset). */
 enum { SPACE_OUTSIDE = 0, SPACE_ARENA = 1, SPACE_RETIRED = 2 };
 int space_stretch(uintptr_t addr, uintptr_t *end);
+/* The same, as a step of a walk over [cur, end): returns the kind at cur and
+ * stores where that piece ends, clipped to end. */
+int space_piece(uintptr_t cur, uintptr_t end, uintptr_t *piece_end);
 /* 1 if [start, end) intersects arena space that is not retired. */
 int space_holds(uintptr_t start, uintptr_t end);
 
