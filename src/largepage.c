@@ -110,23 +110,6 @@ static int make_large(uintptr_t base, size_t size, int lprot)
     return 0;
 }
 
-/* A large-page-aligned PROT_NONE range of the kernel's choosing, outside the
- * arenas (their 64 KiB granules do not give 2 MiB alignment). */
-static int reserve_large_aligned(size_t size, uintptr_t *out)
-{
-    size_t lp = vw_large_page_size();
-    uintptr_t raw = 0;
-    if (os_reserve(&raw, size + lp, 0))
-        return ENOMEM;
-    uintptr_t base = (raw + lp - 1) & ~(uintptr_t)(lp - 1);
-    if (base > raw)
-        os_unmap(raw, base - raw);
-    if (raw + size + lp > base + size)
-        os_unmap(base + size, raw + size + lp - (base + size));
-    *out = base;
-    return 0;
-}
-
 LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot)
 {
     DWORD eff = prot_effective(prot, prot);
@@ -142,7 +125,8 @@ LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot)
             err = ERROR_INVALID_ADDRESS;
         else if (space_claim(addr, size))
             err = ERROR_INVALID_ADDRESS;
-    } else if (!err && reserve_large_aligned(size, &base)) {
+    } else if (!err && os_reserve_aligned(&base, size, vw_large_page_size())) {
+        /* Outside the arenas: their 64 KiB granules give no 2 MiB alignment. */
         err = ERROR_NO_SYSTEM_RESOURCES;
     }
     if (!err && make_large(base, size, prot_to_linux(eff))) {

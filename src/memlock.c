@@ -43,19 +43,15 @@ static void clear_guard_locked(uintptr_t start, uintptr_t end, struct rm_spares 
 
 static DWORD lock_own_locked(uintptr_t start, uintptr_t end, int lock)
 {
-    struct vw_run *r = rm_find(&vw_state.map, start);
-    if (end > rm_alloc_end(r))
-        return ERROR_INVALID_ADDRESS;
     struct rm_summary s;
-    rm_summarize(&vw_state.map, start, end, &s);
-    if (s.any_reserved || s.any_hole)
-        return ERROR_INVALID_ADDRESS;
+    DWORD err = vw_committed_range_locked(rm_find(&vw_state.map, start), start, end, &s);
+    if (err)
+        return err;
     struct rm_spares sp = { { NULL, NULL } };
     if (rm_spare_get(&vw_state.map, &sp, 2)) {
         rm_spare_put(&vw_state.map, &sp);
         return ERROR_NOT_ENOUGH_MEMORY;
     }
-    DWORD err = 0;
     if (lock) {
         if (s.any_noaccess) {
             err = ERROR_NOACCESS;

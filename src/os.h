@@ -22,6 +22,10 @@
 #include <stdint.h>
 
 int os_reserve(uintptr_t *addr, size_t len, int fixed);
+/* A reservation of len bytes at an address of the kernel's choosing aligned to
+ * align (a power of two >= the page size): reserves len + align and unmaps the
+ * misaligned head and tail. */
+int os_reserve_aligned(uintptr_t *addr, size_t len, size_t align);
 int os_map_anon(uintptr_t *addr, size_t len, int prot);
 /* Anonymous private mapping with extra MAP_* flags (MAP_HUGETLB, ...); fixed
  * as for os_reserve. */

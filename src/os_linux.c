@@ -67,6 +67,23 @@ int os_reserve(uintptr_t *addr, size_t len, int fixed)
     return map_anon(addr, len, PROT_NONE, MAP_NORESERVE, fixed);
 }
 
+int os_reserve_aligned(uintptr_t *addr, size_t len, size_t align)
+{
+    uintptr_t raw = 0;
+    size_t over = len + align;
+    int err = os_reserve(&raw, over, 0);
+    if (err)
+        return err;
+    uintptr_t base = (raw + align - 1) & ~(uintptr_t)(align - 1);
+    /* A failure to trim leaves some PROT_NONE space mapped: harmless. */
+    if (base > raw)
+        os_unmap(raw, base - raw);
+    if (raw + over > base + len)
+        os_unmap(base + len, raw + over - (base + len));
+    *addr = base;
+    return 0;
+}
+
 int os_map_anon(uintptr_t *addr, size_t len, int prot)
 {
     VW_FAULT_POINT();

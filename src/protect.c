@@ -23,12 +23,10 @@
 static DWORD protect_own_locked(struct vw_run *r, uintptr_t start, uintptr_t end, int change,
                                 DWORD newprot, DWORD *old)
 {
-    if (end > rm_alloc_end(r))
-        return ERROR_INVALID_ADDRESS;
     struct rm_summary s;
-    rm_summarize(&vw_state.map, start, end, &s);
-    if (s.any_reserved || s.any_hole)
-        return ERROR_INVALID_ADDRESS;
+    DWORD werr = vw_committed_range_locked(r, start, end, &s);
+    if (werr)
+        return werr;
     *old = s.first_protect;
     if (!change)
         return 0;

@@ -93,24 +93,6 @@ uintptr_t space_next_arena(uintptr_t addr)
     return UINTPTR_MAX;
 }
 
-/* Maps `size` bytes of PROT_NONE space at a 64 KiB-aligned address of the
- * kernel's choosing, trimming the misaligned head and tail. */
-static int reserve_aligned(size_t size, uintptr_t *out)
-{
-    uintptr_t raw = 0;
-    size_t over = size + VW_GRANULE;
-    int err = os_reserve(&raw, over, 0);
-    if (err)
-        return err;
-    uintptr_t base = (raw + VW_GRANULE - 1) & ~(VW_GRANULE - 1);
-    if (base > raw)
-        os_unmap(raw, base - raw);
-    if (raw + over > base + size)
-        os_unmap(base + size, raw + over - (base + size));
-    *out = base;
-    return 0;
-}
-
 static struct arena *arena_new(void)
 {
     if (narenas == MAX_ARENAS)
@@ -119,7 +101,7 @@ static struct arena *arena_new(void)
     if (os_map_anon(&bits, 2 * (ARENA_GRANULES / 8), PROT_READ | PROT_WRITE))
         return NULL;
     uintptr_t base;
-    if (reserve_aligned(ARENA_SIZE, &base)) {
+    if (os_reserve_aligned(&base, ARENA_SIZE, VW_GRANULE)) {
         os_unmap(bits, 2 * (ARENA_GRANULES / 8));
         return NULL;
     }
@@ -187,7 +169,7 @@ static void arena_mark(struct arena *a, size_t g, size_t n)
 int space_alloc(size_t size, int top_down, uintptr_t *base)
 {
     if (size >= DEDICATED_MIN)
-        return reserve_aligned(size, base);
+        return os_reserve_aligned(base, size, VW_GRANULE);
     size_t n = granules(size);
     for (int attempt = 0; attempt < 2; attempt++) {
         for (size_t k = 0; k < narenas; k++) {

@@ -33,6 +33,15 @@ int vw_touches_library_locked(uintptr_t start, uintptr_t end)
     return rm_overlaps(&vw_state.map, start, end) || space_holds(start, end);
 }
 
+DWORD vw_committed_range_locked(const struct vw_run *r, uintptr_t start, uintptr_t end,
+                                struct rm_summary *s)
+{
+    if (end > rm_alloc_end(r))
+        return ERROR_INVALID_ADDRESS;
+    rm_summarize(&vw_state.map, start, end, s);
+    return s->any_reserved || s->any_hole ? ERROR_INVALID_ADDRESS : 0;
+}
+
 static void fork_prepare(void)
 {
     map_lock();

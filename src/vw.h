@@ -86,6 +86,11 @@ static inline void map_unlock(void)
  * such a range is not foreign memory, whatever the kernel shows there. */
 int vw_touches_library_locked(uintptr_t start, uintptr_t end);
 
+/* Spec 6 and 8: every page of [start, end) committed, inside r's allocation.
+ * Fills *s; 0 or ERROR_INVALID_ADDRESS (state.c).  Needs the lock. */
+DWORD vw_committed_range_locked(const struct vw_run *r, uintptr_t start, uintptr_t end,
+                                struct rm_summary *s);
+
 /* Last error (lasterror.c). */
 void vw_set_error(DWORD err);
 /* Sets the last error and returns 0 (FALSE / NULL / 0), for `return vw_fail(e);`. */
