@@ -17,7 +17,10 @@
  * write is caught too.  A page that was never touched before the reset reads
  * as zero either way but cannot be told apart from a dropped one: it counts as
  * lost, so success is never reported for lost data, at the price of a rare
- * needless failure.
+ * needless failure.  For the same reason a page that reads as all zeros after
+ * the undo's write counts as lost: some kernels (6.18 seen) refill a dropped
+ * page on a read fault with a fresh, exclusive zeroed page, which pagemap and
+ * the fault count cannot tell from the original.
  */
 #include "vw.h"
 #include "trace.h"
@@ -126,6 +129,18 @@ static int all_present(int fd, uintptr_t a, uintptr_t b)
     return 1;
 }
 
+/* 1 if the page at p reads as zeros.  Some kernels refill a dropped page on a
+ * read fault with a fresh zeroed page of its own (not the shared zero page), so
+ * neither pagemap nor the fault count can tell it from the original: a page of
+ * zeros counts as lost, as a page never written before the reset already does. */
+static int page_all_zero(const uint64_t *p)
+{
+    for (size_t i = 0; i < vw_page() / sizeof *p; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
 /* Cancels the lazy free of [a, b) by writing to every page; returns 0 if all
  * pages were intact, 1 if any was lost.  Needs the lock; temporarily makes
  * non-writable pages writable. */
@@ -142,9 +157,12 @@ static int undo_range_locked(int fd, uintptr_t a, uintptr_t b, const struct vw_r
     for (uintptr_t p = a; p < b; p += vw_page())
         vw_touch_write((volatile unsigned char *)p);
     long after = minor_faults();
+    int zeroed = 0;
+    for (uintptr_t p = a; p < b && !zeroed; p += vw_page())
+        zeroed = page_all_zero((const uint64_t *)p);
     if (!writable)
         vw_protect_back(a, b - a, prot_to_linux(prot));
-    return lost || before < 0 || after != before;
+    return lost || zeroed || before < 0 || after != before;
 }
 
 /* The undo of MEM_RESET / OfferVirtualMemory over committed pages: 0 if every
