@@ -57,7 +57,7 @@
 
 /* ---- PROCMAP_QUERY (Linux 6.11 UAPI; Debian 12 headers predate it) ------- */
 #ifndef _WIN32
-#include "procmap_query.h"
+#include "os/procmap_query.h"
 #endif
 
 #define MAX_REPS 31

@@ -23,7 +23,7 @@
 
 /* The test controls of the fault-injection build (src/faultinject.c). */
 #define VW_FAULT_INJECTION 1
-#include "faultinject.h"
+#include "os/faultinject.h"
 
 #define SPAN (8 * VW_64K)
 

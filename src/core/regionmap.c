@@ -1,0 +1,310 @@
+/*
+ * regionmap.c: runs of pages in a red-black tree (see regionmap.h for the
+ * invariants).  Splits happen only at the edges of the range being changed, and
+ * every change ends with a merge of the touched runs and their neighbours, so
+ * the number of nodes stays equal to the number of distinct runs.
+ */
+#include "core/regionmap.h"
+
+#include <errno.h>
+
+#define RUN(n) ((struct vw_run *)(n))
+
+struct vw_run *rm_find(const struct vw_regionmap *m, uintptr_t addr)
+{
+    struct rb_node *n = m->tree.node;
+    while (n) {
+        struct vw_run *r = RUN(n);
+        if (addr < r->start)
+            n = n->left;
+        else if (addr >= r->end)
+            n = n->right;
+        else
+            return r;
+    }
+    return NULL;
+}
+
+struct vw_run *rm_find_from(const struct vw_regionmap *m, uintptr_t addr)
+{
+    struct rb_node *n = m->tree.node;
+    struct vw_run *best = NULL;
+    while (n) {
+        struct vw_run *r = RUN(n);
+        if (addr < r->end) {
+            best = r;
+            if (addr >= r->start)
+                return r;
+            n = n->left;
+        } else {
+            n = n->right;
+        }
+    }
+    return best;
+}
+
+struct vw_run *rm_first(const struct vw_regionmap *m)
+{
+    return RUN(rb_first(&m->tree));
+}
+
+struct vw_run *rm_next(const struct vw_run *r)
+{
+    return RUN(rb_next(&r->rb));
+}
+
+struct vw_run *rm_prev(const struct vw_run *r)
+{
+    return RUN(rb_prev(&r->rb));
+}
+
+struct vw_run *rm_alloc_first(struct vw_run *r)
+{
+    /* Not "start == alloc_base": munmap may have taken the first pages. */
+    struct vw_run *p;
+    while ((p = rm_prev(r)) && p->alloc_base == r->alloc_base)
+        r = p;
+    return r;
+}
+
+int rm_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end)
+{
+    struct vw_run *r = rm_find_from(m, start);
+    return r && r->start < end;
+}
+
+/* Nodes outside the tree have state 0, so a stale pointer to one (the query
+ * hint) can be recognised under the lock. */
+static void node_free(struct vw_regionmap *m, struct vw_run *r)
+{
+    r->state = 0;
+    pool_put(&m->pool, r);
+}
+
+int rm_spare_get(struct vw_regionmap *m, struct rm_spares *s, int need)
+{
+    for (int i = 0; i < need; i++) {
+        if (!s->node[i]) {
+            if (!(s->node[i] = pool_get(&m->pool)))
+                return ENOMEM;
+            s->node[i]->state = 0;
+        }
+    }
+    return 0;
+}
+
+void rm_spare_put(struct vw_regionmap *m, struct rm_spares *s)
+{
+    for (int i = 0; i < 2; i++) {
+        if (s->node[i]) {
+            node_free(m, s->node[i]);
+            s->node[i] = NULL;
+        }
+    }
+}
+
+static struct vw_run *spare_take(struct rm_spares *s)
+{
+    for (int i = 0; i < 2; i++) {
+        struct vw_run *r = s->node[i];
+        if (r) {
+            s->node[i] = NULL;
+            return r;
+        }
+    }
+    return NULL;   /* callers reserve enough: unreachable */
+}
+
+static void tree_insert(struct vw_regionmap *m, struct vw_run *r)
+{
+    struct rb_node **link = &m->tree.node, *parent = NULL;
+    while (*link) {
+        parent = *link;
+        link = r->start < RUN(parent)->start ? &parent->left : &parent->right;
+    }
+    rb_link(&r->rb, parent, link);
+    rb_insert_fixup(&m->tree, &r->rb);
+}
+
+struct vw_run *rm_insert_alloc(struct vw_regionmap *m, struct rm_spares *s, uintptr_t base,
+                               uintptr_t end, uint16_t alloc_protect, uint8_t state,
+                               uint16_t protect)
+{
+    struct vw_run *r = spare_take(s);
+    r->start = r->alloc_base = base;
+    r->end = end;
+    rm_set_alloc_end(r, end);
+    r->alloc_protect = alloc_protect;
+    r->alloc_flags = 0;
+    r->state = state;
+    r->protect = state == RUN_COMMITTED ? protect : 0;
+    r->flags = 0;
+    tree_insert(m, r);
+    m->nallocs++;
+    return r;
+}
+
+void rm_remove_alloc(struct vw_regionmap *m, struct vw_run *r)
+{
+    r = rm_alloc_first(r);
+    uintptr_t base = r->alloc_base;
+    while (r && r->alloc_base == base) {
+        struct vw_run *next = rm_next(r);
+        rb_erase(&m->tree, &r->rb);
+        node_free(m, r);
+        r = next;
+    }
+    m->nallocs--;
+}
+
+/* Splits r at addr (r->start < addr < r->end); returns the upper half. */
+static struct vw_run *split(struct vw_regionmap *m, struct rm_spares *s, struct vw_run *r,
+                            uintptr_t addr)
+{
+    struct vw_run *hi = spare_take(s);
+    *hi = *r;
+    hi->start = addr;
+    r->end = addr;
+    tree_insert(m, hi);
+    return hi;
+}
+
+static int same_run(const struct vw_run *a, const struct vw_run *b)
+{
+    return a->alloc_base == b->alloc_base && a->state == b->state &&
+           a->protect == b->protect && a->flags == b->flags;
+}
+
+/* Merges r with its successor while they are alike; returns r. */
+static struct vw_run *merge_forward(struct vw_regionmap *m, struct vw_run *r)
+{
+    struct vw_run *n;
+    while ((n = rm_next(r)) && n->start == r->end && same_run(r, n)) {
+        r->end = n->end;
+        rb_erase(&m->tree, &n->rb);
+        node_free(m, n);
+    }
+    return r;
+}
+
+void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, uintptr_t end,
+                  uint8_t state, uint16_t protect, uint8_t flags_mask, uint8_t flags_value)
+{
+    struct vw_run *r = rm_find_from(m, start);   /* start may lie in a hole */
+    if (r->start < start)
+        r = split(m, s, r, start);
+    struct vw_run *first = r;
+    for (; r && r->start < end; r = rm_next(r)) {
+        if (r->end > end)
+            split(m, s, r, end);
+        if (state)
+            r->state = state;
+        if (r->state == RUN_RESERVED) {
+            r->protect = 0;
+            r->flags = 0;
+        } else {
+            if (protect != RM_KEEP_PROTECT)
+                r->protect = protect;
+            r->flags = ((r->flags & ~flags_mask) | (flags_value & flags_mask)) & 7u;
+        }
+    }
+    /* Merge from the run before the range through the run after it. */
+    struct vw_run *p = rm_prev(first);
+    if (p && p->alloc_base == first->alloc_base)
+        first = p;
+    for (r = first; r && r->start <= end; r = rm_next(r))
+        merge_forward(m, r);
+}
+
+void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
+                  struct rm_summary *out)
+{
+    struct vw_run *r = rm_find_from(m, start);
+    uintptr_t cur = start;
+    *out = (struct rm_summary){ 0 };
+    out->first_protect = r ? r->protect : 0;
+    for (; r && r->start < end; r = rm_next(r)) {
+        if (r->start > cur)
+            out->any_hole = 1;   /* pages munmap took out of the allocation */
+        uintptr_t a = r->start > start ? r->start : start;
+        size_t n = (r->end < end ? r->end : end) - a;
+        cur = r->end;
+        if (r->state == RUN_RESERVED) {
+            out->any_reserved = 1;
+            out->reserved_bytes += n;
+            continue;
+        }
+        out->any_committed = 1;
+        out->committed_bytes += n;
+        if (r->flags & RUN_LOCKED) {
+            out->any_locked = 1;
+            out->locked_bytes += n;
+        } else {
+            out->any_unlocked = 1;
+        }
+        if (r->protect & 0x100)   /* PAGE_GUARD */
+            out->any_guard = 1;
+        if ((r->protect & 0xFF) == 0x01)   /* PAGE_NOACCESS */
+            out->any_noaccess = 1;
+    }
+    if (cur < end)
+        out->any_hole = 1;
+}
+
+int rm_remove_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start,
+                    uintptr_t end, const struct rm_remove_ops *ops)
+{
+    struct vw_run *r = rm_find_from(m, start);
+    while (r && r->start < end) {
+        if (rm_spare_get(m, s, 2))
+            return ENOMEM;
+        if (r->start < start)
+            r = split(m, s, r, start);
+        if (r->end > end)
+            split(m, s, r, end);
+        struct vw_run *prev = rm_prev(r), *next = rm_next(r);
+        struct vw_run piece = *r;
+        int last = !(prev && prev->alloc_base == r->alloc_base) &&
+                   !(next && next->alloc_base == r->alloc_base);
+        rb_erase(&m->tree, &r->rb);
+        node_free(m, r);
+        if (ops->removed)
+            ops->removed(&piece, ops->ctx);
+        if (last) {
+            m->nallocs--;
+            if (ops->emptied)
+                ops->emptied(piece.alloc_base, rm_alloc_end(&piece), piece.alloc_flags, ops->ctx);
+        }
+        r = next;
+    }
+    return 0;
+}
+
+void rm_insert_run(struct vw_regionmap *m, struct rm_spares *s, const struct vw_run *proto)
+{
+    struct vw_run *r = spare_take(s);
+    *r = *proto;
+    int is_new = !rm_overlaps(m, r->alloc_base, rm_alloc_end(r));
+    tree_insert(m, r);
+    if (is_new)
+        m->nallocs++;
+    struct vw_run *p = rm_prev(r);
+    if (p && p->alloc_base == r->alloc_base && p->end == r->start)
+        r = p;
+    merge_forward(m, r);
+}
+
+void rm_mark_alloc(struct vw_run *r, uint16_t flags)
+{
+    uintptr_t base = r->alloc_base;
+    for (struct vw_run *q = rm_alloc_first(r); q && q->alloc_base == base; q = rm_next(q))
+        q->alloc_flags |= flags;
+}
+
+void rm_clear_locks(struct vw_regionmap *m)
+{
+    for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
+        r->flags &= (RUN_RESET | RUN_LOST);
+    for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
+        merge_forward(m, r);
+}

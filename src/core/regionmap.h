@@ -1,0 +1,150 @@
+/*
+ * regionmap.h: the library's record of its allocations.
+ *
+ * The map is a red-black tree of runs keyed by address.  A run is a maximal
+ * range of pages of one allocation with the same state, protection and flags;
+ * an allocation is the sequence of runs that share alloc_base.  Memory is
+ * proportional to the number of runs, never to pages: a 1 TiB reservation is
+ * one 64-byte node.
+ *
+ * Invariants (checked by rm_check in debug builds and by the tests through
+ * VirtualQuery):
+ * - runs never overlap; the runs of an allocation tile [alloc_base, alloc_end)
+ *   exactly, with no gap;
+ * - two neighbouring runs of the same allocation differ in state, protect or
+ *   flags (they are merged otherwise);
+ * - reserved runs have protect 0 and no flags.
+ *
+ * No syscalls, no policy, no locking: every function needs the map lock held
+ * by the caller.  Functions that may need nodes take them pre-allocated, so a
+ * failure can be reported before anything has changed.
+ */
+#ifndef VW_REGIONMAP_H
+#define VW_REGIONMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/rbtree.h"
+#include "core/pool.h"
+
+enum { RUN_RESERVED = 1, RUN_COMMITTED = 2 };
+enum {
+    RUN_LOCKED = 1,
+    /* MEM_RESET / OfferVirtualMemory left the pages droppable (MADV_FREE). */
+    RUN_RESET = 2,
+    /* Some page of a RUN_RESET run was seen dropped (and may have been filled
+     * again since, by VirtualLock): the next undo must fail. */
+    RUN_LOST = 4,
+};
+enum {
+    ALLOC_LARGE_PAGES = 1,
+    /* Pages left the allocation and may now hold someone else's mapping
+     * (munmap outside the arenas, mmap MAP_FIXED, mremap): release and
+     * decommit must touch the remaining runs only. */
+    ALLOC_HOLES = 2,
+};
+
+/* 56 bytes: the allocation's size is kept in 4 KiB units in a bit-field, so a
+ * million single-run allocations cost 56 MB of nodes, and 35 bits cover the
+ * whole 47-bit user address space. */
+struct vw_run {
+    struct rb_node rb;
+    uintptr_t start, end;          /* [start, end), page aligned */
+    uintptr_t alloc_base;
+    uint64_t alloc_units : 35;     /* allocation size / 4096 (2^35 pages: all of 47 bits) */
+    uint64_t alloc_protect : 11;   /* protection given to VirtualAlloc (modifiers kept) */
+    uint64_t protect : 11;         /* Windows protection of committed pages, 0 if reserved */
+    uint64_t alloc_flags : 2;      /* ALLOC_* */
+    uint64_t state : 2;            /* RUN_RESERVED or RUN_COMMITTED; 0 in a freed node */
+    uint64_t flags : 3;            /* RUN_LOCKED, RUN_RESET, RUN_LOST */
+};
+
+#define RM_UNIT 4096u
+
+static inline uintptr_t rm_alloc_end(const struct vw_run *r)
+{
+    return r->alloc_base + (uintptr_t)r->alloc_units * RM_UNIT;
+}
+
+static inline void rm_set_alloc_end(struct vw_run *r, uintptr_t end)
+{
+    r->alloc_units = (end - r->alloc_base) / RM_UNIT;
+}
+
+struct vw_regionmap {
+    struct rb_root tree;
+    struct vw_pool pool;
+    size_t nallocs;
+};
+
+#define VW_REGIONMAP_INIT { { NULL }, VW_POOL_INIT(sizeof(struct vw_run)), 0 }
+
+/* The run containing addr, or NULL. */
+struct vw_run *rm_find(const struct vw_regionmap *m, uintptr_t addr);
+/* The first run ending above addr (containing it or after it), or NULL. */
+struct vw_run *rm_find_from(const struct vw_regionmap *m, uintptr_t addr);
+struct vw_run *rm_first(const struct vw_regionmap *m);
+struct vw_run *rm_next(const struct vw_run *r);
+struct vw_run *rm_prev(const struct vw_run *r);
+/* First run of r's allocation. */
+struct vw_run *rm_alloc_first(struct vw_run *r);
+/* 1 if any run overlaps [start, end). */
+int rm_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end);
+
+/* Node reservation: rm_spare_get fills the spares up to `need` (<= 2);
+ * returns 0 or ENOMEM.  rm_spare_put returns the unused ones. */
+struct rm_spares {
+    struct vw_run *node[2];
+};
+int rm_spare_get(struct vw_regionmap *m, struct rm_spares *s, int need);
+void rm_spare_put(struct vw_regionmap *m, struct rm_spares *s);
+
+/* Records a new allocation [base, end) as one run; uses one spare. */
+struct vw_run *rm_insert_alloc(struct vw_regionmap *m, struct rm_spares *s, uintptr_t base,
+                               uintptr_t end, uint16_t alloc_protect, uint8_t state,
+                               uint16_t protect);
+/* Removes every run of the allocation containing r. */
+void rm_remove_alloc(struct vw_regionmap *m, struct vw_run *r);
+
+/* Sets state, protect and flags on [start, end) of the allocation holding it:
+ * fields are replaced as (old & ~mask) | value for flags, and state/protect are
+ * replaced unless given as 0 (state) / RM_KEEP_PROTECT.  Splits at most two
+ * runs (two spares) and merges neighbours afterwards. */
+#define RM_KEEP_PROTECT 0xFFFFu
+void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, uintptr_t end,
+                  uint8_t state, uint16_t protect, uint8_t flags_mask, uint8_t flags_value);
+
+/* What the runs of [start, end) hold; [start, end) must lie inside one
+ * allocation's bounds (pages missing from it count as any_hole). */
+struct rm_summary {
+    int any_reserved, any_committed, any_locked, any_unlocked;
+    int any_guard, any_noaccess, any_hole;
+    uint16_t first_protect;
+    size_t reserved_bytes, committed_bytes, locked_bytes;   /* within [start, end) */
+};
+void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
+                  struct rm_summary *out);
+
+/* Removes [start, end) from whatever allocations hold it: the pages leave
+ * their allocations (the rest of each allocation stays valid).  For every run
+ * piece removed, `removed` is called; for every allocation left with no run,
+ * `emptied` is called with its bounds and flags (after its last run is gone).
+ * Needs two spares; refills them from the pool as it goes and returns ENOMEM
+ * if that fails (the map is consistent, the range partly removed). */
+struct rm_remove_ops {
+    void (*removed)(const struct vw_run *piece, void *ctx);
+    void (*emptied)(uintptr_t base, uintptr_t end, uint16_t alloc_flags, void *ctx);
+    void *ctx;
+};
+int rm_remove_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start,
+                    uintptr_t end, const struct rm_remove_ops *ops);
+/* Inserts a run [start, end) of an existing or new allocation as given by
+ * `proto` (alloc bounds, protections, state, flags); uses one spare. */
+void rm_insert_run(struct vw_regionmap *m, struct rm_spares *s, const struct vw_run *proto);
+/* Sets alloc_flags bits on every run of r's allocation. */
+void rm_mark_alloc(struct vw_run *r, uint16_t flags);
+
+/* Clears RUN_LOCKED everywhere and merges (fork child). */
+void rm_clear_locks(struct vw_regionmap *m);
+
+#endif

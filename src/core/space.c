@@ -1,0 +1,400 @@
+/*
+ * space.c: arenas and granule bitmaps (see space.h).
+ *
+ * Arenas are kept in a static table sorted by address (binary search); each
+ * has a bitmap of 64 KiB granules in its own small mapping.  Allocation is
+ * first fit from a per-arena hint (the lowest granule that may be free), which
+ * packs allocations at low addresses and makes reserve/release cycles reuse
+ * the same, already-split VMAs.
+ */
+#include "core/space.h"
+#include "os/os.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define ARENA_SIZE ((size_t)4 << 30)
+#define ARENA_GRANULES (ARENA_SIZE / VW_GRANULE)
+#define MAX_ARENAS 1024
+/* Requests above this get a mapping of their own rather than arena space. */
+#define DEDICATED_MIN (ARENA_SIZE / 4)
+
+struct arena {
+    uintptr_t base, end;
+    uint64_t *bits;       /* 1 = granule in use */
+    uint64_t *retired;    /* 1 = someone else mapped over it: foreign for good */
+    size_t hint;          /* no free granule below this index */
+    size_t used, nretired;
+};
+
+static struct arena arenas[MAX_ARENAS];
+static size_t narenas;
+
+static inline int bit_get(const uint64_t *b, size_t i)
+{
+    return (int)((b[i / 64] >> (i % 64)) & 1);
+}
+
+static void bits_set(uint64_t *b, size_t from, size_t to, int v)
+{
+    for (size_t i = from; i < to; i++) {
+        if (v)
+            b[i / 64] |= (uint64_t)1 << (i % 64);
+        else
+            b[i / 64] &= ~((uint64_t)1 << (i % 64));
+    }
+}
+
+static int bits_clear_range(const uint64_t *b, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (bit_get(b, i))
+            return 0;
+    return 1;
+}
+
+static size_t granules(size_t size)
+{
+    return (size + VW_GRANULE - 1) / VW_GRANULE;
+}
+
+/* Index of the arena containing addr, or -1. */
+static long arena_index(uintptr_t addr)
+{
+    size_t lo = 0, hi = narenas;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (addr < arenas[mid].base)
+            hi = mid;
+        else if (addr >= arenas[mid].end)
+            lo = mid + 1;
+        else
+            return (long)mid;
+    }
+    return -1;
+}
+
+int space_arena_at(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+    long i = arena_index(addr);
+    if (i < 0)
+        return 0;
+    *start = arenas[i].base;
+    *end = arenas[i].end;
+    return 1;
+}
+
+uintptr_t space_next_arena(uintptr_t addr)
+{
+    for (size_t i = 0; i < narenas; i++)
+        if (arenas[i].base > addr)
+            return arenas[i].base;
+    return UINTPTR_MAX;
+}
+
+static struct arena *arena_new(void)
+{
+    if (narenas == MAX_ARENAS)
+        return NULL;
+    uintptr_t bits = 0;
+    if (os_map_anon(&bits, 2 * (ARENA_GRANULES / 8), PROT_READ | PROT_WRITE))
+        return NULL;
+    uintptr_t base;
+    if (os_reserve_aligned(&base, ARENA_SIZE, VW_GRANULE)) {
+        os_unmap(bits, 2 * (ARENA_GRANULES / 8));
+        return NULL;
+    }
+    size_t i = narenas;
+    while (i > 0 && arenas[i - 1].base > base) {
+        arenas[i] = arenas[i - 1];
+        i--;
+    }
+    arenas[i] = (struct arena){ base, base + ARENA_SIZE, (uint64_t *)bits,
+                                (uint64_t *)bits + ARENA_GRANULES / 64, 0, 0, 0 };
+    narenas++;
+    return &arenas[i];
+}
+
+/* First fit of n granules at or above the hint; returns the index or -1. */
+static long find_low(const struct arena *a, size_t n)
+{
+    size_t i = a->hint;
+    while (i + n <= ARENA_GRANULES) {
+        if (i % 64 == 0 && a->bits[i / 64] == ~(uint64_t)0) {
+            i += 64;
+            continue;
+        }
+        if (bit_get(a->bits, i)) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < i + n && !bit_get(a->bits, j))
+            j++;
+        if (j == i + n)
+            return (long)i;
+        i = j + 1;
+    }
+    return -1;
+}
+
+/* Highest fit of n granules; returns the index or -1. */
+static long find_high(const struct arena *a, size_t n)
+{
+    size_t top = ARENA_GRANULES;   /* candidate run is [top - n, top) */
+    while (top >= n && top > a->hint) {
+        size_t j = top;
+        while (j > top - n && !bit_get(a->bits, j - 1))
+            j--;
+        if (j == top - n)
+            return (long)(top - n);
+        top = j - 1;
+    }
+    return -1;
+}
+
+static void arena_mark(struct arena *a, size_t g, size_t n)
+{
+    bits_set(a->bits, g, g + n, 1);
+    a->used += n;
+    if (g <= a->hint) {
+        size_t h = g + n;
+        while (h < ARENA_GRANULES && bit_get(a->bits, h))
+            h++;
+        a->hint = h;
+    }
+}
+
+int space_alloc(size_t size, int top_down, uintptr_t *base)
+{
+    if (size >= DEDICATED_MIN)
+        return os_reserve_aligned(base, size, VW_GRANULE);
+    size_t n = granules(size);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        for (size_t k = 0; k < narenas; k++) {
+            struct arena *a = &arenas[top_down ? narenas - 1 - k : k];
+            if (ARENA_GRANULES - a->used < n)
+                continue;
+            long g = top_down ? find_high(a, n) : find_low(a, n);
+            if (g >= 0) {
+                arena_mark(a, (size_t)g, n);
+                *base = a->base + (uintptr_t)g * VW_GRANULE;
+                return 0;
+            }
+        }
+        if (attempt == 0 && !arena_new())
+            break;
+    }
+    return ENOMEM;
+}
+
+/* Walks [base, end) piece by piece: arena pieces and the gaps between them. */
+struct piece {
+    uintptr_t start, end;
+    struct arena *arena;   /* NULL for a piece outside every arena */
+};
+
+/* Retired arena space counts as outside the arenas: someone else's mapping is
+ * there, so it is claimed with MAP_FIXED_NOREPLACE and given back by unmapping,
+ * like any space the library does not hold. */
+static int next_piece(uintptr_t cur, uintptr_t end, struct piece *p)
+{
+    if (cur >= end)
+        return 0;
+    p->start = cur;
+    p->arena = space_piece(cur, end, &p->end) == SPACE_ARENA ? &arenas[arena_index(cur)] : NULL;
+    return 1;
+}
+
+static void piece_granules(const struct piece *p, size_t *g0, size_t *g1)
+{
+    *g0 = (p->start - p->arena->base) / VW_GRANULE;
+    *g1 = (p->end - p->arena->base + VW_GRANULE - 1) / VW_GRANULE;
+}
+
+static int vacate_piece(const struct piece *p, int dirty)
+{
+    if (!p->arena)
+        return os_unmap(p->start, p->end - p->start);
+    return dirty ? os_decommit(p->start, p->end - p->start) : 0;
+}
+
+static void free_piece_granules(const struct piece *p)
+{
+    size_t g0, g1;
+    piece_granules(p, &g0, &g1);
+    for (size_t g = g0; g < g1; g++) {
+        if (bit_get(p->arena->bits, g)) {
+            bits_set(p->arena->bits, g, g + 1, 0);
+            p->arena->used--;
+        }
+    }
+    if (g0 < p->arena->hint)
+        p->arena->hint = g0;
+}
+
+static void retire_piece(const struct piece *p);
+
+/* Gives one piece back.  If the kernel refuses, arena space that may still hold
+ * data is retired rather than handed out again. */
+static int release_piece(const struct piece *p, int dirty)
+{
+    int err = vacate_piece(p, dirty);
+    if (p->arena) {
+        if (err)
+            retire_piece(p);
+        else
+            free_piece_granules(p);
+    }
+    return err;
+}
+
+int space_vacate(uintptr_t start, size_t size, int dirty)
+{
+    struct piece p;
+    int first = 1;
+    for (uintptr_t cur = start; next_piece(cur, start + size, &p); cur = p.end) {
+        int err = vacate_piece(&p, dirty);
+        if (err && first)
+            return err;   /* nothing changed yet */
+        if (err && p.arena)
+            retire_piece(&p);
+        first = 0;
+    }
+    return 0;
+}
+
+void space_free_granules(uintptr_t base, size_t size)
+{
+    struct piece p;
+    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end)
+        if (p.arena)
+            free_piece_granules(&p);
+}
+
+static void retire_piece(const struct piece *p)
+{
+    size_t g0, g1;
+    piece_granules(p, &g0, &g1);
+    for (size_t g = g0; g < g1; g++) {
+        if (!bit_get(p->arena->bits, g)) {
+            bits_set(p->arena->bits, g, g + 1, 1);
+            p->arena->used++;
+        }
+        if (!bit_get(p->arena->retired, g)) {
+            bits_set(p->arena->retired, g, g + 1, 1);
+            p->arena->nretired++;
+        }
+    }
+}
+
+void space_retire(uintptr_t base, size_t size)
+{
+    for (uintptr_t cur = base; cur < base + size;) {
+        long i = arena_index(cur);
+        if (i < 0) {
+            cur = space_next_arena(cur);
+            continue;
+        }
+        struct piece p = { cur, arenas[i].end < base + size ? arenas[i].end : base + size, &arenas[i] };
+        retire_piece(&p);
+        cur = p.end;
+    }
+}
+
+int space_stretch(uintptr_t addr, uintptr_t *end)
+{
+    long i = arena_index(addr);
+    if (i < 0)
+        return SPACE_OUTSIDE;
+    const struct arena *a = &arenas[i];
+    if (!a->nretired) {
+        *end = a->end;
+        return SPACE_ARENA;
+    }
+    size_t g = (addr - a->base) / VW_GRANULE;
+    int retired = bit_get(a->retired, g);
+    while (g < ARENA_GRANULES && bit_get(a->retired, g) == retired)
+        g++;
+    *end = a->base + (uintptr_t)g * VW_GRANULE;
+    return retired ? SPACE_RETIRED : SPACE_ARENA;
+}
+
+int space_piece(uintptr_t cur, uintptr_t end, uintptr_t *piece_end)
+{
+    uintptr_t e = 0;
+    int kind = space_stretch(cur, &e);
+    if (kind == SPACE_OUTSIDE)
+        e = space_next_arena(cur);
+    *piece_end = e < end ? e : end;
+    return kind;
+}
+
+int space_holds(uintptr_t start, uintptr_t end)
+{
+    uintptr_t cur = start;
+    while (cur < end) {
+        uintptr_t e;
+        int kind = space_stretch(cur, &e);
+        if (kind == SPACE_ARENA)
+            return 1;
+        if (kind == SPACE_OUTSIDE)
+            e = space_next_arena(cur);
+        cur = e;
+    }
+    return 0;
+}
+
+int space_claim(uintptr_t base, size_t size)
+{
+    uintptr_t end = base + size;
+    struct piece p;
+    /* First check every arena piece, so that a refusal changes nothing. */
+    for (uintptr_t cur = base; next_piece(cur, end, &p); cur = p.end) {
+        if (p.arena) {
+            size_t g0, g1;
+            piece_granules(&p, &g0, &g1);
+            if (!bits_clear_range(p.arena->bits, g0, g1))
+                return EEXIST;
+        }
+    }
+    for (uintptr_t cur = base; next_piece(cur, end, &p); cur = p.end) {
+        int err = 0;
+        if (p.arena) {
+            size_t g0, g1;
+            piece_granules(&p, &g0, &g1);
+            arena_mark(p.arena, g0, g1 - g0);
+        } else {
+            uintptr_t at = p.start;
+            err = os_reserve(&at, p.end - p.start, 1);
+        }
+        if (err) {
+            /* Undo the pieces already taken (all clean: nothing committed yet). */
+            struct piece q;
+            for (uintptr_t c = base; c < p.start && next_piece(c, p.start, &q); c = q.end)
+                release_piece(&q, 0);
+            return err;
+        }
+    }
+    return 0;
+}
+
+int space_release(uintptr_t base, size_t size, int dirty)
+{
+    struct piece p;
+    int first = 1;
+    for (uintptr_t cur = base; next_piece(cur, base + size, &p); cur = p.end) {
+        int err = vacate_piece(&p, dirty);
+        if (err && first)
+            return err;   /* the kernel refused before anything changed */
+        if (p.arena) {
+            if (err)
+                retire_piece(&p);   /* may still hold data: never hand it out */
+            else
+                free_piece_granules(&p);
+        }
+        first = 0;
+    }
+    return 0;
+}

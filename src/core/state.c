@@ -1,0 +1,125 @@
+/*
+ * state.c: the process-wide state (map, lock), its lazy initialisation and the
+ * fork handlers.
+ *
+ * Calls may arrive before our constructor (from other libraries' constructors
+ * when we are preloaded), so everything works from zero-initialised storage
+ * and vw_init_slow is idempotent and lock-free: racing first callers may both
+ * compute the page size (same value); pthread_atfork is registered once,
+ * guarded by an atomic flag rather than pthread_once (no re-entry hazards).
+ *
+ * Fork: the parent takes the map lock around fork so the child inherits a
+ * consistent map; the child resets the lock, forgets mlock state (Linux does
+ * not inherit it) and drops the parent's /proc/self/maps descriptor.
+ */
+#include "core/vw.h"
+#include "os/kernelview.h"
+#include "core/space.h"
+#include "diag/trace.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+struct vw_state vw_state = {
+    .lock = { 0 },
+    .map = VW_REGIONMAP_INIT,
+    .page = 0,
+};
+
+int vw_touches_library_locked(uintptr_t start, uintptr_t end)
+{
+    return rm_overlaps(&vw_state.map, start, end) || space_holds(start, end);
+}
+
+DWORD vw_committed_range_locked(const struct vw_run *r, uintptr_t start, uintptr_t end,
+                                struct rm_summary *s)
+{
+    if (end > rm_alloc_end(r))
+        return ERROR_INVALID_ADDRESS;
+    rm_summarize(&vw_state.map, start, end, s);
+    return s->any_reserved || s->any_hole ? ERROR_INVALID_ADDRESS : 0;
+}
+
+static void fork_prepare(void)
+{
+    map_lock();
+}
+
+static void fork_parent(void)
+{
+    map_unlock();
+}
+
+static void fork_child(void)
+{
+    vw_lock_reset(&vw_state.lock);
+    rm_clear_locks(&vw_state.map);
+    vw_state.locked = 0;
+    kv_reset_after_fork();
+}
+
+void vw_init_page_slow(void)
+{
+    uintptr_t page = (uintptr_t)getauxval(AT_PAGESZ);
+    if (page == 0 || (page & (page - 1)))
+        page = 4096;
+    __atomic_store_n(&vw_state.page, page, __ATOMIC_RELEASE);
+}
+
+void vw_init_slow(void)
+{
+    /* One thread reads the settings and registers the fork handlers.  Others
+     * racing it (or re-entering from an allocator that pthread_atfork calls,
+     * which may mmap through us) do not wait: they only need the page size,
+     * and miss the settings only if they call during these few instructions. */
+    static int started;
+    vw_init_page();
+    if (!__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL)) {
+        const char *limit = getenv("VIRTUALWIN_COMMIT_LIMIT");
+        if (limit && *limit) {
+            vw_state.commit_limit = vw_parse_size(limit);
+            if (!vw_state.commit_limit) {
+                /* A typo must not silently mean "no limit". write(2): no stdio here. */
+                static const char msg[] =
+                    "libvirtualwin: ignoring VIRTUALWIN_COMMIT_LIMIT: not a size such as 64M\n";
+                ssize_t unused = write(2, msg, sizeof msg - 1);
+                (void)unused;
+            }
+        }
+        vw_trace_open();
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
+        __atomic_store_n(&vw_state.ready, 1, __ATOMIC_RELEASE);
+    }
+}
+
+size_t vw_parse_size(const char *s)
+{
+    size_t v = 0;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        if (v > (SIZE_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    if (!digits)
+        return 0;
+    unsigned shift = 0;
+    switch (*s) {
+    case 'k': case 'K': shift = 10; s++; break;
+    case 'm': case 'M': shift = 20; s++; break;
+    case 'g': case 'G': shift = 30; s++; break;
+    case 't': case 'T': shift = 40; s++; break;
+    }
+    if (shift && (*s == 'b' || *s == 'B'))
+        s++;
+    if (*s || (shift && v > (SIZE_MAX >> shift)))
+        return 0;
+    return v << shift;
+}
+
+__attribute__((constructor)) static void vw_constructor(void)
+{
+    vw_init();
+}

@@ -1,0 +1,170 @@
+/*
+ * vw.h: internal interfaces shared by the Win32 layer (alloc.c, free.c,
+ * protect.c, query.c, memlock.c, sysinfo.c, process.c).
+ *
+ * Conventions: the API files validate, round and map errors; they set the
+ * last error only at the API edge (vw_fail).  Functions named *_locked need
+ * vw_state.lock held; the rest take it themselves or need none.  Nothing here
+ * is exported: the version script and -fvisibility=hidden keep it internal.
+ */
+#ifndef VW_VW_H
+#define VW_VW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <virtualwin.h>
+
+#include "core/regionmap.h"
+#include "os/spinlock.h"
+
+#define VW_API __attribute__((visibility("default")))
+
+#define VW_MIN_ADDR ((uintptr_t)0x10000)
+#if defined(__x86_64__)
+#define VW_MAX_ADDR ((uintptr_t)0x7FFFFFFEFFFFull)
+#elif defined(__aarch64__)
+#define VW_MAX_ADDR ((uintptr_t)0xFFFFFFFEFFFFull)   /* 48-bit user space less 64 KiB */
+#else
+#define VW_MAX_ADDR ((uintptr_t)0x7FFFFFFEFFFFull)
+#endif
+#define VW_PSEUDO_PROCESS ((HANDLE)(intptr_t)-1)
+
+struct vw_state {
+    vw_lock_t lock;
+    struct vw_regionmap map;
+    uintptr_t page;        /* host page size */
+    int ready;             /* settings read, fork handlers registered */
+    /* Accounting (under the lock): bytes committed and locked in the library's
+     * allocations, and the commit limit from VIRTUALWIN_COMMIT_LIMIT (0: none). */
+    size_t committed, locked, commit_limit;
+};
+
+extern struct vw_state vw_state;
+
+/* Lazy, idempotent initialisation.  vw_init() (every API entry) reads the
+ * settings and registers the fork handlers once; vw_init_page() (the
+ * interposed mmap family) only needs the page size, because those calls can
+ * come from a sanitizer runtime or another preloaded library before libc has
+ * set up the environment, too early to read settings from it.  Each costs one
+ * load once done. */
+void vw_init_slow(void);
+void vw_init_page_slow(void);
+static inline void vw_init(void)
+{
+    if (__builtin_expect(!__atomic_load_n(&vw_state.ready, __ATOMIC_ACQUIRE), 0))
+        vw_init_slow();
+}
+static inline void vw_init_page(void)
+{
+    if (__builtin_expect(__atomic_load_n(&vw_state.page, __ATOMIC_ACQUIRE) == 0, 0))
+        vw_init_page_slow();
+}
+
+static inline uintptr_t vw_page(void)
+{
+    return vw_state.page;
+}
+static inline uintptr_t page_floor(uintptr_t a)
+{
+    return a & ~(vw_page() - 1);
+}
+static inline uintptr_t page_ceil(uintptr_t a)
+{
+    return (a + vw_page() - 1) & ~(vw_page() - 1);
+}
+
+static inline void map_lock(void)
+{
+    vw_lock(&vw_state.lock);
+}
+static inline void map_unlock(void)
+{
+    vw_unlock(&vw_state.lock);
+}
+
+/* 1 if [start, end) overlaps a library allocation or arena space (state.c):
+ * such a range is not foreign memory, whatever the kernel shows there. */
+int vw_touches_library_locked(uintptr_t start, uintptr_t end);
+
+/* Spec 6 and 8: every page of [start, end) committed, inside r's allocation.
+ * Fills *s; 0 or ERROR_INVALID_ADDRESS (state.c).  Needs the lock. */
+DWORD vw_committed_range_locked(const struct vw_run *r, uintptr_t start, uintptr_t end,
+                                struct rm_summary *s);
+
+/* Last error (lasterror.c). */
+void vw_set_error(DWORD err);
+/* Sets the last error and returns 0 (FALSE / NULL / 0), for `return vw_fail(e);`. */
+static inline int vw_fail(DWORD err)
+{
+    vw_set_error(err);
+    return 0;
+}
+
+/* VirtualQuery without the trace line, for the library's own use (query.c). */
+SIZE_T vw_query_region(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
+
+/* Handles (process.c): 0 if h names the current process, else a Win32 error. */
+DWORD vw_check_process(HANDLE h);
+
+/* Protection (protection.c). */
+#define VW_PROT_MODIFIERS (PAGE_GUARD | PAGE_NOCACHE | PAGE_WRITECOMBINE)
+#define VW_CACHE_BITS (PAGE_NOCACHE | PAGE_WRITECOMBINE)
+/* 0 if flProtect is acceptable for private memory, else ERROR_INVALID_PARAMETER. */
+DWORD prot_validate(DWORD prot);
+/* The same, optionally accepting PAGE_WRITECOPY / PAGE_EXECUTE_WRITECOPY
+ * (valid on private file mappings, such as images). */
+DWORD prot_validate_ex(DWORD prot, int allow_writecopy);
+/* Windows protection (valid) -> PROT_* (PAGE_GUARD: PROT_NONE). */
+int prot_to_linux(DWORD prot);
+/* Kernel PROT_* -> Windows protection of a mapped page. */
+DWORD prot_from_linux(int prot);
+/* What a page reports after being given `prot` in an allocation made with
+ * alloc_protect: TARGETS bits dropped, caching bits from the allocation. */
+DWORD prot_effective(DWORD prot, DWORD alloc_protect);
+
+/* Range helpers: 1 if [addr, addr+size) wraps or leaves the user range. */
+int vw_range_invalid(uintptr_t addr, size_t size);
+
+/* Commit accounting (alloc.c): 0 if `bytes` more may be committed, else
+ * ERROR_COMMITMENT_LIMIT.  Needs the lock. */
+DWORD vw_commit_check_locked(size_t bytes);
+/* Lock quota (workingset.c): 0 if `bytes` more may be locked, else
+ * ERROR_WORKING_SET_QUOTA.  Issues getrlimit; call it with the lock held only
+ * because the count it compares against lives under the lock. */
+DWORD vw_lock_quota_check_locked(size_t bytes);
+/* Large pages (largepage.c): the page size, and the allocation path. */
+size_t vw_large_page_size(void);
+LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot);
+/* Parses "123", "64K", "2M", "1G" (also with a B: "64KB"); 0 if invalid. */
+size_t vw_parse_size(const char *s);
+
+/* Writes the byte at p back unchanged, atomically.  A compare-and-swap of a
+ * value with itself is a real store no compiler may drop (an atomic OR of zero
+ * is not: clang removes it).  Used to cancel MADV_FREE on a page. */
+static inline void vw_touch_write(volatile unsigned char *p)
+{
+    unsigned char v = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(p, &v, v, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+/* Marks RUN_LOST the RUN_RESET runs of [start, end) with a page the kernel
+ * dropped, before something (mlock) fills them again (reset.c).  Needs the lock. */
+void vw_note_lost_pages_locked(uintptr_t start, uintptr_t end);
+
+/* MEM_RESET and MEM_RESET_UNDO (reset.c): 0 or a Win32 error. */
+DWORD vw_reset(uintptr_t addr, size_t size);
+DWORD vw_reset_undo(uintptr_t addr, size_t size);
+
+/* Puts a protection back after a partial failure; a refusal here would leave
+ * the kernel and the map disagreeing, so it is retried (the conditions that
+ * make mprotect fail, such as a transient shortage, rarely persist). */
+int vw_protect_back(uintptr_t addr, size_t len, int prot);
+
+/* Syscall errno -> Win32 error (alloc.c). */
+DWORD vw_error_from_errno(int err);
+/* Re-applies the recorded protection of every run in [start, end) after a
+ * partly failed mprotect (alloc.c). */
+void vw_restore_protection_locked(uintptr_t start, uintptr_t end);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * os_linux.c: raw Linux syscalls behind the contract in os.h.
+ *
+ * Invariants: no libc memory wrapper is called (interposition-proof), errno is
+ * never modified as seen by the caller of the API, and a fixed placement never
+ * replaces an existing mapping: MAP_FIXED_NOREPLACE where the kernel knows it
+ * (4.17+), and on older kernels, which take it as a hint, the returned address
+ * is checked and a misplaced mapping is removed again.
+ */
+#include "os/os.h"
+#include "os/faultinject.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* Raw syscall returning 0/-errno style as a long, without touching errno. */
+static long raw6(long nr, long a, long b, long c, long d, long e, long f)
+{
+    int saved = errno;
+    long r = syscall(nr, a, b, c, d, e, f);
+    if (r == -1) {
+        r = -(long)errno;
+        errno = saved;
+    }
+    return r;
+}
+
+static int as_err(long r)
+{
+    return r < 0 ? (int)-r : 0;
+}
+
+static long mmap_raw(uintptr_t addr, size_t len, int prot, int flags)
+{
+    return raw6(SYS_mmap, (long)addr, (long)len, prot, flags, -1, 0);
+}
+
+static int map_anon(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
+{
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | extra;
+    if (fixed)
+        flags |= MAP_FIXED_NOREPLACE;
+    long r = mmap_raw(*addr, len, prot, flags);
+    if (r < 0 && r > -4096)
+        return as_err(r);
+    if (fixed && (uintptr_t)r != *addr) {
+        /* A pre-4.17 kernel treated MAP_FIXED_NOREPLACE as a hint. */
+        raw6(SYS_munmap, r, (long)len, 0, 0, 0, 0);
+        return EEXIST;
+    }
+    *addr = (uintptr_t)r;
+    return 0;
+}
+
+int os_reserve(uintptr_t *addr, size_t len, int fixed)
+{
+    VW_FAULT_POINT();
+    return map_anon(addr, len, PROT_NONE, MAP_NORESERVE, fixed);
+}
+
+int os_reserve_aligned(uintptr_t *addr, size_t len, size_t align)
+{
+    uintptr_t raw = 0;
+    size_t over = len + align;
+    int err = os_reserve(&raw, over, 0);
+    if (err)
+        return err;
+    uintptr_t base = (raw + align - 1) & ~(uintptr_t)(align - 1);
+    /* A failure to trim leaves some PROT_NONE space mapped: harmless. */
+    if (base > raw)
+        os_unmap(raw, base - raw);
+    if (raw + over > base + len)
+        os_unmap(base + len, raw + over - (base + len));
+    *addr = base;
+    return 0;
+}
+
+int os_map_anon(uintptr_t *addr, size_t len, int prot)
+{
+    VW_FAULT_POINT();
+    return map_anon(addr, len, prot, 0, 0);
+}
+
+int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
+{
+    VW_FAULT_POINT();
+    return map_anon(addr, len, prot, extra, fixed);
+}
+
+int os_decommit(uintptr_t addr, size_t len)
+{
+    VW_FAULT_POINT();
+    long r = mmap_raw(addr, len, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+    return r < 0 && r > -4096 ? as_err(r) : 0;
+}
+
+int os_unmap(uintptr_t addr, size_t len)
+{
+    VW_FAULT_POINT();
+    return as_err(raw6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0));
+}
+
+int os_protect(uintptr_t addr, size_t len, int prot)
+{
+    VW_FAULT_POINT();
+    return as_err(raw6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0));
+}
+
+int os_advise(uintptr_t addr, size_t len, int advice)
+{
+    VW_FAULT_POINT();
+    return as_err(raw6(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0));
+}
+
+int os_lock(uintptr_t addr, size_t len)
+{
+    VW_FAULT_POINT();
+    return as_err(raw6(SYS_mlock, (long)addr, (long)len, 0, 0, 0, 0));
+}
+
+int os_unlock(uintptr_t addr, size_t len)
+{
+    VW_FAULT_POINT();
+    return as_err(raw6(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0));
+}
+
+void os_futex_wait(int *uaddr, int val)
+{
+    raw6(SYS_futex, (long)uaddr, FUTEX_WAIT_PRIVATE, val, 0, 0, 0);
+}
+
+void os_futex_wake(int *uaddr, int n)
+{
+    raw6(SYS_futex, (long)uaddr, FUTEX_WAKE_PRIVATE, n, 0, 0, 0);
+}
+
+int os_open_ro(const char *path)
+{
+    long r = raw6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+    return r < 0 ? -1 : (int)r;
+}
+
+long os_read(int fd, void *buf, size_t len)
+{
+    return raw6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
+}
+
+long os_pread(int fd, void *buf, size_t len, long off)
+{
+    return raw6(SYS_pread64, fd, (long)buf, (long)len, off, 0, 0);
+}
+
+int os_close(int fd)
+{
+    return as_err(raw6(SYS_close, fd, 0, 0, 0, 0, 0));
+}
+
+int os_ioctl(int fd, unsigned long req, void *arg)
+{
+    return as_err(raw6(SYS_ioctl, fd, (long)req, (long)arg, 0, 0, 0));
+}

@@ -1,0 +1,432 @@
+/*
+ * interpose.c: mmap, munmap, mprotect and mremap as the program sees them.
+ *
+ * These symbols are exported, so calls from the program and its libraries reach
+ * them before libc's (when preloaded, or linked ahead of libc).  Calls that do
+ * not touch memory the library tracks go straight to the kernel as one raw
+ * syscall, after one lookup under the map lock.  Calls that do touch it are
+ * carried out and the map follows, so VirtualQuery keeps agreeing with the
+ * kernel and the allocations stay releasable:
+ * - munmap: the pages leave their allocation and report MEM_FREE.  Inside an
+ *   arena they are remapped PROT_NONE rather than unmapped (the arena must stay
+ *   whole; PROT_NONE arena space is free space); elsewhere they are unmapped
+ *   and the allocation is marked ALLOC_HOLES so that release touches only what
+ *   is left.  Arena space no allocation uses is already free: nothing to do.
+ * - mprotect: Protect follows; reserved pages made accessible become committed.
+ *   Unallocated arena space is unmapped memory to the program: ENOMEM.
+ * - mmap with MAP_FIXED over tracked or arena space: the new mapping is the
+ *   caller's; the pages leave their allocations, which are marked
+ *   ALLOC_HOLES, and the arena granules are retired for good.
+ * - mremap: what moved is tracked where it went (a new allocation with the
+ *   same runs), what was given up leaves its allocation, and a hole it leaves
+ *   in an arena is filled again with PROT_NONE space.
+ * madvise is not interposed: no advice changes what Windows would report.
+ * No malloc, no dlsym, no recursion (the library's own calls are raw syscalls).
+ */
+#include "core/vw.h"
+#include "os/os.h"
+#include "core/space.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+
+/* Accounting for pages leaving the map. */
+static void count_removed(const struct vw_run *piece, void *ctx)
+{
+    (void)ctx;
+    size_t n = piece->end - piece->start;
+    if (piece->state == RUN_COMMITTED)
+        vw_state.committed -= n;
+    if (piece->flags & RUN_LOCKED)
+        vw_state.locked -= n;
+}
+
+/* An allocation lost its last page: its arena granules are free again
+ * (retired ones excepted: someone else's mapping is there). */
+static void release_emptied(uintptr_t base, uintptr_t end, uint16_t flags, void *ctx)
+{
+    (void)ctx;
+    (void)flags;
+    space_free_granules(base, end - base);
+}
+
+static const struct rm_remove_ops remove_ops = { count_removed, release_emptied, NULL };
+
+/* Sets alloc_flags bits on every allocation intersecting [start, end). */
+static void mark_allocs_locked(uintptr_t start, uintptr_t end, uint16_t flags)
+{
+    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end;) {
+        uintptr_t base = r->alloc_base;
+        rm_mark_alloc(r, flags);
+        while (r && r->alloc_base == base)
+            r = rm_next(r);
+    }
+}
+
+/* 1 if some arena space in [start, end) is free (in no allocation's runs and
+ * not retired): the program sees nothing mapped there. */
+static int arena_free_inside_locked(uintptr_t start, uintptr_t end)
+{
+    uintptr_t cur = start, stop;
+    for (; cur < end; cur = stop) {
+        if (space_piece(cur, end, &stop) != SPACE_ARENA)
+            continue;
+        struct vw_run *r = rm_find_from(&vw_state.map, cur);
+        for (uintptr_t c = cur; c < stop; r = rm_next(r)) {
+            if (!r || r->start > c)
+                return 1;
+            c = r->end;
+        }
+    }
+    return 0;
+}
+
+/* Someone else's mapping now covers [start, end) in arena space: retire the
+ * granules it touches, and unmap the rest of those granules that no
+ * allocation uses, so that retired space looks like any space outside the
+ * arenas (free where nothing is mapped, reservable again later). */
+static void retire_locked(uintptr_t start, uintptr_t end)
+{
+    uintptr_t g0 = start & ~(VW_GRANULE - 1), g1 = (end + VW_GRANULE - 1) & ~(VW_GRANULE - 1);
+    for (uintptr_t g = g0; g < g1; g += VW_GRANULE) {
+        uintptr_t e = 0;
+        if (space_stretch(g, &e) != SPACE_ARENA)
+            continue;
+        /* Pieces of the granule outside [start, end) and outside every run. */
+        uintptr_t cur = g, gend = g + VW_GRANULE;
+        while (cur < gend) {
+            if (cur >= start && cur < end) {
+                cur = end < gend ? end : gend;
+                continue;
+            }
+            uintptr_t stop = cur < start && start < gend ? start : gend;
+            struct vw_run *r = rm_find_from(&vw_state.map, cur);
+            if (r && r->start <= cur) {
+                cur = r->end < stop ? r->end : stop;
+                continue;
+            }
+            uintptr_t hole_end = r && r->start < stop ? r->start : stop;
+            os_unmap(cur, hole_end - cur);
+            cur = hole_end;
+        }
+    }
+    space_retire(start, end - start);
+}
+
+static long fail_errno(int e)
+{
+    errno = e;
+    return -1;
+}
+
+static long raw(long nr, long a, long b, long c, long d, long e, long f)
+{
+    return syscall(nr, a, b, c, d, e, f);
+}
+
+/* ---- munmap ------------------------------------------------------------- */
+
+VW_API int munmap(void *addr, size_t len)
+{
+    uintptr_t start = (uintptr_t)addr;
+    vw_init_page();
+    if ((start & (vw_page() - 1)) || len == 0 || start + len < start)
+        return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+    uintptr_t end = page_ceil(start + len);
+    map_lock();
+    if (!vw_touches_library_locked(start, end)) {
+        map_unlock();
+        return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+    }
+    /* Kernel side, stretch by stretch: in arena space, pages of allocations are
+     * remapped PROT_NONE (the arena stays whole) and free space is left alone;
+     * outside the arenas, and in retired arena space (where someone else's
+     * mapping already made a hole), the pages are unmapped. */
+    uintptr_t e;
+    for (uintptr_t cur = start; cur < end; cur = e) {
+        if (space_piece(cur, end, &e) != SPACE_ARENA) {
+            /* Outside the arenas, or retired arena space: really unmapped. */
+            mark_allocs_locked(cur, e, ALLOC_HOLES);
+            os_unmap(cur, e - cur);
+            continue;
+        }
+        for (struct vw_run *r = rm_find_from(&vw_state.map, cur); r && r->start < e; r = rm_next(r)) {
+            uintptr_t a = r->start > cur ? r->start : cur;
+            uintptr_t b = r->end < e ? r->end : e;
+            os_decommit(a, b - a);
+        }
+    }
+    struct rm_spares sp = { { NULL, NULL } };
+    rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
+    rm_spare_put(&vw_state.map, &sp);
+    map_unlock();
+    return 0;
+}
+
+/* ---- mprotect ----------------------------------------------------------- */
+
+VW_API int mprotect(void *addr, size_t len, int prot)
+{
+    uintptr_t start = (uintptr_t)addr;
+    vw_init_page();
+    if ((start & (vw_page() - 1)) || start + len < start || len == 0)
+        return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+    uintptr_t end = page_ceil(start + len);
+    map_lock();
+    if (!vw_touches_library_locked(start, end)) {
+        map_unlock();
+        return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+    }
+    if (arena_free_inside_locked(start, end)) {
+        map_unlock();
+        return (int)fail_errno(ENOMEM);   /* free to the program: not mapped */
+    }
+    int err = os_protect(start, end - start, prot);
+    if (err) {
+        vw_restore_protection_locked(start, end);
+        map_unlock();
+        return (int)fail_errno(err);
+    }
+    DWORD winprot = (prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) ? prot_from_linux(prot) : 0;
+    struct vw_run *r = rm_find_from(&vw_state.map, start);
+    while (r && r->start < end) {
+        uintptr_t base = r->alloc_base, a_end = rm_alloc_end(r);
+        uintptr_t a = r->start > start ? r->start : start;
+        uintptr_t b = a_end < end ? a_end : end;
+        struct rm_spares sp = { { NULL, NULL } };
+        if (rm_spare_get(&vw_state.map, &sp, 2) == 0) {
+            if (winprot) {
+                struct rm_summary s;
+                rm_summarize(&vw_state.map, a, b, &s);
+                rm_set_range(&vw_state.map, &sp, a, b, RUN_COMMITTED,
+                             (uint16_t)prot_effective(winprot, r->alloc_protect), 0, 0);
+                vw_state.committed += s.reserved_bytes;
+            } else {
+                /* Committed pages become NOACCESS; reserved ones stay reserved. */
+                for (struct vw_run *q = rm_find_from(&vw_state.map, a); q && q->start < b;) {
+                    uintptr_t qa = q->start > a ? q->start : a;
+                    uintptr_t qb = q->end < b ? q->end : b;
+                    if (q->state == RUN_COMMITTED) {
+                        rm_set_range(&vw_state.map, &sp, qa, qb, 0, PAGE_NOACCESS, 0, 0);
+                        if (rm_spare_get(&vw_state.map, &sp, 2))
+                            break;
+                    }
+                    q = rm_find_from(&vw_state.map, qb);
+                }
+            }
+        }
+        rm_spare_put(&vw_state.map, &sp);
+        r = rm_find_from(&vw_state.map, b);
+        while (r && r->alloc_base == base)
+            r = rm_next(r);
+    }
+    map_unlock();
+    return 0;
+}
+
+/* ---- mmap ----------------------------------------------------------------- */
+
+static void *mmap_impl(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    uintptr_t start = (uintptr_t)addr;
+    vw_init_page();
+    if (!(flags & MAP_FIXED) || (flags & MAP_FIXED_NOREPLACE) || len == 0 ||
+        (start & (vw_page() - 1)) || start + len < start)
+        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+    uintptr_t end = page_ceil(start + len);
+    map_lock();
+    if (!vw_touches_library_locked(start, end)) {
+        map_unlock();
+        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+    }
+    long r = raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+    if (r != -1) {
+        /* The caller replaced our memory: it leaves the map, and the arena
+         * space under it is never handed out again. */
+        mark_allocs_locked(start, end, ALLOC_HOLES);
+        retire_locked(start, end);
+        struct rm_spares sp = { { NULL, NULL } };
+        rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
+        rm_spare_put(&vw_state.map, &sp);
+    }
+    map_unlock();
+    return (void *)r;
+}
+
+VW_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return mmap_impl(addr, len, prot, flags, fd, off);
+}
+
+VW_API void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return mmap_impl(addr, len, prot, flags, fd, off);
+}
+
+/* ---- mremap --------------------------------------------------------------- */
+
+#define MAX_SNAP 32
+
+/* The runs of [start, end) before the move, relative to start. */
+struct snapshot {
+    size_t n;
+    struct vw_run run[MAX_SNAP];
+};
+
+static void take_snapshot_locked(uintptr_t start, uintptr_t end, struct snapshot *sn)
+{
+    sn->n = 0;
+    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end;
+         r = rm_next(r)) {
+        struct vw_run c = *r;
+        c.start = c.start > start ? c.start : start;
+        c.end = c.end < end ? c.end : end;
+        if (sn->n == MAX_SNAP) {
+            sn->run[MAX_SNAP - 1].end = c.end;   /* coarser, never lost */
+            continue;
+        }
+        sn->run[sn->n++] = c;
+    }
+}
+
+/* Fills a hole the kernel just made in an arena with PROT_NONE space again. */
+static void refill_arena_locked(uintptr_t start, uintptr_t end)
+{
+    uintptr_t e;
+    for (uintptr_t cur = start; cur < end; cur = e) {
+        uintptr_t at = cur;
+        if (space_piece(cur, end, &e) == SPACE_ARENA)
+            os_reserve(&at, e - cur, 1);
+    }
+}
+
+/* Pages [start, end) left the process at the kernel's hands: update the map. */
+static void vacated_locked(uintptr_t start, uintptr_t end)
+{
+    uintptr_t e;
+    if (space_piece(start, end, &e) != SPACE_ARENA || e < end)
+        mark_allocs_locked(start, end, ALLOC_HOLES);
+    refill_arena_locked(start, end);
+    struct rm_spares sp = { { NULL, NULL } };
+    rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
+    rm_spare_put(&vw_state.map, &sp);
+}
+
+/* Records [base, base+len) as a new allocation shaped like the snapshot. */
+static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const struct snapshot *sn)
+{
+    uintptr_t end = base + len;
+    for (size_t i = 0; i < sn->n; i++) {
+        struct vw_run c = sn->run[i];
+        uintptr_t a = base + (c.start - old), b = base + (c.end - old);
+        if (i + 1 == sn->n)
+            b = end;   /* growth takes the last run's state */
+        if (a >= end)
+            break;
+        if (b > end)
+            b = end;
+        c.start = a;
+        c.end = b;
+        c.alloc_base = base;
+        rm_set_alloc_end(&c, end);
+        c.flags = 0;   /* mremap does not carry mlock over */
+        struct rm_spares sp = { { NULL, NULL } };
+        if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
+            rm_insert_run(&vw_state.map, &sp, &c);
+            if (c.state == RUN_COMMITTED)
+                vw_state.committed += b - a;
+        }
+        rm_spare_put(&vw_state.map, &sp);
+    }
+    retire_locked(base, base + len);   /* arena space it may have been moved into */
+}
+
+VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int flags, ...)
+{
+    void *new_address = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        new_address = va_arg(ap, void *);
+        va_end(ap);
+    }
+    uintptr_t old = (uintptr_t)old_address;
+    vw_init_page();
+    if ((old & (vw_page() - 1)) || old + old_size < old)
+        return (void *)raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
+                           (long)new_address, 0);
+    uintptr_t old_end = page_ceil(old + old_size);
+    uintptr_t fix = (uintptr_t)new_address, fix_end = page_ceil(fix + new_size);
+    map_lock();
+    int touches_old = old_size && vw_touches_library_locked(old, old_end);
+    int touches_new = (flags & MREMAP_FIXED) && vw_touches_library_locked(fix, fix_end);
+    if (!touches_old && !touches_new) {
+        map_unlock();
+        return (void *)raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
+                           (long)new_address, 0);
+    }
+    if (touches_old && arena_free_inside_locked(old, old_end)) {
+        map_unlock();
+        return (void *)fail_errno(EFAULT);   /* not mapped, as the program sees it */
+    }
+    struct snapshot sn;
+    take_snapshot_locked(old, old_end, &sn);
+    long r = raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
+                 (long)new_address, 0);
+    if (r == -1) {
+        int e = errno;
+        map_unlock();
+        errno = e;
+        return MAP_FAILED;
+    }
+    uintptr_t res = (uintptr_t)r, new_end = page_ceil(res + new_size);
+    if (touches_new) {
+        /* The target's old contents were replaced. */
+        mark_allocs_locked(fix, fix_end, ALLOC_HOLES);
+        struct rm_spares sp = { { NULL, NULL } };
+        rm_remove_range(&vw_state.map, &sp, fix, fix_end, &remove_ops);
+        rm_spare_put(&vw_state.map, &sp);
+    }
+    if (!touches_old) {
+        retire_locked(fix, fix_end);
+    } else if (res == old) {
+        if (new_end < old_end) {
+            vacated_locked(new_end, old_end);
+        } else if (new_end > old_end && sn.n) {
+            /* Grown in place: the new pages join the allocation. */
+            struct vw_run c = sn.run[sn.n - 1];
+            c.start = old_end;
+            c.end = new_end;
+            c.flags = 0;
+            struct vw_run *q = rm_find(&vw_state.map, old_end - vw_page());
+            if (q && rm_alloc_end(&c) == old_end) {
+                for (struct vw_run *x = rm_alloc_first(q); x && x->alloc_base == c.alloc_base;
+                     x = rm_next(x))
+                    rm_set_alloc_end(x, new_end);
+                rm_set_alloc_end(&c, new_end);
+                struct rm_spares sp = { { NULL, NULL } };
+                if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
+                    rm_insert_run(&vw_state.map, &sp, &c);
+                    if (c.state == RUN_COMMITTED)
+                        vw_state.committed += new_end - old_end;
+                }
+                rm_spare_put(&vw_state.map, &sp);
+            }
+        }
+    } else {
+        vacated_locked(old, old_end);
+        track_moved_locked(res, new_end - res, old, &sn);
+    }
+    map_unlock();
+    return (void *)r;
+}
