@@ -7,7 +7,7 @@
 # The report (stdout of bench/vwbench) is shown as it is produced and written
 # only when the benchmark succeeds; progress goes to stderr.  Exits with the
 # benchmark's status.  VWBENCH_QUICK=1 runs a scaled-down version (see
-# bench/vwbench.c: about 0.5 GB instead of about 4 GB at its peak); its report
+# bench/vwbench.c: about 0.4 GB instead of about 4 GB at its peak); its report
 # is written too, marked QUICK MODE in its first line.
 set -u
 

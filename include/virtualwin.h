@@ -93,7 +93,7 @@ extern "C" {
 /* ---- anonymous unions and structures --------------------------------------
  * The SDK declares SYSTEM_INFO, LARGE_INTEGER and MEM_EXTENDED_PARAMETER with
  * anonymous members named DUMMYUNIONNAME / DUMMYSTRUCTNAME, so that
- * si.wProcessorArchitecture and li.QuadPart work where the compiler has
+ * si.wProcessorArchitecture and li.LowPart work where the compiler has
  * anonymous members, and si.u.s.wProcessorArchitecture where it has not
  * (NONAMELESSUNION).  As in MinGW-w64's headers, GCC and clang get the
  * anonymous form in every mode, -std=c99 -pedantic and -std=c++11 -pedantic
