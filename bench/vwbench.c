@@ -6,7 +6,7 @@
  * raw, library, ...) so that noise hits both; each figure is the median of
  * VWBENCH_REPS (default 9, at least 5) repetitions after a warm-up.  The report
  * (a header line, one markdown table and notes) goes to stdout, progress to
- * stderr; bench/run-bench.sh turns stdout into bench/results.md.
+ * stderr; bench/run-bench.sh writes stdout to bench-results.md in the build directory.
  *
  * Exit status: 0 when every API call behaved, even if a target is missed (the
  * table says so); 1 on a functional failure (an API call failing unexpectedly).
