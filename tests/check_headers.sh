@@ -50,10 +50,16 @@ compile() {
     fi
 }
 
+# The compiler a name runs (cc is often gcc), so that each is tried once.
+real() {
+    p=$(command -v "$1" 2>/dev/null) || return 1
+    readlink -f "$p" 2>/dev/null || echo "$p"
+}
+
 for cc in ${CC:-cc} gcc clang; do
-    command -v "${cc%% *}" >/dev/null 2>&1 || continue
-    case $seen in *" $cc "*) continue ;; esac
-    seen="$seen$cc "
+    r=$(real "$cc") || continue
+    case $seen in *" c:$r "*) continue ;; esac
+    seen="${seen}c:$r "
     for mode in "-std=c99" "-std=c11" "-std=gnu99" "-std=c99 -DNONAMELESSUNION" \
                 "-std=c11 -DUNICODE" "-std=c99 -DVIRTUALWIN_PRELOAD"; do
         # shellcheck disable=SC2086
@@ -61,9 +67,9 @@ for cc in ${CC:-cc} gcc clang; do
     done
 done
 for cxx in ${CXX:-c++} g++ clang++; do
-    command -v "${cxx%% *}" >/dev/null 2>&1 || continue
-    case $seen in *" $cxx "*) continue ;; esac
-    seen="$seen$cxx "
+    r=$(real "$cxx") || continue
+    case $seen in *" c++:$r "*) continue ;; esac
+    seen="${seen}c++:$r "
     for mode in "-std=c++11" "-std=c++17" "-std=c++11 -DNONAMELESSUNION" \
                 "-std=c++11 -DUNICODE" "-std=c++11 -DVIRTUALWIN_PRELOAD"; do
         # shellcheck disable=SC2086
