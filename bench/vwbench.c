@@ -6,7 +6,7 @@
  * raw, library, ...) so that noise hits both; each figure is the median of
  * VWBENCH_REPS (default 9, at least 5) repetitions after a warm-up.  The report
  * (a header line, one markdown table and notes) goes to stdout, progress to
- * stderr; bench/run-bench.sh turns stdout into bench/results.md.
+ * stderr; bench/run-bench.sh writes stdout to bench-results.md in the build directory.
  *
  * Exit status: 0 when every API call behaved, even if a target is missed (the
  * table says so); 1 on a functional failure (an API call failing unexpectedly).
@@ -152,7 +152,7 @@ static uint32_t lcg_next(void)
 
 /* ---- the table -------------------------------------------------------------- */
 struct row {
-    char id[12], name[200], lib[96], raw[96], ratio[32], target[96], met[16];
+    char id[12], name[200], lib[96], raw[96], ratio[32], paired[32], target[96], met[16];
 };
 static struct row rows[32];
 static int nrows;
@@ -166,6 +166,7 @@ static struct row *add_row(const char *id, const char *name)
     strcpy(r->lib, "-");
     strcpy(r->raw, "-");
     strcpy(r->ratio, "-");
+    strcpy(r->paired, "-");
     strcpy(r->target, "-");
     strcpy(r->met, "-");
     return r;
@@ -281,9 +282,11 @@ static void fill_pair_row(struct row *r, struct pair p, double limit)
         strcpy(r->met, "failed");
         return;
     }
-    double ratio = p.ratio;
-    fmt_ratio(r->ratio, sizeof r->ratio, ratio, limit);
-    set_met(r, ratio <= limit);
+    /* The ratio column is the ratio of the two medians shown; the target is
+     * judged on the paired ratio, which cancels noise that hits one pair. */
+    snprintf(r->ratio, sizeof r->ratio, "%.2f", p.lib / p.raw);
+    fmt_ratio(r->paired, sizeof r->paired, p.ratio, limit);
+    set_met(r, p.ratio <= limit);
 #endif
 }
 
@@ -1374,15 +1377,18 @@ int main(void)
            "warm-up%s\n\n",
            date, osn, cpu, ncpus(), fmt_count(b1, sizeof b1, (long long)g_page), g_reps,
            g_quick ? "; QUICK MODE (VWBENCH_QUICK=1: 1,000,000 scaled to 100,000)" : "");
-    printf("| # | workload | library ns/op | raw ns/op | ratio | target | met? |\n");
-    printf("|---|---|---:|---:|---:|---|---|\n");
+    printf("| # | workload | library ns/op | raw ns/op | ratio | paired ratio | target | met? |\n");
+    printf("|---|---|---:|---:|---:|---:|---|---|\n");
     for (int i = 0; i < nrows; i++)
-        printf("| %s | %s | %s | %s | %s | %s | %s |\n", rows[i].id, rows[i].name, rows[i].lib,
-               rows[i].raw, rows[i].ratio, rows[i].target, rows[i].met);
+        printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", rows[i].id, rows[i].name,
+               rows[i].lib, rows[i].raw, rows[i].ratio, rows[i].paired, rows[i].target,
+               rows[i].met);
     printf("\nNotes:\n\n");
-    printf("- library and raw ns/op are medians over the repetitions; ratio is the median of "
-           "the per-repetition ratios library / raw (each library run paired with the raw run "
-           "next to it), for 8a/8b the ratio of the medians. Raw = libc "
+    printf("- library and raw ns/op are medians over the repetitions of this run; ratio is "
+           "library / raw of those two medians; paired ratio is the median of the "
+           "per-repetition ratios library / raw (each library run paired with the raw run "
+           "next to it), on which the <= targets are judged. All figures depend on the "
+           "machine and its load. Raw = libc "
            "mmap/mprotect/munmap/ioctl; decommit is a remap (mmap MAP_FIXED PROT_NONE "
            "MAP_NORESERVE) on both sides.\n");
 #ifndef _WIN32

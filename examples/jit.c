@@ -59,6 +59,30 @@ static void copy_code(BYTE *dst, const BYTE *src, SIZE_T n)
         dst[i] = src[i];
 }
 
+/* A size for people, in bytes, KiB, MiB or GiB: exact in the largest unit
+ * that divides it when that takes at most 4 digits (1028 KiB, 64 KiB, 1 GiB),
+ * else rounded to two decimals in the largest unit that fits (60.02 MiB). */
+static const char *size_text(ULONGLONG bytes, char *buf, SIZE_T size)
+{
+    static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+    ULONGLONG unit = 1, exact = 1;
+    unsigned u = 0, exactU = 0;
+
+    while (u + 1 < sizeof units / sizeof units[0] && bytes >= unit * 1024) {
+        unit *= 1024;
+        u++;
+        if (bytes % unit == 0) {
+            exact = unit;
+            exactU = u;
+        }
+    }
+    if (bytes / exact <= 9999)
+        snprintf(buf, size, "%llu %s", (unsigned long long)(bytes / exact), units[exactU]);
+    else
+        snprintf(buf, size, "%.2f %s", (double)bytes / (double)unit, units[u]);
+    return buf;
+}
+
 /* A pointer as %p prints it, for a fixed-width column (printf's width flags
  * with %p behave differently between C libraries). */
 static const char *ptr_text(const void *p, char *buf, SIZE_T size)
@@ -102,7 +126,7 @@ static const char *protect_name(DWORD protect, char *buf, SIZE_T size)
 static void print_header(const char *title)
 {
     printf("\n%s\n", title);
-    printf("%-18s  %12s  %-8s  %-18s  %s\n", "Base", "Size (bytes)", "State", "Protect",
+    printf("%-18s  %12s  %-8s  %-18s  %s\n", "Base", "Size", "State", "Protect",
            "AllocationBase");
     printf("%-18s  %12s  %-8s  %-18s  %s\n", "------------------", "------------",
            "--------", "------------------", "------------------");
@@ -110,11 +134,11 @@ static void print_header(const char *title)
 
 static void print_row(const MEMORY_BASIC_INFORMATION *mbi)
 {
-    char protBuf[48], baseBuf[32], allocBuf[32];
+    char protBuf[48], baseBuf[32], allocBuf[32], sizeBuf[32];
 
-    printf("%-18s  %12llu  %-8s  %-18s  %s\n",
+    printf("%-18s  %12s  %-8s  %-18s  %s\n",
            ptr_text(mbi->BaseAddress, baseBuf, sizeof baseBuf),
-           (unsigned long long)mbi->RegionSize, state_name(mbi->State),
+           size_text(mbi->RegionSize, sizeBuf, sizeof sizeBuf), state_name(mbi->State),
            protect_name(mbi->Protect, protBuf, sizeof protBuf),
            mbi->AllocationBase != NULL
                ? ptr_text(mbi->AllocationBase, allocBuf, sizeof allocBuf)
@@ -188,15 +212,17 @@ int main(void)
     SYSTEM_INFO si;
     MEMORY_BASIC_INFORMATION mbi;
     BYTE *code;
+    char sizeBuf[32];
 
     GetSystemInfo(&si);
-    printf("jit: %s, page size %lu bytes\n", ARCH_NAME, (unsigned long)si.dwPageSize);
+    printf("jit: %s, page size %s\n", ARCH_NAME, size_text(si.dwPageSize, sizeBuf, sizeof sizeBuf));
 
     /* 1. Writable memory for the code. */
     code = (BYTE *)VirtualAlloc(NULL, CODE_BYTES, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
     if (code == NULL)
         return fail("VirtualAlloc(MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE)");
-    printf("jit: %u bytes of READWRITE memory at %p\n", (unsigned)CODE_BYTES, (void *)code);
+    printf("jit: %s of READWRITE memory at %p\n", size_text(CODE_BYTES, sizeBuf, sizeof sizeBuf),
+           (void *)code);
     copy_code(code, code_add, sizeof code_add);
     printf("jit: wrote %u bytes of machine code for add()\n", (unsigned)sizeof code_add);
     if (walk("After VirtualAlloc and writing the code:", code, PAGE_READWRITE))

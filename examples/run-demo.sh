@@ -4,9 +4,12 @@
 # Each example runs twice:
 #   1. linked    - built with the compat headers and linked to libvirtualwin
 #                  (examples/NAME, a libtool wrapper in the build directory);
-#   2. preloaded - the same source built with the compat headers but NOT linked
-#                  to the library (examples/NAME_preload, every API symbol left
-#                  undefined), run with LD_PRELOAD=.../libvirtualwin.so.
+#                  its output is shown;
+#   2. preloaded - the same source built the virtualwin-preload way (compat
+#                  headers, -DVIRTUALWIN_PRELOAD, NOT linked to the library),
+#                  run with LD_PRELOAD=.../libvirtualwin.so; its output is
+#                  compared with the linked run's, addresses aside, and only
+#                  the differences are shown.
 # Exits nonzero if any run fails.
 
 set -u
@@ -26,6 +29,14 @@ fi
 runs=0
 failed=0
 failures=""
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vw-demo.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# Addresses differ from run to run; everything else should not.
+strip_addresses() {
+    sed -e 's/0x[0-9a-fA-F]\{1,\}/0x.../g' "$1"
+}
 
 banner() {
     echo
@@ -51,14 +62,25 @@ run() {
     linked)
         banner "examples/$prog: linked against libvirtualwin" \
             "(ordinary Windows source, #include <windows.h> via the compat headers)"
-        "$path"
+        "$path" > "$tmp/$prog.out" 2>&1
         status=$?
+        cat "$tmp/$prog.out"
         ;;
     preload)
-        banner "examples/$prog: NOT linked to libvirtualwin, run with LD_PRELOAD" \
-            "LD_PRELOAD=$lib"
-        LD_PRELOAD="$lib${LD_PRELOAD:+ $LD_PRELOAD}" "$path"
+        linked=${prog%_preload}
+        echo
+        echo "== examples/$prog: the same source NOT linked to libvirtualwin"
+        echo "== (pkg-config virtualwin-preload), run with LD_PRELOAD=$lib"
+        LD_PRELOAD="$lib${LD_PRELOAD:+ $LD_PRELOAD}" "$path" > "$tmp/$prog.out" 2>&1
         status=$?
+        strip_addresses "$tmp/$linked.out" > "$tmp/$linked.cmp"
+        strip_addresses "$tmp/$prog.out" > "$tmp/$prog.cmp"
+        if cmp -s "$tmp/$linked.cmp" "$tmp/$prog.cmp"; then
+            echo "same output as the linked run ($(wc -l < "$tmp/$prog.out") lines; addresses differ)"
+        else
+            echo "output differs from the linked run (addresses aside):"
+            diff "$tmp/$linked.cmp" "$tmp/$prog.cmp" | sed -n '1,40p'
+        fi
         ;;
     esac
     if [ "$status" -eq 0 ]; then

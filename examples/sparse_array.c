@@ -114,6 +114,30 @@ static int same_text(const char *a, const char *b)
     return *a == *b;
 }
 
+/* A size for people, in bytes, KiB, MiB or GiB: exact in the largest unit
+ * that divides it when that takes at most 4 digits (1028 KiB, 64 KiB, 1 GiB),
+ * else rounded to two decimals in the largest unit that fits (60.02 MiB). */
+static const char *size_text(ULONGLONG bytes, char *buf, SIZE_T size)
+{
+    static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+    ULONGLONG unit = 1, exact = 1;
+    unsigned u = 0, exactU = 0;
+
+    while (u + 1 < sizeof units / sizeof units[0] && bytes >= unit * 1024) {
+        unit *= 1024;
+        u++;
+        if (bytes % unit == 0) {
+            exact = unit;
+            exactU = u;
+        }
+    }
+    if (bytes / exact <= 9999)
+        snprintf(buf, size, "%llu %s", (unsigned long long)(bytes / exact), units[exactU]);
+    else
+        snprintf(buf, size, "%.2f %s", (double)bytes / (double)unit, units[u]);
+    return buf;
+}
+
 /* A pointer as %p prints it, for a fixed-width column (printf's width flags
  * with %p behave differently between C libraries). */
 static const char *ptr_text(const void *p, char *buf, SIZE_T size)
@@ -162,21 +186,22 @@ int main(void)
     unsigned i, written = 0, verified = 0, lost = 0, rows = 0;
     SIZE_T reservedBytes = 0, committedBytes = 0, firstPage, lastPage, page;
     BYTE *decommitStart, *decommitEnd;
-    char protBuf[48], baseBuf[32], allocBuf[32];
+    char protBuf[48], baseBuf[32], allocBuf[32], sizeBuf[32], sizeBuf2[32];
 
     GetSystemInfo(&si);
     g_pageSize = si.dwPageSize;
     if (g_pageSize < MIN_PAGE_SIZE || (g_pageSize & (g_pageSize - 1)) != 0)
         return fail("unexpected page size");
-    printf("sparse_array: page size %lu bytes, allocation granularity %lu bytes\n",
-           (unsigned long)si.dwPageSize, (unsigned long)si.dwAllocationGranularity);
+    printf("sparse_array: page size %s, allocation granularity %s\n",
+           size_text(si.dwPageSize, sizeBuf, sizeof sizeBuf),
+           size_text(si.dwAllocationGranularity, sizeBuf2, sizeof sizeBuf2));
 
     /* 1. Reserve 1 GiB: address space only, no memory yet. */
     g_array = (RECORD *)VirtualAlloc(NULL, RESERVE_BYTES, MEM_RESERVE, PAGE_READWRITE);
     if (g_array == NULL)
         return fail("VirtualAlloc(MEM_RESERVE, 1 GiB)");
-    printf("sparse_array: reserved %llu MiB at %p for %llu records of %llu bytes\n",
-           (unsigned long long)(RESERVE_BYTES >> 20), (void *)g_array,
+    printf("sparse_array: reserved %s at %p for %llu records of %llu bytes\n",
+           size_text(RESERVE_BYTES, sizeBuf, sizeof sizeBuf), (void *)g_array,
            (unsigned long long)CAPACITY, (unsigned long long)sizeof(RECORD));
 
     /* 2. Write records at scattered indices, committing pages as they are needed. */
@@ -196,9 +221,9 @@ int main(void)
         make_text(r->text, sizeof r->text, index);
         written++;
     }
-    printf("sparse_array: wrote %u records; %llu pages (%llu KiB) committed on demand\n",
+    printf("sparse_array: wrote %u records; %llu pages (%s) committed on demand\n",
            written, (unsigned long long)g_pagesCommitted,
-           (unsigned long long)(g_pagesCommitted * g_pageSize / 1024));
+           size_text(g_pagesCommitted * g_pageSize, sizeBuf, sizeof sizeBuf));
 
     /* 3. Read every record back. */
     for (i = 0; i < written; i++) {
@@ -259,7 +284,7 @@ int main(void)
 
     /* 5. Walk the reservation with VirtualQuery. */
     printf("\nVirtualQuery walk of the reservation:\n");
-    printf("%-18s  %12s  %-8s  %-18s  %s\n", "Base", "Size (KiB)", "State", "Protect",
+    printf("%-18s  %12s  %-8s  %-18s  %s\n", "Base", "Size", "State", "Protect",
            "AllocationBase");
     printf("%-18s  %12s  %-8s  %-18s  %s\n", "------------------", "------------",
            "--------", "------------------", "------------------");
@@ -286,9 +311,9 @@ int main(void)
             return fail("a region inside the reservation is neither committed nor reserved");
         }
         reservedBytes += mbi.RegionSize;
-        printf("%-18s  %12llu  %-8s  %-18s  %s\n",
+        printf("%-18s  %12s  %-8s  %-18s  %s\n",
                ptr_text(mbi.BaseAddress, baseBuf, sizeof baseBuf),
-               (unsigned long long)(mbi.RegionSize / 1024), state_name(mbi.State),
+               size_text(mbi.RegionSize, sizeBuf, sizeof sizeBuf), state_name(mbi.State),
                protect_name(mbi.Protect, protBuf, sizeof protBuf),
                ptr_text(mbi.AllocationBase, allocBuf, sizeof allocBuf));
         rows++;
@@ -296,10 +321,8 @@ int main(void)
     }
 
     printf("\nSummary: %u regions\n", rows);
-    printf("  reserved  %12llu bytes (%llu MiB)\n", (unsigned long long)reservedBytes,
-           (unsigned long long)(reservedBytes >> 20));
-    printf("  committed %12llu bytes (%llu KiB, %llu pages)\n",
-           (unsigned long long)committedBytes, (unsigned long long)(committedBytes / 1024),
+    printf("  reserved  %s\n", size_text(reservedBytes, sizeBuf, sizeof sizeBuf));
+    printf("  committed %s (%llu pages)\n", size_text(committedBytes, sizeBuf, sizeof sizeBuf),
            (unsigned long long)(committedBytes / g_pageSize));
     if (reservedBytes != RESERVE_BYTES)
         return fail("the walk did not cover exactly 1 GiB");

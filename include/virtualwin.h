@@ -7,7 +7,13 @@
  * (LLP64), never `unsigned long`.  Calls use the platform's C calling convention:
  * WINAPI expands to nothing.
  *
- * Usable from C (C99 and later) and C++.
+ * Usable from C (C99 and later) and C++; it compiles cleanly with
+ * -std=c99 -pedantic and -std=c++11 -pedantic (tests/check_headers.sh).
+ *
+ * Built with -DVIRTUALWIN_PRELOAD (pkg-config virtualwin-preload), a program
+ * is not linked to the library: every API declaration is weak, and the program
+ * gets the calls from LD_PRELOAD=libvirtualwin.so, or stops at start with a
+ * message naming libvirtualwin when it is run without it.
  */
 #ifndef VIRTUALWIN_H
 #define VIRTUALWIN_H
@@ -30,8 +36,39 @@ extern "C" {
 #ifndef CALLBACK
 #define CALLBACK
 #endif
+/* Every exported function is declared WINBASEAPI.  In a preload build the
+ * declarations are weak, so the program links without the library and an
+ * unresolved call is a null address the constructor below can test, rather
+ * than a relocation the loader refuses (or, with -z lazy, a jump to 0). */
 #ifndef WINBASEAPI
+#ifdef VIRTUALWIN_PRELOAD
+#define WINBASEAPI __attribute__((weak))
+#else
 #define WINBASEAPI
+#endif
+#endif
+/* Windows' calling-convention keywords mean nothing to the C ABI used here:
+ * the library is built with the platform's C convention, so they must not
+ * change it (on i386, GCC's stdcall would).  Empty unless the compiler or the
+ * program defines them. */
+#ifndef __stdcall
+#define __stdcall
+#endif
+#ifndef __cdecl
+#define __cdecl
+#endif
+#ifndef NTAPI
+#define NTAPI
+#endif
+#ifndef WINAPIV
+#define WINAPIV
+#endif
+#ifndef DECLSPEC_ALIGN
+#if defined(__GNUC__) || defined(__clang__)
+#define DECLSPEC_ALIGN(x) __attribute__((aligned(x)))
+#else
+#define DECLSPEC_ALIGN(x)
+#endif
 #endif
 #ifndef CONST
 #define CONST const
@@ -51,6 +88,44 @@ extern "C" {
 #define _Out_
 #define _Out_opt_
 #define _Inout_
+#endif
+
+/* ---- anonymous unions and structures --------------------------------------
+ * The SDK declares SYSTEM_INFO, LARGE_INTEGER and MEM_EXTENDED_PARAMETER with
+ * anonymous members named DUMMYUNIONNAME / DUMMYSTRUCTNAME, so that
+ * si.wProcessorArchitecture and li.LowPart work where the compiler has
+ * anonymous members, and si.u.s.wProcessorArchitecture where it has not
+ * (NONAMELESSUNION).  As in MinGW-w64's headers, GCC and clang get the
+ * anonymous form in every mode, -std=c99 -pedantic and -std=c++11 -pedantic
+ * included: VW_NAMELESS (__extension__) marks those members as the GNU
+ * extension they are there, so source written for Windows keeps compiling
+ * unchanged and without warnings.  Other compilers get it in C11 and later;
+ * in strict C99 they get the named members, as if NONAMELESSUNION was given. */
+#if defined(__GNUC__) || defined(__clang__)
+#define VW_NAMELESS __extension__
+#else
+#define VW_NAMELESS
+#if !defined(NONAMELESSUNION) && !defined(__cplusplus) && \
+    !(defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L)
+#define NONAMELESSUNION 1
+#endif
+#endif
+#ifndef DUMMYUNIONNAME
+#ifdef NONAMELESSUNION
+#define DUMMYUNIONNAME u
+#define DUMMYUNIONNAME2 u2
+#define DUMMYUNIONNAME3 u3
+#define DUMMYSTRUCTNAME s
+#define DUMMYSTRUCTNAME2 s2
+#define DUMMYSTRUCTNAME3 s3
+#else
+#define DUMMYUNIONNAME
+#define DUMMYUNIONNAME2
+#define DUMMYUNIONNAME3
+#define DUMMYSTRUCTNAME
+#define DUMMYSTRUCTNAME2
+#define DUMMYSTRUCTNAME3
+#endif
 #endif
 
 /* ---- base types (LLP64) ------------------------------------------------ */
@@ -75,6 +150,23 @@ typedef int16_t SHORT;
 typedef uint16_t USHORT;
 typedef char CHAR;
 typedef unsigned char UCHAR;
+typedef UCHAR *PUCHAR;
+typedef USHORT *PUSHORT;
+typedef SHORT *PSHORT;
+typedef CHAR *PCHAR;
+typedef BOOLEAN *PBOOLEAN;
+typedef ULONGLONG *PULONGLONG;
+typedef LONGLONG *PLONGLONG;
+typedef int8_t INT8;
+typedef uint8_t UINT8;
+typedef int16_t INT16;
+typedef uint16_t UINT16;
+typedef int64_t INT64;
+typedef uint64_t UINT64, ULONG64;
+typedef int32_t LONG32;
+typedef uint32_t ULONG32;
+typedef ULONG64 *PULONG64;
+typedef LONG64 *PLONG64;
 typedef CHAR *LPSTR, *PSTR;
 typedef const CHAR *LPCSTR, *PCSTR;
 typedef uintptr_t ULONG_PTR, UINT_PTR, DWORD_PTR, SIZE_T;
@@ -91,6 +183,77 @@ typedef HANDLE HMODULE, HINSTANCE;
 typedef wchar_t WCHAR;
 typedef WCHAR *LPWSTR, *PWSTR;
 typedef const WCHAR *LPCWSTR, *PCWSTR;
+typedef WCHAR *PWCHAR;
+
+/* TCHAR and TEXT() follow UNICODE as in the SDK: TEXT("x") is "x", or L"x"
+ * (a wchar_t string, 4 bytes a character here) when UNICODE is defined. */
+#ifdef UNICODE
+typedef WCHAR TCHAR;
+typedef LPWSTR LPTSTR, PTSTR;
+typedef LPCWSTR LPCTSTR, PCTSTR;
+#ifndef __TEXT
+#define __TEXT(quote) L##quote
+#endif
+#else
+typedef CHAR TCHAR;
+typedef LPSTR LPTSTR, PTSTR;
+typedef LPCSTR LPCTSTR, PCTSTR;
+#ifndef __TEXT
+#define __TEXT(quote) quote
+#endif
+#endif
+#ifndef TEXT
+#define TEXT(quote) __TEXT(quote)
+#endif
+
+/* ---- handles -------------------------------------------------------------- */
+#define INVALID_HANDLE_VALUE ((HANDLE)(LONG_PTR)-1)
+#ifndef DECLARE_HANDLE
+#define DECLARE_HANDLE(name) struct name##__ { int unused; }; typedef struct name##__ *name
+#endif
+
+/* ---- 64-bit values in two halves, file times --------------------------------- */
+typedef union _LARGE_INTEGER {
+    VW_NAMELESS struct {
+        DWORD LowPart;
+        LONG HighPart;
+    } DUMMYSTRUCTNAME;
+    struct {
+        DWORD LowPart;
+        LONG HighPart;
+    } u;
+    LONGLONG QuadPart;
+} LARGE_INTEGER, *PLARGE_INTEGER;
+
+typedef union _ULARGE_INTEGER {
+    VW_NAMELESS struct {
+        DWORD LowPart;
+        DWORD HighPart;
+    } DUMMYSTRUCTNAME;
+    struct {
+        DWORD LowPart;
+        DWORD HighPart;
+    } u;
+    ULONGLONG QuadPart;
+} ULARGE_INTEGER, *PULARGE_INTEGER;
+
+typedef struct _FILETIME {
+    DWORD dwLowDateTime;
+    DWORD dwHighDateTime;
+} FILETIME, *PFILETIME, *LPFILETIME;
+
+/* ---- processor groups (NUMA-aware allocators declare their probes with these) */
+typedef ULONG_PTR KAFFINITY;
+typedef struct _PROCESSOR_NUMBER {
+    WORD Group;
+    BYTE Number;
+    BYTE Reserved;
+} PROCESSOR_NUMBER, *PPROCESSOR_NUMBER;
+typedef struct _GROUP_AFFINITY {
+    KAFFINITY Mask;
+    WORD Group;
+    WORD Reserved[3];
+} GROUP_AFFINITY, *PGROUP_AFFINITY;
 /* As in the SDK: unprototyped in C.  Casting it to the real function type is
  * the usual pattern; with -Wextra, GCC's -Wcast-function-type flags the cast
  * when the return types differ, as it does with the SDK's own headers (cast
@@ -140,6 +303,11 @@ typedef INT_PTR (WINAPI *FARPROC)();
 #define MEM_RESET_UNDO            0x01000000
 #define MEM_IMAGE                 0x01000000
 #define MEM_LARGE_PAGES           0x20000000
+#define MEM_ROTATE                0x00800000
+#define MEM_DIFFERENT_IMAGE_BASE_OK 0x00800000
+#define MEM_4MB_PAGES             0x80000000
+#define MEM_64K_PAGES             (MEM_LARGE_PAGES | MEM_PHYSICAL)
+#define MEM_UNMAP_WITH_TRANSIENT_BOOST 0x00000001
 #define MEM_COALESCE_PLACEHOLDERS 0x00000001
 #define MEM_PRESERVE_PLACEHOLDER  0x00000002
 #define WRITE_WATCH_FLAG_RESET    0x01
@@ -167,6 +335,26 @@ typedef INT_PTR (WINAPI *FARPROC)();
 #define ERROR_NO_SYSTEM_RESOURCES 1450L
 #define ERROR_WORKING_SET_QUOTA   1453L
 #define ERROR_COMMITMENT_LIMIT    1455L
+/* Other memory-related codes of <winerror.h>, for code that tests for them. */
+#define ERROR_ARENA_TRASHED       7L
+#define ERROR_INVALID_BLOCK       9L
+#define ERROR_INVALID_ACCESS      12L
+#define ERROR_INSUFFICIENT_BUFFER 122L
+#define ERROR_DISCARDED           157L
+#define ERROR_ALREADY_EXISTS      183L
+#define ERROR_LOCKED              212L
+#define ERROR_ARITHMETIC_OVERFLOW 534L
+#define ERROR_PAGEFILE_QUOTA_EXCEEDED 567L
+#define ERROR_COMMITMENT_MINIMUM  635L
+#define ERROR_STACK_OVERFLOW      1001L
+#define ERROR_INVALID_FLAGS       1004L
+#define ERROR_NOT_ENOUGH_SERVER_MEMORY 1130L
+#define ERROR_MAPPED_ALIGNMENT    1132L
+#define ERROR_NONPAGED_SYSTEM_RESOURCES 1451L
+#define ERROR_PAGED_SYSTEM_RESOURCES 1452L
+#define ERROR_PAGEFILE_QUOTA      1454L
+#define ERROR_INVALID_USER_BUFFER 1784L
+#define ERROR_NOT_ENOUGH_QUOTA    1816L
 
 /* Exception codes (also what VirtualLock leaves in GetLastError on a guard page). */
 #define STATUS_GUARD_PAGE_VIOLATION ((DWORD)0x80000001L)
@@ -184,15 +372,15 @@ typedef INT_PTR (WINAPI *FARPROC)();
 #define PROCESSOR_AMD_X8664    8664
 #define PROCESSOR_ARM          5
 
-/* Anonymous members as in the SDK (C11, C++, or GNU C). */
+/* Anonymous members as in the SDK (see DUMMYUNIONNAME above). */
 typedef struct _SYSTEM_INFO {
-    union {
+    VW_NAMELESS union {
         DWORD dwOemId;
-        struct {
+        VW_NAMELESS struct {
             WORD wProcessorArchitecture;
             WORD wReserved;
-        };
-    };
+        } DUMMYSTRUCTNAME;
+    } DUMMYUNIONNAME;
     DWORD dwPageSize;
     LPVOID lpMinimumApplicationAddress;
     LPVOID lpMaximumApplicationAddress;
@@ -245,6 +433,54 @@ typedef struct _WIN32_MEMORY_RANGE_ENTRY {
     PVOID VirtualAddress;
     SIZE_T NumberOfBytes;
 } WIN32_MEMORY_RANGE_ENTRY, *PWIN32_MEMORY_RANGE_ENTRY;
+
+/* ---- extended parameters (VirtualAlloc2, MapViewOfFile3) ------------------
+ * Not implemented by the library; declared so that code which declares
+ * pointers to those calls before looking them up with GetProcAddress (and
+ * falls back when the lookup fails) compiles unchanged.  Win64 layouts. */
+typedef enum MEM_EXTENDED_PARAMETER_TYPE {
+    MemExtendedParameterInvalidType = 0,
+    MemExtendedParameterAddressRequirements,
+    MemExtendedParameterNumaNode,
+    MemExtendedParameterPartitionHandle,
+    MemExtendedParameterUserPhysicalHandle,
+    MemExtendedParameterAttributeFlags,
+    MemExtendedParameterImageMachine,
+    MemExtendedParameterMax
+} MEM_EXTENDED_PARAMETER_TYPE, *PMEM_EXTENDED_PARAMETER_TYPE;
+
+#define MEM_EXTENDED_PARAMETER_TYPE_BITS 8
+
+/* VW_NAMELESS on the whole declaration too: every member is anonymous, which
+ * ISO C99 calls a struct without named members. */
+VW_NAMELESS typedef struct DECLSPEC_ALIGN(8) MEM_EXTENDED_PARAMETER {
+    VW_NAMELESS struct {
+        DWORD64 Type : MEM_EXTENDED_PARAMETER_TYPE_BITS;
+        DWORD64 Reserved : 64 - MEM_EXTENDED_PARAMETER_TYPE_BITS;
+    } DUMMYSTRUCTNAME;
+    VW_NAMELESS union {
+        DWORD64 ULong64;
+        PVOID Pointer;
+        SIZE_T Size;
+        HANDLE Handle;
+        DWORD ULong;
+    } DUMMYUNIONNAME;
+} MEM_EXTENDED_PARAMETER, *PMEM_EXTENDED_PARAMETER;
+
+#define MEM_EXTENDED_PARAMETER_GRAPHICS            0x00000001
+#define MEM_EXTENDED_PARAMETER_NONPAGED            0x00000002
+#define MEM_EXTENDED_PARAMETER_ZERO_PAGES_OPTIONAL 0x00000004
+#define MEM_EXTENDED_PARAMETER_NONPAGED_LARGE      0x00000008
+#define MEM_EXTENDED_PARAMETER_NONPAGED_HUGE       0x00000010
+#define MEM_EXTENDED_PARAMETER_SOFT_FAULT_PAGES    0x00000020
+#define MEM_EXTENDED_PARAMETER_EC_CODE             0x00000040
+#define MEM_EXTENDED_PARAMETER_IMAGE_NO_HPAT       0x00000080
+
+typedef struct _MEM_ADDRESS_REQUIREMENTS {
+    PVOID LowestStartingAddress;
+    PVOID HighestEndingAddress;
+    SIZE_T Alignment;
+} MEM_ADDRESS_REQUIREMENTS, *PMEM_ADDRESS_REQUIREMENTS;
 
 /* ---- the API ----------------------------------------------------------- */
 WINBASEAPI LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize,
@@ -301,6 +537,33 @@ WINBASEAPI FARPROC WINAPI GetProcAddress(HMODULE hModule, LPCSTR lpProcName);
 WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
 
 #ifdef __cplusplus
+}
+#endif
+
+/* ---- preload builds: stop at start, clearly, when the library is absent ---
+ * One static constructor per translation unit that includes this header (a
+ * static function with a name of its own, so the copies never clash and each
+ * does the same harmless test).  VirtualAlloc, weak here, is null when no
+ * libvirtualwin was preloaded: the program would crash at its first call, so
+ * it says what is missing with write(2) (no stdio before main) and exits 127,
+ * the shell's status for a command that cannot run. */
+#ifdef VIRTUALWIN_PRELOAD
+#include <unistd.h>
+__attribute__((constructor, used)) static void virtualwin_preload_check_(void)
+{
+    static const char msg[] =
+        "This program uses libvirtualwin through LD_PRELOAD (it was built with\n"
+        "pkg-config virtualwin-preload and is not linked to the library), but\n"
+        "libvirtualwin.so is not loaded.  Run it as\n"
+        "    virtualwin-run PROGRAM [ARGS...]\n"
+        "or\n"
+        "    LD_PRELOAD=$(pkg-config --variable=libdir virtualwin)/libvirtualwin.so PROGRAM\n";
+    if (&VirtualAlloc == NULL) {
+        if (write(2, msg, sizeof msg - 1) < 0) {
+            /* nothing more can be said */
+        }
+        _exit(127);
+    }
 }
 #endif
 

@@ -11,8 +11,11 @@
 # refused and 512 KiB granted, and without the option it does not);
 # --procmaps=text; tests/preload_interpose_prog's munmap/mprotect/mremap
 # scenarios through libc, preloaded, both kernel-view paths; --help and
-# --version exit 0; an unknown option or no program exits 2; a missing library
-# exits 127; --library overrides VIRTUALWIN_LIBRARY.
+# --version exit 0; an unknown option or no program exits 2; a bad
+# --procmaps value and an invalid size exit 2 with a message that names the
+# value (not "unknown option"); -c 0 means no limit; a missing program exits
+# 127 and one that cannot be run 126, each with the launcher's own message; a
+# missing library exits 127; --library overrides VIRTUALWIN_LIBRARY.
 #
 # Run by automake's test harness with VW_BUILDDIR set to the build directory's
 # absolute path.  Exit 0: pass, 1: fail, 77: skip (only when the shared library
@@ -188,6 +191,49 @@ if grep -q 'preload_prog: OK' "$tmp/out"; then
 fi
 launch
 expect_status "virtualwin-run (no program)" 2
+
+# expect_error WHAT STATUS PATTERN: exit STATUS, PATTERN on stderr (grep -E),
+# not "unknown option", and the program did not run.
+expect_error() {
+    expect_status "$1" "$2"
+    if ! grep -E -q "$3" "$tmp/err"; then
+        fail "$1: stderr lacks /$3/:"
+        cat "$tmp/err"
+    fi
+    if grep -q 'unknown option' "$tmp/err"; then
+        fail "$1: says \"unknown option\" for an option that exists"
+    fi
+    if grep -q 'preload_prog: OK' "$tmp/out"; then
+        fail "$1: the program ran"
+    fi
+}
+launch --procmaps=bogus "$preload_prog"
+expect_error "--procmaps=bogus" 2 "^virtualwin-run: bad value for --procmaps: 'bogus' \(expected ioctl or text\)$"
+launch --procmaps "$preload_prog"
+expect_error "--procmaps (no value)" 2 "^virtualwin-run: --procmaps needs a value"
+for bad in banana 12Q -5 1.5G ""; do
+    launch -c "$bad" "$preload_prog"
+    expect_error "-c '$bad'" 2 "^virtualwin-run: -c: invalid size '$bad'"
+    launch "--commit-limit=$bad" "$preload_prog"
+    expect_error "--commit-limit='$bad'" 2 "^virtualwin-run: --commit-limit: invalid size '$bad'"
+done
+for good in 0 4096 64k 512M 2G 1GB; do
+    launch -c "$good" sh -c 'printf "%s\n" "${VIRTUALWIN_COMMIT_LIMIT-unset}"'
+    want=$good
+    [ "$good" = 0 ] && want=unset
+    if [ "$rc" -ne 0 ] || [ "$(cat "$tmp/out")" != "$want" ] || [ -s "$tmp/err" ]; then
+        fail "-c $good: status $rc, VIRTUALWIN_COMMIT_LIMIT '$(cat "$tmp/out")' (expected '$want'), stderr: $(cat "$tmp/err")"
+    fi
+done
+
+# A missing program: 127 and the launcher's message (not the shell's).
+launch "$tmp/no-such-program" arg
+expect_error "missing program (path)" 127 "^virtualwin-run: $tmp/no-such-program: no such program$"
+launch no-such-program-for-virtualwin-run arg
+expect_error "missing program (PATH)" 127 "^virtualwin-run: no-such-program-for-virtualwin-run: program not found in PATH$"
+printf 'not a program\n' > "$tmp/plain"
+launch "$tmp/plain"
+expect_error "a file that is not executable" 126 "^virtualwin-run: $tmp/plain: not an executable file$"
 
 # ---- the library ------------------------------------------------------------------
 VIRTUALWIN_LIBRARY="$tmp/missing/libvirtualwin.so" "$run" "$preload_prog" > "$tmp/out" 2> "$tmp/err"
