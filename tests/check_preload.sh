@@ -32,10 +32,12 @@ fail() {
     status=1
 }
 
-# A bounded run where timeout(1) exists.
+# A bounded run where timeout(1) exists: 120 s, times CK_TIMEOUT_MULTIPLIER
+# (the sanitizer runs set 5: preload_malloc_prog's millions of mallocs take
+# minutes under ASan on a busy machine).
 run_bounded() {
     if command -v timeout >/dev/null 2>&1; then
-        timeout 120 "$@"
+        timeout $((120 * ${CK_TIMEOUT_MULTIPLIER:-1})) "$@"
     else
         "$@"
     fi
