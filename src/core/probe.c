@@ -12,17 +12,18 @@
  *      other mappings), valid while the access generation (os.h) is unchanged:
  *      every munmap, mprotect, mremap and mmap over existing memory that the
  *      library makes or sees through its interposers moves it on.  A range
- *      that ends at the program break is re-checked against sbrk(0), because
+ *      that ends at the program break is re-checked against the break, because
  *      malloc shrinks the heap with brk, which no interposer sees;
  *   3. the map, for the library's own allocations: committed runs whose
  *      protection allows the access (taken with a try-lock, so a probe from a
  *      signal handler that interrupted a map-lock holder never waits);
  *   4. the kernel's view (kernelview: one PROCMAP_QUERY ioctl per mapping the
- *      range touches), whose answer tiers 2-3 then remember.
+ *      range touches).  What tiers 3 and 4 prove, tier 2 remembers.
  *
  * What the cache cannot see: memory taken away behind the library's back (raw
- * syscalls, libc-internal munmap such as free() of a large block, dlclose)
- * after this thread proved it.  A pointer into such memory, passed again by
+ * syscalls, libc-internal munmap such as free() of a large block, dlclose,
+ * and any munmap when the library is linked after libc, so that its
+ * interposers are not reached) after this thread proved it.  A pointer into such memory, passed again by
  * the same thread before anything moves the generation on, is not caught.
  * Every other stale proof is: the generation is read before a proof is made
  * and bumped after the change, so a proof racing with a change is stored
