@@ -3,6 +3,7 @@
  */
 #include "diag/trace.h"
 #include "core/vw.h"
+#include "core/probe.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -201,6 +202,10 @@ void vw_trace_emit(int ok, const char *fmt, ...)
             } else if ((uintptr_t)s < 0x10000) {
                 put(&l, "#");
                 put_dec(&l, (uintptr_t)s);
+            } else if (vw_probe_string(s, 1, sizeof l.buf)) {
+                put(&l, "<unreadable ");   /* the call itself failed with ERROR_NOACCESS */
+                put_hex(&l, (uintptr_t)s);
+                put(&l, ">");
             } else {
                 put(&l, "\"");
                 put(&l, s);
@@ -212,6 +217,12 @@ void vw_trace_emit(int ok, const char *fmt, ...)
             const WCHAR *s = va_arg(ap, const WCHAR *);
             if (!s) {
                 put(&l, "NULL");
+                break;
+            }
+            if (vw_probe_string(s, sizeof *s, sizeof l.buf * sizeof *s)) {
+                put(&l, "<unreadable ");
+                put_hex(&l, (uintptr_t)s);
+                put(&l, ">");
                 break;
             }
             put(&l, "L\"");

@@ -37,6 +37,21 @@ int os_advise(uintptr_t addr, size_t len, int advice);
 int os_lock(uintptr_t addr, size_t len);
 int os_unlock(uintptr_t addr, size_t len);
 
+/* The access generation: moved on after every syscall that may take access
+ * away from mapped memory (munmap, mprotect, mremap, mmap over existing
+ * memory) which the library makes (os_decommit, os_unmap, os_protect) or sees
+ * (the interposers).  Pointer proofs made under an older value are stale
+ * (core/probe.c): read it before proving, bump it after changing. */
+extern unsigned long os_access_generation __attribute__((visibility("hidden")));
+static inline unsigned long os_access_gen(void)
+{
+    return __atomic_load_n(&os_access_generation, __ATOMIC_ACQUIRE);
+}
+static inline void os_access_changed(void)
+{
+    __atomic_add_fetch(&os_access_generation, 1, __ATOMIC_RELEASE);
+}
+
 /* Futex wait/wake for the map lock. */
 void os_futex_wait(int *uaddr, int val);
 void os_futex_wake(int *uaddr, int n);

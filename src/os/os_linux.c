@@ -34,6 +34,8 @@ static long raw6(long nr, long a, long b, long c, long d, long e, long f)
     return r;
 }
 
+unsigned long os_access_generation;
+
 static int as_err(long r)
 {
     return r < 0 ? (int)-r : 0;
@@ -101,19 +103,24 @@ int os_decommit(uintptr_t addr, size_t len)
     VW_FAULT_POINT();
     long r = mmap_raw(addr, len, PROT_NONE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+    os_access_changed();
     return r < 0 && r > -4096 ? as_err(r) : 0;
 }
 
 int os_unmap(uintptr_t addr, size_t len)
 {
     VW_FAULT_POINT();
-    return as_err(raw6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0));
+    long r = raw6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+    os_access_changed();
+    return as_err(r);
 }
 
 int os_protect(uintptr_t addr, size_t len, int prot)
 {
     VW_FAULT_POINT();
-    return as_err(raw6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0));
+    long r = raw6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+    os_access_changed();
+    return as_err(r);
 }
 
 int os_advise(uintptr_t addr, size_t len, int advice)

@@ -48,6 +48,13 @@ static inline void vw_unlock(vw_lock_t *l)
         os_futex_wake(&l->state, 1);
 }
 
+/* 1 if taken, 0 if busy (never waits: for callers that have a way round). */
+static inline int vw_trylock(vw_lock_t *l)
+{
+    int c = 0;
+    return __atomic_compare_exchange_n(&l->state, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 static inline void vw_lock_reset(vw_lock_t *l)
 {
     __atomic_store_n(&l->state, 0, __ATOMIC_RELAXED);

@@ -129,9 +129,14 @@ static long fail_errno(int e)
     return -1;
 }
 
+/* Every call the interposers pass on moves the access generation on (os.h),
+ * but an mmap that cannot replace anything. */
 static long raw(long nr, long a, long b, long c, long d, long e, long f)
 {
-    return syscall(nr, a, b, c, d, e, f);
+    long r = syscall(nr, a, b, c, d, e, f);
+    if (nr != SYS_mmap || (d & MAP_FIXED))
+        os_access_changed();
+    return r;
 }
 
 /* ---- munmap ------------------------------------------------------------- */

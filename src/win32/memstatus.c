@@ -7,16 +7,23 @@
  * process has mapped (VmSize).
  */
 #include "core/vw.h"
+#include "core/probe.h"
 #include "os/sysfile.h"
 #include "diag/trace.h"
 
 static BOOL memory_status(LPMEMORYSTATUSEX lpBuffer)
 {
     vw_init();
-    if (!lpBuffer)
+    /* dwLength is read first, as on Windows; the whole structure must be
+     * writable before anything is computed (issue 9), and it is stored in one
+     * go at the end. */
+    if (vw_probe(lpBuffer, sizeof lpBuffer->dwLength, VW_PROBE_READ))
         return vw_fail(ERROR_NOACCESS);
     if (lpBuffer->dwLength != sizeof(MEMORYSTATUSEX))
         return vw_fail(ERROR_INVALID_PARAMETER);
+    if (vw_probe(lpBuffer, sizeof *lpBuffer, VW_PROBE_WRITE))
+        return vw_fail(ERROR_NOACCESS);
+    MEMORYSTATUSEX st = { .dwLength = sizeof st };
     unsigned long long total = sysfile_meminfo("MemTotal") * 1024;
     unsigned long long avail = sysfile_meminfo("MemAvailable") * 1024;
     if (avail > total)
@@ -38,14 +45,15 @@ static BOOL memory_status(LPMEMORYSTATUSEX lpBuffer)
     vmsize *= vw_page();
     unsigned long long vtotal = (unsigned long long)(VW_MAX_ADDR + 1 - VW_MIN_ADDR);
 
-    lpBuffer->dwMemoryLoad = total ? (DWORD)(100 - avail * 100 / total) : 0;
-    lpBuffer->ullTotalPhys = total;
-    lpBuffer->ullAvailPhys = avail;
-    lpBuffer->ullTotalPageFile = limit;
-    lpBuffer->ullAvailPageFile = used < limit ? limit - used : 0;
-    lpBuffer->ullTotalVirtual = vtotal;
-    lpBuffer->ullAvailVirtual = vmsize < vtotal ? vtotal - vmsize : 0;
-    lpBuffer->ullAvailExtendedVirtual = 0;
+    st.dwMemoryLoad = total ? (DWORD)(100 - avail * 100 / total) : 0;
+    st.ullTotalPhys = total;
+    st.ullAvailPhys = avail;
+    st.ullTotalPageFile = limit;
+    st.ullAvailPageFile = used < limit ? limit - used : 0;
+    st.ullTotalVirtual = vtotal;
+    st.ullAvailVirtual = vmsize < vtotal ? vtotal - vmsize : 0;
+    st.ullAvailExtendedVirtual = 0;
+    *lpBuffer = st;
     return TRUE;
 }
 

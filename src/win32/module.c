@@ -12,6 +12,7 @@
  * call not built yet) gives NULL and ERROR_PROC_NOT_FOUND.
  */
 #include "core/vw.h"
+#include "core/probe.h"
 #include "diag/trace.h"
 
 #include <elf.h>
@@ -116,10 +117,20 @@ static long at_wide(const void *s, size_t i)
     return (long)p[i];
 }
 
-static HMODULE module_handle(const void *name, long (*at)(const void *, size_t))
+/* Names are probed before they are read (issue 9): one that is not readable
+ * up to its NUL (or NAME_PROBE characters) gives ERROR_NOACCESS, where Windows
+ * would raise an access violation in the loader.  No name compared here is
+ * longer than NAME_PROBE, so the comparisons never read past what was probed. */
+#define NAME_PROBE 64
+
+static HMODULE module_handle(const void *name, long (*at)(const void *, size_t), size_t unit)
 {
     vw_init();
     HMODULE h = NULL;
+    if (name && vw_probe_string(name, unit, NAME_PROBE * unit)) {
+        vw_fail(ERROR_NOACCESS);
+        return NULL;
+    }
     if (!name)
         h = exe_base();
     else if (is_system_dll(at, name))
@@ -131,14 +142,14 @@ static HMODULE module_handle(const void *name, long (*at)(const void *, size_t))
 
 VW_API HMODULE WINAPI GetModuleHandleA(LPCSTR lpModuleName)
 {
-    HMODULE h = module_handle(lpModuleName, at_narrow);
+    HMODULE h = module_handle(lpModuleName, at_narrow, 1);
     VW_TRACE(h != NULL, "GetModuleHandleA(%s) = %p", lpModuleName, h);
     return h;
 }
 
 VW_API HMODULE WINAPI GetModuleHandleW(LPCWSTR lpModuleName)
 {
-    HMODULE h = module_handle(lpModuleName, at_wide);
+    HMODULE h = module_handle(lpModuleName, at_wide, sizeof(WCHAR));
     VW_TRACE(h != NULL, "GetModuleHandleW(%S) = %p", lpModuleName, h);
     return h;
 }
@@ -151,6 +162,10 @@ static FARPROC proc_address(HMODULE hModule, LPCSTR lpProcName)
         return NULL;
     }
     /* Ordinals (values below 0x10000) and the executable's exports: not known. */
+    if ((uintptr_t)lpProcName >= 0x10000 && vw_probe_string(lpProcName, 1, NAME_PROBE)) {
+        vw_fail(ERROR_NOACCESS);
+        return NULL;
+    }
     if (hModule == self_base() && (uintptr_t)lpProcName >= 0x10000) {
         for (size_t i = 0; i < sizeof api_table / sizeof api_table[0]; i++)
             if (strcmp(api_table[i].name, lpProcName) == 0)

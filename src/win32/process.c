@@ -7,6 +7,7 @@
  * will learn real process handles later.
  */
 #include "core/vw.h"
+#include "core/probe.h"
 #include "diag/trace.h"
 
 DWORD vw_check_process(HANDLE h)
@@ -25,10 +26,14 @@ static BOOL flush_icache(HANDLE hProcess, LPCVOID lpBaseAddress, SIZE_T dwSize)
     if (err)
         return vw_fail(err);
 #if defined(__x86_64__) || defined(__i386__)
-    /* x86 keeps instruction caches coherent with stores. */
+    /* x86 keeps instruction caches coherent with stores: the address is never
+     * dereferenced, so any address succeeds, as on Windows. */
     (void)lpBaseAddress;
     (void)dwSize;
 #else
+    /* Cache maintenance by address faults on unmapped memory: refused first. */
+    if (lpBaseAddress && dwSize && vw_probe(lpBaseAddress, dwSize, VW_PROBE_READ))
+        return vw_fail(ERROR_NOACCESS);
     if (lpBaseAddress && dwSize)
         __builtin___clear_cache((char *)lpBaseAddress, (char *)lpBaseAddress + dwSize);
 #endif

@@ -16,6 +16,7 @@
 #include "core/space.h"
 #include "os/kernelview.h"
 #include "core/foreign.h"
+#include "core/probe.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -79,7 +80,10 @@ static DWORD protect_foreign(uintptr_t start, uintptr_t end, int change, DWORD n
     return vw_error_from_errno(err);
 }
 
-static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWORD lpflOldProtect)
+/* *traced gets what was stored in *lpflOldProtect (the trace line must not
+ * read it back: the change may have made it unreadable). */
+static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWORD lpflOldProtect,
+                       DWORD *traced)
 {
     uintptr_t addr = (uintptr_t)lpAddress;
     vw_init();
@@ -87,7 +91,8 @@ static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWO
     DWORD err = prot_validate_ex(flNewProtect, 1);
     if (err)
         return vw_fail(err);
-    if (!lpflOldProtect)
+    /* Before any change (issue 9): NULL, unmapped, read-only, kernel addresses. */
+    if (vw_probe(lpflOldProtect, sizeof *lpflOldProtect, VW_PROBE_WRITE))
         return vw_fail(ERROR_NOACCESS);
     if (vw_range_invalid(addr, dwSize ? dwSize : 1))
         return vw_fail(ERROR_INVALID_PARAMETER);
@@ -109,8 +114,17 @@ static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWO
         map_unlock();
         err = protect_foreign(start, end, dwSize != 0, flNewProtect, &old);
     }
-    /* Written after the lock is dropped: a bad pointer must not fault with it held. */
-    *lpflOldProtect = err == ERROR_INVALID_ADDRESS ? PAGE_NOACCESS : old;
+    /* Written after the lock is dropped, only on success and on the failures
+     * that report PAGE_NOACCESS (spec 6: other failures leave it untouched).
+     * If the pointer lies in the pages just changed it may no longer be
+     * writable: then, as Windows' kernel does (it swallows the fault of that
+     * store), the change stands and the old protection is not stored. */
+    uintptr_t o = (uintptr_t)lpflOldProtect;
+    if ((!err || err == ERROR_INVALID_ADDRESS) &&
+        (o + sizeof *lpflOldProtect <= start || o >= end ||
+         !vw_probe(lpflOldProtect, sizeof *lpflOldProtect, VW_PROBE_WRITE))) {
+        *lpflOldProtect = *traced = err ? PAGE_NOACCESS : old;
+    }
     if (err)
         return vw_fail(err);
     return TRUE;
@@ -119,9 +133,10 @@ static BOOL vw_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect, PDWO
 VW_API BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
                                   PDWORD lpflOldProtect)
 {
-    BOOL r = vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect);
+    DWORD traced = 0;
+    BOOL r = vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect, &traced);
     VW_TRACE(r, "VirtualProtect(%p, %z, %P, %p) = %b, old %P", lpAddress, dwSize, flNewProtect,
-             lpflOldProtect, r, lpflOldProtect ? *lpflOldProtect : 0);
+             lpflOldProtect, r, traced);
     return r;
 }
 
@@ -129,7 +144,9 @@ VW_API BOOL WINAPI VirtualProtectEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dw
                                     DWORD flNewProtect, PDWORD lpflOldProtect)
 {
     DWORD err = vw_check_process(hProcess);
-    BOOL r = err ? vw_fail(err) : vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect);
+    DWORD traced = 0;
+    BOOL r = err ? vw_fail(err)
+                 : vw_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect, &traced);
     VW_TRACE(r, "VirtualProtectEx(%H, %p, %z, %P, %p) = %b", hProcess, lpAddress, dwSize,
              flNewProtect, lpflOldProtect, r);
     return r;

@@ -13,6 +13,7 @@
 #include "core/space.h"
 #include "os/kernelview.h"
 #include "core/foreign.h"
+#include "core/probe.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -144,6 +145,11 @@ SIZE_T vw_query_region(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SI
 {
     uintptr_t addr = (uintptr_t)lpAddress;
     vw_init();
+    /* The caller's buffer first (issue 9): a bad one is ERROR_NOACCESS, whatever else. */
+    if (vw_probe(lpBuffer, dwLength < sizeof(MEMORY_BASIC_INFORMATION) ? dwLength
+                                                                       : sizeof(MEMORY_BASIC_INFORMATION),
+                 VW_PROBE_WRITE))
+        return (SIZE_T)vw_fail(ERROR_NOACCESS);
     if (dwLength < sizeof(MEMORY_BASIC_INFORMATION))
         return (SIZE_T)vw_fail(ERROR_BAD_LENGTH);
     if (addr > VW_MAX_ADDR)

@@ -23,6 +23,7 @@
  * the fault count cannot tell from the original.
  */
 #include "core/vw.h"
+#include "core/probe.h"
 #include "diag/trace.h"
 #include "os/os.h"
 
@@ -287,6 +288,10 @@ static BOOL prefetch(HANDLE hProcess, ULONG_PTR NumberOfEntries,
         return vw_fail(err);
     if (Flags != 0 || NumberOfEntries == 0 || !VirtualAddresses)
         return vw_fail(ERROR_INVALID_PARAMETER);
+    /* The whole array must be readable before any advice is given (issue 9). */
+    if (NumberOfEntries > SIZE_MAX / sizeof *VirtualAddresses ||
+        vw_probe(VirtualAddresses, NumberOfEntries * sizeof *VirtualAddresses, VW_PROBE_READ))
+        return vw_fail(ERROR_NOACCESS);
     /* A hint: ranges that are not mapped are skipped, as Windows ignores them. */
     for (ULONG_PTR i = 0; i < NumberOfEntries; i++) {
         uintptr_t a = (uintptr_t)VirtualAddresses[i].VirtualAddress;

@@ -2,8 +2,15 @@
  * sysinfo.c: GetSystemInfo and GetNativeSystemInfo (spec section 1).
  * Processors are the CPUs this process may run on (sched_getaffinity), so a
  * program sized by dwNumberOfProcessors respects taskset and cgroups cpusets.
+ *
+ * A bad lpSystemInfo (NULL, unmapped, read-only, kernel): Windows raises an
+ * access violation in these void calls; here the memory is left untouched and
+ * the last error is set to ERROR_NOACCESS (the error Windows gives for an
+ * access violation wherever it reports one), so a program can still tell.
+ * The figures are built in a local copy and stored in one go.
  */
 #include "core/vw.h"
+#include "core/probe.h"
 #include "diag/trace.h"
 
 #include <string.h>
@@ -33,9 +40,14 @@ static void cpu_figures(DWORD *count, DWORD_PTR *mask)
     *mask = m;
 }
 
-static void fill(LPSYSTEM_INFO si)
+static void fill(LPSYSTEM_INFO out)
 {
     vw_init();
+    if (vw_probe(out, sizeof *out, VW_PROBE_WRITE)) {
+        vw_set_error(ERROR_NOACCESS);
+        return;
+    }
+    SYSTEM_INFO local, *si = &local;
     memset(si, 0, sizeof *si);
 #if defined(__x86_64__)
     si->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_AMD64;
@@ -61,6 +73,7 @@ static void fill(LPSYSTEM_INFO si)
     si->lpMaximumApplicationAddress = (LPVOID)VW_MAX_ADDR;
     cpu_figures(&si->dwNumberOfProcessors, &si->dwActiveProcessorMask);
     si->dwAllocationGranularity = vw_page() > 0x10000 ? (DWORD)vw_page() : 0x10000;
+    memcpy(out, si, sizeof *si);
 }
 
 VW_API void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo)

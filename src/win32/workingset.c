@@ -10,6 +10,7 @@
  * kernel would let lock without bound).
  */
 #include "core/vw.h"
+#include "core/probe.h"
 #include "os/os.h"
 #include "diag/trace.h"
 
@@ -91,14 +92,19 @@ static BOOL get_ws(HANDLE h, PSIZE_T min, PSIZE_T max, PDWORD flags)
     DWORD err = vw_check_process(h);
     if (err)
         return vw_fail(err);
-    if (!min || !max)
+    /* Every output probed before the lock and written after it (issue 11: a
+     * fault taken under ws_lock left it held for a program that recovers). */
+    if (vw_probe(min, sizeof *min, VW_PROBE_WRITE) || vw_probe(max, sizeof *max, VW_PROBE_WRITE) ||
+        (flags && vw_probe(flags, sizeof *flags, VW_PROBE_WRITE)))
         return vw_fail(ERROR_NOACCESS);
     vw_lock(&ws_lock);
-    *min = ws_min;
-    *max = ws_max;
-    if (flags)
-        *flags = ws_flags;
+    SIZE_T mn = ws_min, mx = ws_max;
+    DWORD fl = ws_flags;
     vw_unlock(&ws_lock);
+    *min = mn;
+    *max = mx;
+    if (flags)
+        *flags = fl;
     return TRUE;
 }
 
