@@ -100,9 +100,6 @@ static inline int vw_fail(DWORD err)
     return 0;
 }
 
-/* VirtualQuery without the trace line, for the library's own use (query.c). */
-SIZE_T vw_query_region(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
-
 /* Handles (process.c): 0 if h names the current process, else a Win32 error. */
 DWORD vw_check_process(HANDLE h);
 
@@ -125,7 +122,7 @@ DWORD prot_effective(DWORD prot, DWORD alloc_protect);
 /* Range helpers: 1 if [addr, addr+size) wraps or leaves the user range. */
 int vw_range_invalid(uintptr_t addr, size_t size);
 
-/* Commit accounting (alloc.c): 0 if `bytes` more may be committed, else
+/* Commit accounting (core/vm_alloc.c): 0 if `bytes` more may be committed, else
  * ERROR_COMMITMENT_LIMIT.  Needs the lock. */
 DWORD vw_commit_check_locked(size_t bytes);
 /* Lock quota (workingset.c): 0 if `bytes` more may be locked, else
@@ -134,7 +131,8 @@ DWORD vw_commit_check_locked(size_t bytes);
 DWORD vw_lock_quota_check_locked(size_t bytes);
 /* Large pages (largepage.c): the page size, and the allocation path. */
 size_t vw_large_page_size(void);
-LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot);
+/* 0 and *base, or a Win32 error; nothing changed on failure. */
+DWORD vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot, uintptr_t *base);
 /* Parses "123", "64K", "2M", "1G" (also with a B: "64KB"); 0 if invalid. */
 size_t vw_parse_size(const char *s);
 
@@ -161,10 +159,10 @@ DWORD vw_reset_undo(uintptr_t addr, size_t size);
  * make mprotect fail, such as a transient shortage, rarely persist). */
 int vw_protect_back(uintptr_t addr, size_t len, int prot);
 
-/* Syscall errno -> Win32 error (alloc.c). */
+/* Syscall errno -> Win32 error (core/vm_alloc.c). */
 DWORD vw_error_from_errno(int err);
 /* Re-applies the recorded protection of every run in [start, end) after a
- * partly failed mprotect (alloc.c). */
+ * partly failed mprotect (core/vm_alloc.c). */
 void vw_restore_protection_locked(uintptr_t start, uintptr_t end);
 
 #endif

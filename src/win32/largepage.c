@@ -110,7 +110,7 @@ static int make_large(uintptr_t base, size_t size, int lprot)
     return 0;
 }
 
-LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot)
+DWORD vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot, uintptr_t *out)
 {
     DWORD eff = prot_effective(prot, prot);
     struct rm_spares sp = { { NULL, NULL } };
@@ -136,12 +136,13 @@ LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot)
     if (err) {
         rm_spare_put(&vw_state.map, &sp);
         map_unlock();
-        return (LPVOID)(uintptr_t)vw_fail(err);
+        return err;
     }
     struct vw_run *r = rm_insert_alloc(&vw_state.map, &sp, base, base + size,
                                        (uint16_t)(prot & 0xFFFF), RUN_COMMITTED, (uint16_t)eff);
     r->alloc_flags = ALLOC_LARGE_PAGES;
     vw_state.committed += size;
     map_unlock();
-    return (LPVOID)base;
+    *out = base;
+    return 0;
 }
