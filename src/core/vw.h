@@ -129,7 +129,7 @@ DWORD vw_commit_check_locked(size_t bytes);
  * ERROR_WORKING_SET_QUOTA.  Issues getrlimit; call it with the lock held only
  * because the count it compares against lives under the lock. */
 DWORD vw_lock_quota_check_locked(size_t bytes);
-/* Large pages (largepage.c): the page size, and the allocation path. */
+/* Large pages (core/vm_large.c): the page size, and the allocation path. */
 size_t vw_large_page_size(void);
 /* 0 and *base, or a Win32 error; nothing changed on failure. */
 DWORD vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot, uintptr_t *base);
@@ -147,12 +147,19 @@ static inline void vw_touch_write(volatile unsigned char *p)
 }
 
 /* Marks RUN_LOST the RUN_RESET runs of [start, end) with a page the kernel
- * dropped, before something (mlock) fills them again (reset.c).  Needs the lock. */
+ * dropped, before something (mlock) fills them again (core/vm_reset.c).  Needs the lock. */
 void vw_note_lost_pages_locked(uintptr_t start, uintptr_t end);
 
-/* MEM_RESET and MEM_RESET_UNDO (reset.c): 0 or a Win32 error. */
+/* MEM_RESET and MEM_RESET_UNDO (core/vm_reset.c): 0 or a Win32 error. */
 DWORD vw_reset(uintptr_t addr, size_t size);
 DWORD vw_reset_undo(uintptr_t addr, size_t size);
+/* Discard (offer 0: MADV_DONTNEED) or Offer (MADV_FREE) the committed pages of
+ * a page-aligned range inside one allocation; Reclaim them (ERROR_BUSY if any
+ * lost its contents); Prefetch a range (a hint: bad ranges are skipped).  0 or
+ * ERROR_INVALID_PARAMETER / ERROR_BUSY (core/vm_reset.c). */
+DWORD vm_discard(uintptr_t addr, size_t size, int offer);
+DWORD vm_reclaim(uintptr_t addr, size_t size);
+void vm_prefetch(uintptr_t addr, size_t size);
 
 /* Puts a protection back after a partial failure; a refusal here would leave
  * the kernel and the map disagreeing, so it is retried (the conditions that
