@@ -120,21 +120,22 @@ typedef struct _MEMORY_REGION_INFORMATION {
 #define MEMORY_REGION_PAGE_SIZE_LARGE  0x800
 
 /* One 64-bit word: for a valid (resident) page Valid, ShareCount,
- * Win32Protection, Shared, Node, Locked, LargePage, Bad; for an invalid one
- * Valid is 0 and Shared/Bad keep their places. */
+ * Win32Protection, Shared, Node, Locked, LargePage, Bad.  The SDK declares
+ * the bits as ULONG_PTR bit-fields; two 32-bit units of ISO C bit-fields give
+ * the same layout on little-endian hosts and compile under -pedantic. */
 typedef union _MEMORY_WORKING_SET_EX_BLOCK {
     ULONG_PTR Flags;
     struct {
-        ULONG_PTR Valid : 1;
-        ULONG_PTR ShareCount : 3;
-        ULONG_PTR Win32Protection : 11;
-        ULONG_PTR Shared : 1;
-        ULONG_PTR Node : 6;
-        ULONG_PTR Locked : 1;
-        ULONG_PTR LargePage : 1;
-        ULONG_PTR Reserved : 7;
-        ULONG_PTR Bad : 1;
-        ULONG_PTR ReservedUlong : 32;
+        unsigned int Valid : 1;
+        unsigned int ShareCount : 3;
+        unsigned int Win32Protection : 11;
+        unsigned int Shared : 1;
+        unsigned int Node : 6;
+        unsigned int Locked : 1;
+        unsigned int LargePage : 1;
+        unsigned int Reserved : 7;
+        unsigned int Bad : 1;
+        unsigned int ReservedUlong : 32;
     } VirtualAttributes;
 } MEMORY_WORKING_SET_EX_BLOCK, *PMEMORY_WORKING_SET_EX_BLOCK;
 

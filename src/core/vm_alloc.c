@@ -178,9 +178,10 @@ static NTSTATUS reserve_large(uintptr_t addr, size_t size, DWORD prot, uintptr_t
  * holds but has not handed out counts as free); the caller claims it as an
  * explicit address and searches again if someone took it meanwhile.
  * 0: none fits. */
-static uintptr_t find_below(size_t size, uintptr_t limit, uintptr_t align, int top_down)
+static uintptr_t find_below(size_t size, uintptr_t from, uintptr_t limit, uintptr_t align,
+                            int top_down)
 {
-    uintptr_t best = 0, cur = VW_MIN_ADDR;
+    uintptr_t best = 0, cur = from;
     while (cur <= limit && cur <= VW_MAX_ADDR) {
         MEMORY_BASIC_INFORMATION m;
         vm_query(cur, &m);
@@ -210,14 +211,22 @@ NTSTATUS vm_reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uintptr
                      : reserve(addr, size, type, prot, base, len);
     uintptr_t align = large ? vw_large_page_size() : VW_GRANULE;
     size_t need = large ? size : page_ceil(size);
-    for (int attempt = 0; attempt < 8; attempt++) {
-        uintptr_t at = find_below(need, limit, align, !!(type & MEM_TOP_DOWN));
+    int top_down = !!(type & MEM_TOP_DOWN);
+    uintptr_t from = VW_MIN_ADDR;
+    /* A spot taken meanwhile, or one the kernel keeps from us (below
+     * vm.mmap_min_addr: EPERM), moves the search past it. */
+    for (int attempt = 0; attempt < 64; attempt++) {
+        uintptr_t at = find_below(need, from, limit, align, top_down);
         if (!at)
             return STATUS_NO_MEMORY;
         NTSTATUS st = large ? reserve_large(at, size, prot, base, len)
                             : reserve(at, size, type, prot, base, len);
-        if (st != STATUS_CONFLICTING_ADDRESSES)
+        if (st != STATUS_CONFLICTING_ADDRESSES && st != STATUS_ACCESS_DENIED)
             return st;
+        if (top_down)
+            limit = at - 1;
+        else
+            from = at + align;
     }
     return STATUS_NO_MEMORY;
 }

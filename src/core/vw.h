@@ -1,9 +1,9 @@
 /*
- * vw.h: internal interfaces shared by the Win32 layer (alloc.c, free.c,
- * protect.c, query.c, memlock.c, sysinfo.c, process.c).
+ * vw.h: internal interfaces shared by the layers (win32/ -> nt/ -> core/ ->
+ * os/; core/vm.h is the VM core's own interface).
  *
- * Conventions: the API files validate, round and map errors; they set the
- * last error only at the API edge (vw_fail).  Functions named *_locked need
+ * Conventions: the edge files (win32/, nt/) validate, round and map errors;
+ * the Win32 edge sets the last error (vw_fail).  Functions named *_locked need
  * vw_state.lock held; the rest take it themselves or need none.  Nothing here
  * is exported: the version script and -fvisibility=hidden keep it internal.
  */
