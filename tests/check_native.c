@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #define PG VW_PAGE
 #define ME NtCurrentProcess()
@@ -609,6 +610,97 @@ START_TEST(test_lock_statuses)
 }
 END_TEST
 
+/* The lock quota (RLIMIT_MEMLOCK, counted by the library even with
+ * CAP_IPC_LOCK): STATUS_WORKING_SET_QUOTA, nothing locked, outputs untouched. */
+START_TEST(test_lock_quota)
+{
+    char *b = nt_alloc(1 << 20, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+    rl.rlim_cur = 64 * 1024;   /* lowering the soft limit is always allowed */
+    ck_assert_int_eq(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+    PVOID at = b;
+    SIZE_T len = 1 << 20;
+    ck_status(NtLockVirtualMemory(ME, &at, &len, MAP_PROCESS), STATUS_WORKING_SET_QUOTA);
+    ck_assert_ptr_eq(at, b);
+    ck_assert_uint_eq(len, 1 << 20);
+    ck_assert_int_eq(vw_lock_state(b, 1 << 20), 0);
+    SetLastError(SENTINEL);
+    ck_assert(!VirtualLock(b, 1 << 20));
+    ck_assert_uint_eq(GetLastError(), ERROR_WORKING_SET_QUOTA);
+    nt_release(b);
+}
+END_TEST
+
+/* A guard page: STATUS_GUARD_PAGE_VIOLATION (0x80000001, also the Win32
+ * error), the guard cleared; the next lock succeeds.  Unlocking a partly
+ * locked range: STATUS_NOT_LOCKED after unlocking the locked part. */
+START_TEST(test_lock_guard_and_partial)
+{
+    char *b = nt_alloc(4 * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    PVOID at = b;
+    SIZE_T len = PG;
+    ULONG old;
+    ck_status(NtProtectVirtualMemory(ME, &at, &len, PAGE_READWRITE | PAGE_GUARD, &old),
+              STATUS_SUCCESS);
+    at = b;
+    len = 2 * PG;
+    ck_status(NtLockVirtualMemory(ME, &at, &len, MAP_PROCESS), STATUS_GUARD_PAGE_VIOLATION);
+    ck_assert_uint_eq(vw_query(b).Protect, PAGE_READWRITE);
+    ck_assert_uint_eq(RtlNtStatusToDosError(STATUS_GUARD_PAGE_VIOLATION), 0x80000001u);
+    NTSTATUS st = NtLockVirtualMemory(ME, &at, &len, MAP_PROCESS);
+    if (st == STATUS_WORKING_SET_QUOTA)
+        return;   /* no lock quota at all on this system: nothing more to see */
+    ck_status(st, STATUS_SUCCESS);
+    ck_assert_int_eq(vw_lock_state(b, 2 * PG), 1);
+    at = b;
+    len = 4 * PG;
+    ck_status(NtUnlockVirtualMemory(ME, &at, &len, MAP_PROCESS), STATUS_NOT_LOCKED);
+    ck_assert_int_eq(vw_lock_state(b, 2 * PG), 0);
+    ck_assert_ptr_eq(at, b);
+    ck_assert_uint_eq(len, 4 * PG);
+    nt_release(b);
+}
+END_TEST
+
+/* MEM_RESET and MEM_RESET_UNDO through the native call: the page-rounded range
+ * comes back, state and protection stay; reset of free memory conflicts. */
+START_TEST(test_reset)
+{
+    char *b = nt_alloc(0x10000, MEM_RESERVE, PAGE_READWRITE);
+    PVOID at = b;
+    SIZE_T len = 2 * PG;
+    ck_status(NtAllocateVirtualMemory(ME, &at, 0, &len, MEM_COMMIT, PAGE_READWRITE), STATUS_SUCCESS);
+    memset(b, 7, 2 * PG);
+    at = b + 10;
+    len = PG + 1;
+    ck_status(NtAllocateVirtualMemory(ME, &at, 0, &len, MEM_RESET, 0x12345), STATUS_SUCCESS);
+    ck_assert_ptr_eq(at, b);
+    ck_assert_uint_eq(len, 2 * PG);
+    ck_assert_uint_eq(vw_query(b).State, MEM_COMMIT);
+    ck_assert_uint_eq(vw_query(b).Protect, PAGE_READWRITE);
+    at = b + 3 * PG;   /* reserved pages are allowed */
+    len = PG;
+    ck_status(NtAllocateVirtualMemory(ME, &at, 0, &len, MEM_RESET, PAGE_READWRITE), STATUS_SUCCESS);
+    at = b;
+    len = 2 * PG;
+    NTSTATUS st = NtAllocateVirtualMemory(ME, &at, 0, &len, MEM_RESET_UNDO, PAGE_READWRITE);
+    /* Success means every byte is intact; a lost page is STATUS_DEVICE_BUSY (ERROR_BUSY). */
+    if (st == STATUS_SUCCESS) {
+        for (size_t i = 0; i < 2 * PG; i++)
+            ck_assert_int_eq(b[i], 7);
+    } else {
+        ck_status(st, STATUS_DEVICE_BUSY);
+        ck_assert_uint_eq(RtlNtStatusToDosError(st), ERROR_BUSY);
+    }
+    nt_release(b);
+    at = b;
+    len = PG;
+    ck_status(NtAllocateVirtualMemory(ME, &at, 0, &len, MEM_RESET, PAGE_READWRITE),
+              STATUS_CONFLICTING_ADDRESSES);
+}
+END_TEST
+
 START_TEST(test_flush_icache)
 {
     char *b = nt_alloc(PG, MEM_COMMIT, PAGE_EXECUTE_READWRITE);
@@ -960,6 +1052,9 @@ static Suite *native_suite(void)
     tcase_add_test(tc, test_protect_statuses);
     tcase_add_test(tc, test_lock_statuses);
     tcase_add_test(tc, test_flush_icache);
+    tcase_add_test(tc, test_lock_quota);
+    tcase_add_test(tc, test_lock_guard_and_partial);
+    tcase_add_test(tc, test_reset);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("query");
