@@ -308,6 +308,12 @@ START_TEST(test_free_statuses)
     ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_RELEASE), STATUS_INVALID_PARAMETER);
     at = (PVOID)0x800000000000ull;   /* spec 5: ERROR_INVALID_ADDRESS */
     ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_RELEASE), STATUS_MEMORY_NOT_ALLOCATED);
+    len = 2;                          /* a range past the user range: invalid */
+    ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_DECOMMIT), STATUS_INVALID_PARAMETER_3);
+    SetLastError(SENTINEL);
+    ck_assert(!VirtualFree(at, 2, MEM_DECOMMIT));
+    ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+    len = 0;
     at = b;
     len = (SIZE_T)-0x1000;
     ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_DECOMMIT), STATUS_INVALID_PARAMETER_3);

@@ -127,10 +127,10 @@ NTSTATUS nt_free(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type)
      * addresses included (the model tests it), so above the user range is
      * STATUS_MEMORY_NOT_ALLOCATED here, where the WRK's freevm.c is read as
      * STATUS_INVALID_PARAMETER_2: to be settled on Windows. */
-    if (addr > VW_MAX_ADDR)
-        return STATUS_MEMORY_NOT_ALLOCATED;
     if (size && vw_range_invalid(addr, size))
         return STATUS_INVALID_PARAMETER_3;
+    if (addr > VW_MAX_ADDR)
+        return STATUS_MEMORY_NOT_ALLOCATED;
     uintptr_t start = page_floor(addr), end = size ? page_ceil(addr + size) : 0;
     if (!start)
         return STATUS_INVALID_PARAMETER;   /* the NULL page: never an allocation */
