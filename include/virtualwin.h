@@ -529,10 +529,15 @@ WINBASEAPI SIZE_T WINAPI GetLargePageMinimum(void);
 WINBASEAPI HMODULE WINAPI GetModuleHandleA(LPCSTR lpModuleName);
 WINBASEAPI HMODULE WINAPI GetModuleHandleW(LPCWSTR lpModuleName);
 WINBASEAPI FARPROC WINAPI GetProcAddress(HMODULE hModule, LPCSTR lpProcName);
+WINBASEAPI HMODULE WINAPI LoadLibraryA(LPCSTR lpLibFileName);
+WINBASEAPI HMODULE WINAPI LoadLibraryW(LPCWSTR lpLibFileName);
+WINBASEAPI BOOL WINAPI FreeLibrary(HMODULE hLibModule);
 #ifdef UNICODE
 #define GetModuleHandle GetModuleHandleW
+#define LoadLibrary LoadLibraryW
 #else
 #define GetModuleHandle GetModuleHandleA
+#define LoadLibrary LoadLibraryA
 #endif
 WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
 

@@ -183,6 +183,29 @@ START_TEST(large_alloc_one)
 }
 END_TEST
 
+/* Issue 9 / section 4 (corrected): MEM_COMMIT | MEM_LARGE_PAGES at NULL, as 7-Zip's
+ * BigAlloc asks, reserves implicitly: success (aligned, committed, AllocationBase
+ * itself, writable) or ERROR_NO_SYSTEM_RESOURCES, never ERROR_INVALID_PARAMETER. */
+START_TEST(large_commit_at_null)
+{
+    size_t lp = GetLargePageMinimum();
+    SetLastError(0);
+    char *p = VirtualAlloc(NULL, 2 * lp, MEM_COMMIT | MEM_LARGE_PAGES, PAGE_READWRITE);
+    if (!p) {
+        ck_assert_uint_eq(GetLastError(), ERROR_NO_SYSTEM_RESOURCES);
+        return;
+    }
+    ck_assert_uint_eq((uintptr_t)p % lp, 0);
+    MEMORY_BASIC_INFORMATION m = vw_query(p);
+    ck_assert_uint_eq(m.State, MEM_COMMIT);
+    ck_assert_ptr_eq(m.AllocationBase, p);
+    ck_assert_uint_eq(m.RegionSize, 2 * lp);
+    ck_assert_int_eq(vw_can_write(p + 2 * lp - 1), 1);
+    vw_assert_range_agrees(p, 2 * lp);
+    vw_release(p);
+}
+END_TEST
+
 /* Item 4: several large pages, read-only: success reads zero and refuses
  * writes, with Protect PAGE_READONLY; or ERROR_NO_SYSTEM_RESOURCES. */
 START_TEST(large_alloc_readonly_multi)
@@ -271,13 +294,12 @@ START_TEST(large_alloc_at_free_address)
 }
 END_TEST
 
-/* Section 4 (misuse): MEM_LARGE_PAGES without both MEM_RESERVE and MEM_COMMIT:
- * ERROR_INVALID_PARAMETER, whatever the system has. */
+/* Section 4 (misuse): MEM_LARGE_PAGES without MEM_COMMIT, or with MEM_COMMIT alone at an
+ * address: ERROR_INVALID_PARAMETER, whatever the system has.  (MEM_COMMIT alone at NULL
+ * reserves implicitly, issue 9: large_commit_at_null.) */
 START_TEST(large_needs_reserve_commit)
 {
     size_t lp = GetLargePageMinimum();
-    VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_COMMIT | MEM_LARGE_PAGES, PAGE_READWRITE),
-                         ERROR_INVALID_PARAMETER);
     VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_RESERVE | MEM_LARGE_PAGES, PAGE_READWRITE),
                          ERROR_INVALID_PARAMETER);
     VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, lp, MEM_LARGE_PAGES, PAGE_READWRITE),
@@ -362,6 +384,7 @@ static Suite *largepage_suite(void)
     tcase_add_test(tc, large_alloc_two);
     tcase_add_test(tc, large_alloc_at_released_address);
     tcase_add_test(tc, large_alloc_at_free_address);
+    tcase_add_test(tc, large_commit_at_null);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("misuse");

@@ -3,7 +3,8 @@
  * VirtualQueryEx / VirtualProtectEx on GetCurrentProcess() on memory the library
  * did not allocate (issue item 4, spec sections 6, 7 and 9).
  *
- * The usual Windows system DLL names (kernel32, kernelbase, ntdll; any case, with
+ * The usual Windows system DLL names (kernel32, kernelbase, ntdll -- ntdll a module
+ * of its own since issue 10; any case, with
  * or without ".dll") name the library itself, whose handle is its load base;
  * GetModuleHandle(NULL) is the executable's base; GetProcAddress finds the
  * library's exported API and gives NULL with ERROR_PROC_NOT_FOUND (127) for
@@ -63,13 +64,24 @@ static const char *const system_names[] = {
     "ntdll.dll", "NTDLL.DLL", "ntdll", "NtDll", "ntdll.DLL",
 };
 
-/* Item 6: kernel32, kernelbase and ntdll, in any case, with or without ".dll", name the
- * library itself: the handle is its load base; success leaves the last error alone
- * (section 2). */
+/* Item 6: kernel32 and kernelbase, in any case, with or without ".dll", name the
+ * library itself: the handle is its load base; ntdll is a module of its own (issue 10:
+ * one handle for all its spellings, inside the library's image, not kernel32's);
+ * success leaves the last error alone (section 2). */
+static void *expected_handle(const char *name)
+{
+    char c = name[0];
+    return c == 'n' || c == 'N' ? (void *)GetModuleHandleA("ntdll") : library_base();
+}
+
 START_TEST(test_system_names_a)
 {
-    void *base = library_base();
+    void *nt = GetModuleHandleA("ntdll");
+    ck_assert_ptr_nonnull(nt);
+    ck_assert_ptr_ne(nt, library_base());
+    ck_assert_ptr_eq(object_base(nt), library_base());
     for (size_t i = 0; i < sizeof system_names / sizeof system_names[0]; i++) {
+        void *base = expected_handle(system_names[i]);
         SetLastError(SENTINEL);
         HMODULE h = GetModuleHandleA(system_names[i]);
         ck_assert_msg(h == base, "GetModuleHandleA(\"%s\") = %p, library base %p (error %u)",
@@ -77,7 +89,7 @@ START_TEST(test_system_names_a)
         ck_assert_uint_eq(GetLastError(), SENTINEL);
     }
     /* The SDK macro (no UNICODE): the A form. */
-    ck_assert_ptr_eq(GetModuleHandle("kernel32.dll"), base);
+    ck_assert_ptr_eq(GetModuleHandle("kernel32.dll"), library_base());
 }
 END_TEST
 
@@ -88,8 +100,9 @@ START_TEST(test_system_names_w)
         L"kernel32.dll", L"KERNEL32.DLL", L"Kernel32", L"kernelbase.dll", L"KERNELBASE",
         L"ntdll.dll", L"NtDll", L"NTDLL.dll",
     };
-    void *base = library_base();
     for (size_t i = 0; i < sizeof wnames / sizeof wnames[0]; i++) {
+        void *base = wnames[i][0] == L'n' || wnames[i][0] == L'N' ? (void *)GetModuleHandleA("ntdll")
+                                                                   : library_base();
         SetLastError(SENTINEL);
         HMODULE h = GetModuleHandleW(wnames[i]);
         ck_assert_msg(h == base, "GetModuleHandleW(#%zu) = %p, library base %p (error %u)", i,
@@ -182,7 +195,9 @@ START_TEST(test_known_procs)
                       exported[i].name, fn_addr(f), fn_addr(exported[i].fn));
         ck_assert_uint_eq(GetLastError(), SENTINEL);
         ck_assert_ptr_eq(fn_addr(GetProcAddress(kb, exported[i].name)), fn_addr(f));
-        ck_assert_ptr_eq(fn_addr(GetProcAddress(nt, exported[i].name)), fn_addr(f));
+        /* Issue 10: the Win32 calls are kernel32's, not ntdll's. */
+        ck_assert_ptr_null(fn_addr(GetProcAddress(nt, exported[i].name)));
+        ck_assert_uint_eq(GetLastError(), ERROR_PROC_NOT_FOUND);
     }
 }
 END_TEST

@@ -2,7 +2,7 @@
 # check_readme.sh: the README against the tree, so that what it states as
 # facts is checked rather than typed.
 #
-#   - every function the headers declare (lines opening with WINBASEAPI in
+#   - every function the headers declare (lines opening with WINBASEAPI or NTSYSAPI in
 #     include/virtualwin.h, include/virtualwin/*.h, include/compat/*.h) is in
 #     the README's call table (a row opening with "| `"), has a man page
 #     (man/NAME.3 or man/NAME.3.in) and is exported by the built library;
@@ -31,7 +31,7 @@ fail() {
 
 # ---- the calls --------------------------------------------------------------------
 funcs=$(cat "$top"/include/virtualwin.h "$top"/include/virtualwin/*.h "$top"/include/compat/*.h \
-            2>/dev/null | grep '^WINBASEAPI' | sed -e 's/(.*//' -e 's/.*[ *]//' | sort -u)
+            2>/dev/null | grep -E '^(WINBASEAPI|NTSYSAPI)' | sed -e 's/(.*//' -e 's/.*[ *]//' | sort -u)
 [ -n "$funcs" ] || fail "no WINBASEAPI declarations found under $top/include"
 exports=""
 if [ -f "$so" ] && command -v nm >/dev/null 2>&1; then

@@ -39,6 +39,7 @@
 #include "model.h"
 
 #include <virtualwin.h>
+#include <virtualwin/nt.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1523,6 +1524,29 @@ static int pick_flavour(const uint8_t *b, HANDLE *h)
     return 2;
 }
 
+/* Issue 10: a quarter of the Ex calls with the pseudo handle go through the
+ * native call instead, and the Win32 outcome is derived as kernelbase derives
+ * it: a failing status becomes the last error through RtlNtStatusToDosError,
+ * success leaves the last error alone.  The model's expectations are the
+ * Win32 ones, so the native edge is held to them too.  A failing native call
+ * must leave its in/out parameters as they were. */
+static int pick_native(const uint8_t *b, int flav)
+{
+    return flav == 1 && (b[11] & 0x60) == 0x60;
+}
+
+static NTSTATUS native_done(struct run *R, NTSTATUS st, PVOID base, PVOID base0, SIZE_T len,
+                            SIZE_T len0)
+{
+    R->st->native_calls++;
+    if (st && (base != base0 || len != len0))
+        fail(R, "%s (native): status %#x changed BaseAddress/RegionSize to %p/%#zx", R->call,
+             (unsigned)st, base, (size_t)len);
+    if (st)
+        SetLastError(RtlNtStatusToDosError(st));
+    return st;
+}
+
 static DWORD pick_sentinel(const uint8_t *b)
 {
     return (b[1] & 0x80) ? SENTINEL_B : SENTINEL_A;
@@ -1705,8 +1729,16 @@ static void op_alloc(struct run *R, const uint8_t *b)
     if (flav == 2)
         ex_bad_handle(&E);
     SetLastError(sentinel);
-    LPVOID r = flav ? VirtualAllocEx(h, (LPVOID)ad.a, size, type, prot)
-                    : VirtualAlloc((LPVOID)ad.a, size, type, prot);
+    LPVOID r;
+    if (pick_native(b, flav)) {
+        PVOID base = (PVOID)ad.a;
+        SIZE_T len = size;
+        NTSTATUS st = NtAllocateVirtualMemory(h, &base, 0, &len, type, prot);
+        r = native_done(R, st, base, (PVOID)ad.a, len, size) ? NULL : base;
+    } else {
+        r = flav ? VirtualAllocEx(h, (LPVOID)ad.a, size, type, prot)
+                 : VirtualAlloc((LPVOID)ad.a, size, type, prot);
+    }
     DWORD err = GetLastError();
     const struct outcome *o = settle(R, &E, r != NULL, (uintptr_t)r, err, sentinel, 0, 0);
     if (!o)
@@ -1756,8 +1788,18 @@ static void op_free(struct run *R, const uint8_t *b)
     if (in_sb(R, s) && PG(R, s)->state != P_FREE)
         e = alloc_end(R, PG(R, s)->abase);
     SetLastError(sentinel);
-    BOOL ok = flav ? VirtualFreeEx(h, (LPVOID)ad.a, size, type)
-                   : VirtualFree((LPVOID)ad.a, size, type);
+    BOOL ok;
+    /* Not MEM_RELEASE with a size: kernelbase refuses that itself (87), where
+     * the native call releases an exactly matching size. */
+    if (pick_native(b, flav) && !(type == MEM_RELEASE && size)) {
+        PVOID base = (PVOID)ad.a;
+        SIZE_T len = size;
+        ok = !native_done(R, NtFreeVirtualMemory(h, &base, &len, type), base, (PVOID)ad.a, len,
+                          size);
+    } else {
+        ok = flav ? VirtualFreeEx(h, (LPVOID)ad.a, size, type)
+                  : VirtualFree((LPVOID)ad.a, size, type);
+    }
     DWORD err = GetLastError();
     if (!settle(R, &E, ok, 0, err, sentinel, 0, 0))
         return;
@@ -1783,8 +1825,16 @@ static void op_protect(struct run *R, const uint8_t *b)
         ex_bad_handle(&E);
     SetLastError(sentinel);
     PDWORD op = oldp_null ? NULL : &old;
-    BOOL ok = flav ? VirtualProtectEx(h, (LPVOID)ad.a, size, prot, op)
-                   : VirtualProtect((LPVOID)ad.a, size, prot, op);
+    BOOL ok;
+    if (pick_native(b, flav)) {
+        PVOID base = (PVOID)ad.a;
+        SIZE_T len = size;
+        ok = !native_done(R, NtProtectVirtualMemory(h, &base, &len, prot, op), base,
+                          (PVOID)ad.a, len, size);
+    } else {
+        ok = flav ? VirtualProtectEx(h, (LPVOID)ad.a, size, prot, op)
+                  : VirtualProtect((LPVOID)ad.a, size, prot, op);
+    }
     DWORD err = GetLastError();
     if (!settle(R, &E, ok, 0, err, sentinel, !oldp_null, old))
         return;
@@ -1822,8 +1872,15 @@ static void op_query(struct run *R, const uint8_t *b)
     if (flav == 2)
         ex_bad_handle(&E);
     SetLastError(sentinel);
-    SIZE_T r = flav ? VirtualQueryEx(h, (LPCVOID)ad.a, &u.m, len)
-                    : VirtualQuery((LPCVOID)ad.a, &u.m, len);
+    SIZE_T r = 0;
+    if (pick_native(b, flav)) {
+        SIZE_T got = 0;
+        NTSTATUS st = NtQueryVirtualMemory(h, (PVOID)ad.a, MemoryBasicInformation, &u.m, len, &got);
+        r = native_done(R, st, NULL, NULL, 0, 0) ? 0 : got;
+    } else {
+        r = flav ? VirtualQueryEx(h, (LPCVOID)ad.a, &u.m, len)
+                 : VirtualQuery((LPCVOID)ad.a, &u.m, len);
+    }
     DWORD err = GetLastError();
     if (r != 0 && r != sizeof(MEMORY_BASIC_INFORMATION)) {
         fail(R, "%s returned %zu", R->call, (size_t)r);

@@ -63,6 +63,7 @@ struct model_stats {
     long by_kind[MODEL_NKINDS];    /* operations per kind */
     long full_checks;              /* sandbox/kernel/probe/content checks */
     long null_in_sandbox, null_outside;
+    long native_calls;             /* of the calls, made through the Nt* edge (issue 10) */
     long fail_op;                  /* index of the operation that disagreed, or -1 */
     char msg[3072];                /* what disagreed (empty on success) */
 };

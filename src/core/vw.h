@@ -1,9 +1,9 @@
 /*
- * vw.h: internal interfaces shared by the Win32 layer (alloc.c, free.c,
- * protect.c, query.c, memlock.c, sysinfo.c, process.c).
+ * vw.h: internal interfaces shared by the layers (win32/ -> nt/ -> core/ ->
+ * os/; core/vm.h is the VM core's own interface).
  *
- * Conventions: the API files validate, round and map errors; they set the
- * last error only at the API edge (vw_fail).  Functions named *_locked need
+ * Conventions: the edge files (win32/, nt/) validate, round and map errors;
+ * the Win32 edge sets the last error (vw_fail).  Functions named *_locked need
  * vw_state.lock held; the rest take it themselves or need none.  Nothing here
  * is exported: the version script and -fvisibility=hidden keep it internal.
  */
@@ -100,9 +100,6 @@ static inline int vw_fail(DWORD err)
     return 0;
 }
 
-/* VirtualQuery without the trace line, for the library's own use (query.c). */
-SIZE_T vw_query_region(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
-
 /* Handles (process.c): 0 if h names the current process, else a Win32 error. */
 DWORD vw_check_process(HANDLE h);
 
@@ -125,16 +122,17 @@ DWORD prot_effective(DWORD prot, DWORD alloc_protect);
 /* Range helpers: 1 if [addr, addr+size) wraps or leaves the user range. */
 int vw_range_invalid(uintptr_t addr, size_t size);
 
-/* Commit accounting (alloc.c): 0 if `bytes` more may be committed, else
+/* Commit accounting (core/vm_alloc.c): 0 if `bytes` more may be committed, else
  * ERROR_COMMITMENT_LIMIT.  Needs the lock. */
 DWORD vw_commit_check_locked(size_t bytes);
 /* Lock quota (workingset.c): 0 if `bytes` more may be locked, else
  * ERROR_WORKING_SET_QUOTA.  Issues getrlimit; call it with the lock held only
  * because the count it compares against lives under the lock. */
 DWORD vw_lock_quota_check_locked(size_t bytes);
-/* Large pages (largepage.c): the page size, and the allocation path. */
+/* Large pages (core/vm_large.c): the page size, and the allocation path. */
 size_t vw_large_page_size(void);
-LPVOID vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot);
+/* 0 and *base, or a Win32 error; nothing changed on failure. */
+DWORD vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot, uintptr_t *base);
 /* Parses "123", "64K", "2M", "1G" (also with a B: "64KB"); 0 if invalid. */
 size_t vw_parse_size(const char *s);
 
@@ -149,22 +147,29 @@ static inline void vw_touch_write(volatile unsigned char *p)
 }
 
 /* Marks RUN_LOST the RUN_RESET runs of [start, end) with a page the kernel
- * dropped, before something (mlock) fills them again (reset.c).  Needs the lock. */
+ * dropped, before something (mlock) fills them again (core/vm_reset.c).  Needs the lock. */
 void vw_note_lost_pages_locked(uintptr_t start, uintptr_t end);
 
-/* MEM_RESET and MEM_RESET_UNDO (reset.c): 0 or a Win32 error. */
+/* MEM_RESET and MEM_RESET_UNDO (core/vm_reset.c): 0 or a Win32 error. */
 DWORD vw_reset(uintptr_t addr, size_t size);
 DWORD vw_reset_undo(uintptr_t addr, size_t size);
+/* Discard (offer 0: MADV_DONTNEED) or Offer (MADV_FREE) the committed pages of
+ * a page-aligned range inside one allocation; Reclaim them (ERROR_BUSY if any
+ * lost its contents); Prefetch a range (a hint: bad ranges are skipped).  0 or
+ * ERROR_INVALID_PARAMETER / ERROR_BUSY (core/vm_reset.c). */
+DWORD vm_discard(uintptr_t addr, size_t size, int offer);
+DWORD vm_reclaim(uintptr_t addr, size_t size);
+void vm_prefetch(uintptr_t addr, size_t size);
 
 /* Puts a protection back after a partial failure; a refusal here would leave
  * the kernel and the map disagreeing, so it is retried (the conditions that
  * make mprotect fail, such as a transient shortage, rarely persist). */
 int vw_protect_back(uintptr_t addr, size_t len, int prot);
 
-/* Syscall errno -> Win32 error (alloc.c). */
+/* Syscall errno -> Win32 error (core/vm_alloc.c). */
 DWORD vw_error_from_errno(int err);
 /* Re-applies the recorded protection of every run in [start, end) after a
- * partly failed mprotect (alloc.c). */
+ * partly failed mprotect (core/vm_alloc.c). */
 void vw_restore_protection_locked(uintptr_t start, uintptr_t end);
 
 #endif

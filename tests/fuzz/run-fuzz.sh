@@ -1,6 +1,6 @@
 #!/bin/sh
 # run-fuzz.sh: build the libFuzzer harness with clang (ASan + UBSan) from the
-# library sources compiled directly (src/*.c) plus tests/model.c and
+# library sources compiled directly (src/*/*.c, every layer) plus tests/model.c and
 # tests/fuzz/fuzz_api.c, then fuzz for $VW_FUZZ_SECONDS seconds (default 60)
 # starting from a copy of tests/fuzz/corpus.  Exit status 0 if nothing crashed;
 # nonzero on a crash or a model mismatch (the input is kept and printed with
@@ -28,7 +28,7 @@ echo "run-fuzz: building $work/fuzz_api with $clang"
 "$clang" -std=gnu11 -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -D_GNU_SOURCE -I"$top/include" -I"$top/src" -I"$top/tests" \
-    "$top"/src/*.c "$top/tests/model.c" "$here/fuzz_api.c" \
+    "$top"/src/*/*.c "$top/tests/model.c" "$here/fuzz_api.c" \
     -lpthread -o "$work/fuzz_api"
 
 echo "run-fuzz: fuzzing for $secs s from $(ls "$work/corpus" | wc -l) corpus inputs"

@@ -1,27 +1,36 @@
 /*
- * free.c: VirtualFree and VirtualFreeEx (spec section 5).
+ * vm_free.c: the VM core's release and decommit (spec section 5).
  *
  * Release drops the whole allocation from the map and gives its space back
  * (remapping it first if any page was committed, so no data, lock or commit
  * charge survives).  Decommit remaps the range PROT_NONE|MAP_NORESERVE in one
  * syscall: memory and commit charge go back and the next commit reads zero.
+ * Statuses as Windows' NtFreeVirtualMemory: an address in no allocation is
+ * STATUS_MEMORY_NOT_ALLOCATED, one inside an allocation but not at its base
+ * (where the base is needed) STATUS_FREE_VM_NOT_AT_BASE, a range running
+ * past the allocation STATUS_UNABLE_TO_FREE_VM.
  */
-#include "core/vw.h"
-#include "diag/trace.h"
+#include "core/vm.h"
 #include "os/os.h"
 #include "core/space.h"
 
-static BOOL do_release(uintptr_t addr)
+NTSTATUS vm_release(uintptr_t start, uintptr_t rend, uintptr_t *out_base, size_t *out_len)
 {
-    uintptr_t start = page_floor(addr);
     map_lock();
     /* rm_find_from, not rm_find: munmap may have taken the base page. */
     struct vw_run *r = rm_find_from(&vw_state.map, start);
     if (!r || r->alloc_base != start) {
+        NTSTATUS st = rm_find(&vw_state.map, start) ? STATUS_FREE_VM_NOT_AT_BASE
+                                                    : STATUS_MEMORY_NOT_ALLOCATED;
         map_unlock();
-        return vw_fail(ERROR_INVALID_ADDRESS);
+        return st;
     }
     uintptr_t base = r->alloc_base, end = rm_alloc_end(r);
+    if (rend && rend != end) {
+        /* Part of an allocation cannot be released. */
+        map_unlock();
+        return STATUS_UNABLE_TO_FREE_VM;
+    }
     uint16_t flags = r->alloc_flags;
     struct rm_summary s;
     rm_summarize(&vw_state.map, r->start, end, &s);
@@ -38,38 +47,38 @@ static BOOL do_release(uintptr_t addr)
     if (err) {
         /* The kernel refused: the allocation stays as it was. */
         map_unlock();
-        return vw_fail(vw_error_from_errno(err));
+        return vm_status_from_errno(err);
     }
     rm_remove_alloc(&vw_state.map, r);
     vw_state.committed -= s.committed_bytes;
     vw_state.locked -= s.locked_bytes;
     map_unlock();
-    return TRUE;
+    *out_base = base;
+    *out_len = end - base;
+    return STATUS_SUCCESS;
 }
 
-static BOOL do_decommit(uintptr_t addr, SIZE_T size)
+NTSTATUS vm_decommit(uintptr_t start, uintptr_t end)
 {
-    uintptr_t start = page_floor(addr), end;
     struct rm_spares sp = { { NULL, NULL } };
-    if (size && vw_range_invalid(addr, size))
-        return vw_fail(ERROR_INVALID_PARAMETER);
     map_lock();
     struct vw_run *r = rm_find(&vw_state.map, start);
-    DWORD err = 0;
+    NTSTATUS st = 0;
     if (!r)
-        err = ERROR_INVALID_ADDRESS;
-    else if (size == 0 && r->alloc_base != start)
-        err = ERROR_INVALID_ADDRESS;
-    else if (size && page_ceil(addr + size) > rm_alloc_end(r))
-        err = ERROR_INVALID_PARAMETER;
+        st = STATUS_MEMORY_NOT_ALLOCATED;
+    else if (end == 0 && r->alloc_base != start)
+        st = STATUS_FREE_VM_NOT_AT_BASE;
+    else if (end > rm_alloc_end(r))
+        st = STATUS_UNABLE_TO_FREE_VM;
     else if (rm_spare_get(&vw_state.map, &sp, 2))
-        err = ERROR_NOT_ENOUGH_MEMORY;
-    if (err) {
+        st = STATUS_NO_MEMORY;
+    if (st) {
         rm_spare_put(&vw_state.map, &sp);
         map_unlock();
-        return vw_fail(err);
+        return st;
     }
-    end = size ? page_ceil(addr + size) : rm_alloc_end(r);
+    if (!end)
+        end = rm_alloc_end(r);
     struct rm_summary s;
     rm_summarize(&vw_state.map, start, end, &s);
     if (s.any_committed) {
@@ -90,7 +99,7 @@ static BOOL do_decommit(uintptr_t addr, SIZE_T size)
         if (e) {
             rm_spare_put(&vw_state.map, &sp);
             map_unlock();
-            return vw_fail(vw_error_from_errno(e));
+            return vm_status_from_errno(e);
         }
         rm_set_range(&vw_state.map, &sp, start, end, RUN_RESERVED, 0, 0, 0);
         vw_state.committed -= s.committed_bytes;
@@ -98,36 +107,5 @@ static BOOL do_decommit(uintptr_t addr, SIZE_T size)
     }
     rm_spare_put(&vw_state.map, &sp);
     map_unlock();
-    return TRUE;
-}
-
-static BOOL vw_free(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
-{
-    vw_init();
-    if (dwFreeType != MEM_DECOMMIT && dwFreeType != MEM_RELEASE)
-        return vw_fail(ERROR_INVALID_PARAMETER);
-    if (!lpAddress)
-        return vw_fail(ERROR_INVALID_PARAMETER);
-    if (dwFreeType == MEM_RELEASE) {
-        if (dwSize)
-            return vw_fail(ERROR_INVALID_PARAMETER);
-        return do_release((uintptr_t)lpAddress);
-    }
-    return do_decommit((uintptr_t)lpAddress, dwSize);
-}
-
-VW_API BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
-{
-    BOOL r = vw_free(lpAddress, dwSize, dwFreeType);
-    VW_TRACE(r, "VirtualFree(%p, %z, %F) = %b", lpAddress, dwSize, dwFreeType, r);
-    return r;
-}
-
-VW_API BOOL WINAPI VirtualFreeEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
-                                 DWORD dwFreeType)
-{
-    DWORD err = vw_check_process(hProcess);
-    BOOL r = err ? vw_fail(err) : vw_free(lpAddress, dwSize, dwFreeType);
-    VW_TRACE(r, "VirtualFreeEx(%H, %p, %z, %F) = %b", hProcess, lpAddress, dwSize, dwFreeType, r);
-    return r;
+    return STATUS_SUCCESS;
 }

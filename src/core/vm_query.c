@@ -1,5 +1,7 @@
 /*
- * query.c: VirtualQuery and VirtualQueryEx (spec section 7).
+ * vm_query.c: the VM core's answers about an address (spec section 7): what
+ * VirtualQuery / NtQueryVirtualMemory(MemoryBasicInformation) report, and the
+ * whole-allocation view of MemoryRegionInformation.
  *
  * The library's own allocations are answered from the map alone, under the
  * lock, with no syscall.  Everything else is either free (unmapped, or arena
@@ -8,12 +10,10 @@
  * next allocation, arena or kernel mapping, so walking the address space with
  * BaseAddress + RegionSize visits contiguous, non-overlapping regions.
  */
-#include "core/vw.h"
-#include "diag/trace.h"
+#include "core/vm.h"
 #include "core/space.h"
 #include "os/kernelview.h"
 #include "core/foreign.h"
-#include "core/probe.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -141,49 +141,60 @@ static void describe_other(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
     m->Type = 0;
 }
 
-SIZE_T vw_query_region(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
+void vm_query(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
 {
-    uintptr_t addr = (uintptr_t)lpAddress;
-    vw_init();
-    /* The caller's buffer first (issue 9): a bad one is ERROR_NOACCESS, whatever else. */
-    if (vw_probe(lpBuffer, dwLength < sizeof(MEMORY_BASIC_INFORMATION) ? dwLength
-                                                                       : sizeof(MEMORY_BASIC_INFORMATION),
-                 VW_PROBE_WRITE))
-        return (SIZE_T)vw_fail(ERROR_NOACCESS);
-    if (dwLength < sizeof(MEMORY_BASIC_INFORMATION))
-        return (SIZE_T)vw_fail(ERROR_BAD_LENGTH);
-    if (addr > VW_MAX_ADDR)
-        return (SIZE_T)vw_fail(ERROR_INVALID_PARAMETER);
-    uintptr_t p = page_floor(addr);
-    MEMORY_BASIC_INFORMATION m;
-    memset(&m, 0, sizeof m);
+    memset(m, 0, sizeof *m);
     map_lock();
     struct vw_run *r = find_locked(p);
     if (r) {
-        describe_own_locked(r, p, &m);
+        describe_own_locked(r, p, m);
         map_unlock();
     } else {
         map_unlock();
-        describe_other(p, &m);
+        describe_other(p, m);
     }
-    memcpy(lpBuffer, &m, sizeof m);
-    return sizeof m;
 }
 
-VW_API SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
-                                  SIZE_T dwLength)
+/* The allocation holding p, summed run by run (own memory) or region by
+ * region from the kernel's view (foreign memory: an image's or a mapping's
+ * regions share an AllocationBase). */
+NTSTATUS vm_region(uintptr_t p, MEMORY_REGION_INFORMATION *ri)
 {
-    SIZE_T r = vw_query_region(lpAddress, lpBuffer, dwLength);
-    VW_TRACE(r != 0, "VirtualQuery(%p, %p, %z) = %z", lpAddress, lpBuffer, dwLength, r);
-    return r;
-}
-
-VW_API SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
-                                    PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
-{
-    DWORD err = vw_check_process(hProcess);
-    SIZE_T r = err ? (SIZE_T)vw_fail(err) : vw_query_region(lpAddress, lpBuffer, dwLength);
-    VW_TRACE(r != 0, "VirtualQueryEx(%H, %p, %p, %z) = %z", hProcess, lpAddress, lpBuffer,
-             dwLength, r);
-    return r;
+    MEMORY_BASIC_INFORMATION m;
+    memset(ri, 0, sizeof *ri);
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, p);
+    if (r) {
+        struct vw_run *q = rm_alloc_first(r);
+        ri->AllocationBase = (PVOID)q->alloc_base;
+        ri->AllocationProtect = q->alloc_protect;
+        ri->RegionType = MEMORY_REGION_PRIVATE |
+                         ((q->alloc_flags & ALLOC_LARGE_PAGES) ? MEMORY_REGION_PAGE_SIZE_LARGE : 0);
+        ri->RegionSize = rm_alloc_end(q) - q->alloc_base;
+        for (; q && q->alloc_base == r->alloc_base; q = rm_next(q))
+            if (q->state == RUN_COMMITTED)
+                ri->CommitSize += q->end - q->start;
+        map_unlock();
+        return STATUS_SUCCESS;
+    }
+    map_unlock();
+    vm_query(p, &m);
+    if (m.State == MEM_FREE)
+        return STATUS_INVALID_ADDRESS;
+    uintptr_t base = (uintptr_t)m.AllocationBase, cur = base;
+    ri->AllocationBase = m.AllocationBase;
+    ri->AllocationProtect = m.AllocationProtect;
+    ri->RegionType = m.Type == MEM_IMAGE    ? MEMORY_REGION_MAPPED_IMAGE
+                     : m.Type == MEM_MAPPED ? MEMORY_REGION_MAPPED_DATA_FILE
+                                            : MEMORY_REGION_PRIVATE;
+    while (cur <= VW_MAX_ADDR) {
+        vm_query(cur, &m);
+        if ((uintptr_t)m.AllocationBase != base || m.State == MEM_FREE || !m.RegionSize)
+            break;
+        if (m.State == MEM_COMMIT)
+            ri->CommitSize += m.RegionSize;
+        cur += m.RegionSize;
+    }
+    ri->RegionSize = cur - base;
+    return STATUS_SUCCESS;
 }

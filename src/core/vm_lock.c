@@ -1,25 +1,30 @@
 /*
- * memlock.c: VirtualLock and VirtualUnlock (spec section 8).
+ * vm_lock.c: the VM core's lock and unlock (spec section 8), as
+ * NtLockVirtualMemory / NtUnlockVirtualMemory carry them out.
  *
  * Locking is mlock; the map remembers which runs are locked (RUN_LOCKED) because
  * Windows reports ERROR_NOT_LOCKED for unlocking pages that are not locked, and
  * keeps no count.  The flag never splits VirtualQuery regions.  Decommit and
  * release drop it with the pages.  On memory the library did not allocate, the
- * calls go to the kernel directly (there is no record to keep).
+ * calls go to the kernel directly (there is no record to keep).  Statuses:
+ * pages not committed STATUS_NOT_COMMITTED (free memory or a range leaving the
+ * allocation STATUS_CONFLICTING_ADDRESSES), a PAGE_NOACCESS page
+ * STATUS_ACCESS_VIOLATION, a guard page STATUS_GUARD_PAGE_VIOLATION (the guard
+ * is cleared), the lock quota STATUS_WORKING_SET_QUOTA, unlocking a page that
+ * is not locked STATUS_NOT_LOCKED (after unlocking the locked ones).
  */
-#include "core/vw.h"
-#include "diag/trace.h"
+#include "core/vm.h"
 #include "os/os.h"
 #include "os/kernelview.h"
 
 #include <errno.h>
 #include <sys/mman.h>
 
-static DWORD lock_error(int err)
+static NTSTATUS lock_error(int err)
 {
     /* EAGAIN/ENOMEM/EPERM: RLIMIT_MEMLOCK or no privilege: the working set quota. */
-    return err == EAGAIN || err == ENOMEM || err == EPERM ? ERROR_WORKING_SET_QUOTA
-                                                          : vw_error_from_errno(err);
+    return err == EAGAIN || err == ENOMEM || err == EPERM ? STATUS_WORKING_SET_QUOTA
+                                                          : vm_status_from_errno(err);
 }
 
 /* Clears PAGE_GUARD on the guard runs of [start, end), as Windows does when
@@ -41,24 +46,28 @@ static void clear_guard_locked(uintptr_t start, uintptr_t end, struct rm_spares 
     }
 }
 
-static DWORD lock_own_locked(uintptr_t start, uintptr_t end, int lock)
+static NTSTATUS lock_own_locked(uintptr_t start, uintptr_t end, int lock)
 {
     struct rm_summary s;
-    DWORD err = vw_committed_range_locked(rm_find(&vw_state.map, start), start, end, &s);
-    if (err)
-        return err;
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    if (vw_committed_range_locked(r, start, end, &s))
+        return end > rm_alloc_end(r) || s.any_hole ? STATUS_CONFLICTING_ADDRESSES
+                                                   : STATUS_NOT_COMMITTED;
+    NTSTATUS err = 0;
     struct rm_spares sp = { { NULL, NULL } };
     if (rm_spare_get(&vw_state.map, &sp, 2)) {
         rm_spare_put(&vw_state.map, &sp);
-        return ERROR_NOT_ENOUGH_MEMORY;
+        return STATUS_NO_MEMORY;
     }
     if (lock) {
         if (s.any_noaccess) {
-            err = ERROR_NOACCESS;
+            err = STATUS_ACCESS_VIOLATION;
         } else if (s.any_guard) {
             clear_guard_locked(start, end, &sp);
             err = STATUS_GUARD_PAGE_VIOLATION;
-        } else if (!(err = vw_lock_quota_check_locked(s.committed_bytes - s.locked_bytes))) {
+        } else if (vw_lock_quota_check_locked(s.committed_bytes - s.locked_bytes)) {
+            err = STATUS_WORKING_SET_QUOTA;
+        } else {
             /* mlock fills dropped pages again: remember the loss first. */
             vw_note_lost_pages_locked(start, end);
             int e = os_lock(start, end - start);
@@ -80,58 +89,38 @@ static DWORD lock_own_locked(uintptr_t start, uintptr_t end, int lock)
                 vw_state.locked -= s.locked_bytes;
             }
             if (s.any_unlocked)
-                err = ERROR_NOT_LOCKED;
+                err = STATUS_NOT_LOCKED;
         }
     }
     rm_spare_put(&vw_state.map, &sp);
     return err;
 }
 
-static DWORD lock_foreign(uintptr_t start, uintptr_t end, int lock)
+static NTSTATUS lock_foreign(uintptr_t start, uintptr_t end, int lock)
 {
     for (uintptr_t cur = start; cur < end;) {
         struct kv_vma v;
         if (kv_find(cur, &v) || v.start > cur || v.prot == PROT_NONE)
-            return ERROR_INVALID_ADDRESS;
+            return STATUS_CONFLICTING_ADDRESSES;
         cur = v.end;
     }
     int e = lock ? os_lock(start, end - start) : os_unlock(start, end - start);
     return e ? lock_error(e) : 0;
 }
 
-static BOOL vw_lockop(LPVOID lpAddress, SIZE_T dwSize, int lock)
+NTSTATUS vm_lock(uintptr_t start, uintptr_t end, int lock)
 {
-    uintptr_t addr = (uintptr_t)lpAddress;
-    vw_init();
-    if (vw_range_invalid(addr, dwSize ? dwSize : 1))
-        return vw_fail(ERROR_INVALID_PARAMETER);
-    uintptr_t start = page_floor(addr);
-    uintptr_t end = dwSize ? page_ceil(addr + dwSize) : start + vw_page();
-    DWORD err;
+    NTSTATUS st;
     map_lock();
     if (rm_find(&vw_state.map, start)) {
-        err = lock_own_locked(start, end, lock);
+        st = lock_own_locked(start, end, lock);
         map_unlock();
     } else if (vw_touches_library_locked(start, end)) {
         map_unlock();
-        err = ERROR_INVALID_ADDRESS;
+        st = STATUS_CONFLICTING_ADDRESSES;
     } else {
         map_unlock();
-        err = lock_foreign(start, end, lock);
+        st = lock_foreign(start, end, lock);
     }
-    return err ? vw_fail(err) : TRUE;
-}
-
-VW_API BOOL WINAPI VirtualLock(LPVOID lpAddress, SIZE_T dwSize)
-{
-    BOOL r = vw_lockop(lpAddress, dwSize, 1);
-    VW_TRACE(r, "VirtualLock(%p, %z) = %b", lpAddress, dwSize, r);
-    return r;
-}
-
-VW_API BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize)
-{
-    BOOL r = vw_lockop(lpAddress, dwSize, 0);
-    VW_TRACE(r, "VirtualUnlock(%p, %z) = %b", lpAddress, dwSize, r);
-    return r;
+    return st;
 }

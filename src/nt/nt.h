@@ -1,0 +1,26 @@
+/*
+ * nt.h: the native edge's internal entry points, for the Win32 edge above it.
+ *
+ * nt_* are the bodies of the exported Nt* calls (nt/virtual.c, nt/query.c),
+ * called by the Win32 wrappers directly so that a program's own definition of
+ * an Nt* name (or a second copy of the library) can never be reached from
+ * inside, and so that the native calls leave no trace lines of their own.
+ * Same arguments, same NTSTATUS, same probing of caller pointers.
+ */
+#ifndef VW_NT_NT_H
+#define VW_NT_NT_H
+
+#include <virtualwin/nt.h>
+
+NTSTATUS nt_allocate(HANDLE h, PVOID *base, ULONG_PTR zero_bits, PSIZE_T size, ULONG type,
+                     ULONG prot);
+NTSTATUS nt_free(HANDLE h, PVOID *base, PSIZE_T size, ULONG type);
+NTSTATUS nt_protect(HANDLE h, PVOID *base, PSIZE_T size, ULONG prot, PULONG old);
+NTSTATUS nt_query(HANDLE h, PVOID addr, MEMORY_INFORMATION_CLASS cls, PVOID buf, SIZE_T len,
+                  PSIZE_T retlen);
+NTSTATUS nt_lock(HANDLE h, PVOID *base, PSIZE_T size, ULONG map_type, int lock);
+NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len);
+/* RtlNtStatusToDosError. */
+ULONG nt_dos_error(NTSTATUS st);
+
+#endif
