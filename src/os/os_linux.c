@@ -15,6 +15,9 @@
 #include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -168,4 +171,87 @@ int os_close(int fd)
 int os_ioctl(int fd, unsigned long req, void *arg)
 {
     return as_err(raw6(SYS_ioctl, fd, (long)req, (long)arg, 0, 0, 0));
+}
+
+int os_fd_identity(int fd, uint64_t *dev, uint64_t *ino)
+{
+    struct stat st;
+    int saved = errno;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        errno = saved;
+        return e;
+    }
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
+}
+
+int os_dup_high(int fd, int min)
+{
+    long r = raw6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min, 0, 0, 0);
+    return r < 0 ? -1 : (int)r;
+}
+
+static size_t rlimit_cur(int which)
+{
+    struct rlimit rl;
+    if (raw6(SYS_prlimit64, 0, which, 0, (long)&rl, 0, 0) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > SIZE_MAX)
+        return SIZE_MAX;
+    return (size_t)rl.rlim_cur;
+}
+
+size_t os_rlimit_nofile(void)
+{
+    return rlimit_cur(RLIMIT_NOFILE);
+}
+
+size_t os_rlimit_as(void)
+{
+    return rlimit_cur(RLIMIT_AS);
+}
+
+int os_getpid(void)
+{
+    return (int)raw6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+}
+
+int os_gettid(void)
+{
+    return (int)raw6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+}
+
+void os_yield(void)
+{
+    raw6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+}
+
+void os_sigblock_all(uint64_t *old)
+{
+    uint64_t all = ~(uint64_t)0;
+    raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)old, 8, 0, 0);
+}
+
+void os_sigrestore(const uint64_t *old)
+{
+    raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)old, 0, 8, 0, 0);
+}
+
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+
+int os_map_wipeonfork(uintptr_t *addr, size_t len)
+{
+    long r = mmap_raw(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (r < 0 && r > -4096)
+        return as_err(r);
+    int err = as_err(raw6(SYS_madvise, r, (long)len, MADV_WIPEONFORK, 0, 0, 0));
+    if (err) {
+        raw6(SYS_munmap, r, (long)len, 0, 0, 0, 0);
+        return err;
+    }
+    *addr = (uintptr_t)r;
+    return 0;
 }
