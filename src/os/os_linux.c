@@ -99,11 +99,33 @@ int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
     return map_anon(addr, len, prot, extra, fixed);
 }
 
+/* At vm.max_map_count the remap fails with ENOMEM whenever it must split a
+ * VMA (a MAP_FIXED mmap unmaps first).  The fallback changes VMAs in place
+ * instead: mprotect(PROT_NONE) turns whole VMAs into PROT_NONE|MAP_NORESERVE
+ * anonymous memory that merges with the reserved space around it (a commit is
+ * an mprotect of that space, so the flags match), and where it starts or ends
+ * next to such space the kernel moves the boundary rather than splitting;
+ * then munlock and MADV_DONTNEED (neither needs a VMA once the protection
+ * matches) drop the lock and the contents, so the next commit reads zero.
+ * No commit charge is involved: the library's memory is MAP_NORESERVE.  If
+ * mprotect also needs a split it fails before changing anything, and the
+ * caller gets ENOMEM. */
+static int decommit_in_place(uintptr_t addr, size_t len)
+{
+    int err = as_err(raw6(SYS_mprotect, (long)addr, (long)len, PROT_NONE, 0, 0, 0));
+    if (err)
+        return err;
+    raw6(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0);
+    return as_err(raw6(SYS_madvise, (long)addr, (long)len, MADV_DONTNEED, 0, 0, 0));
+}
+
 int os_decommit(uintptr_t addr, size_t len)
 {
     VW_FAULT_POINT();
     long r = mmap_raw(addr, len, PROT_NONE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+    if (r == -ENOMEM)
+        return decommit_in_place(addr, len);
     return r < 0 && r > -4096 ? as_err(r) : 0;
 }
 
