@@ -126,6 +126,9 @@ static int munmap_middle(void)
     }
     CCHECK(p, "a committed 64 KiB allocation: %lu", (unsigned long)GetLastError());
     memset(p, 'm', KB64);
+    char *q = VirtualAlloc(NULL, KB64, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    CCHECK(q, "a second committed 64 KiB allocation: %lu", (unsigned long)GetLastError());
+    memset(q, 'q', KB64);
     /* Fill the map again. */
     int r;
     while ((r = add_small()) == 1)
@@ -144,6 +147,18 @@ static int munmap_middle(void)
         CCHECK(st == MEM_COMMIT, "munmap failed but VirtualQuery says %#lx", (unsigned long)st);
         CCHECK(vw_can_read(mid) && mid[5] == 'm', "munmap failed but the page changed");
     }
+    /* Decommitting one page in the middle of a committed run needs a split:
+     * it must succeed all the same. */
+    char *qm = q + 4 * VW_PAGE;
+    CCHECK(VirtualFree(qm, VW_PAGE, MEM_DECOMMIT), "decommit of a middle page at the limit: %lu",
+           (unsigned long)GetLastError());
+    CCHECK(state_at(qm, &st) == 0 && st == MEM_RESERVE, "decommitted middle page: state %#lx",
+           (unsigned long)st);
+    CCHECK(!vw_can_read(qm), "decommitted middle page still readable");
+    CCHECK(q[0] == 'q' && qm[-1] == 'q' && qm[VW_PAGE] == 'q', "neighbours of the decommitted page");
+    CCHECK(VirtualFree(q, 0, MEM_RELEASE), "release after the middle decommit: %lu",
+           (unsigned long)GetLastError());
+    CCHECK(!vw_can_read(q) && !vw_can_read(q + KB64 - 1), "released allocation still readable");
     CCHECK(VirtualFree(p, 0, MEM_RELEASE), "release of the munmapped allocation: %lu",
            (unsigned long)GetLastError());
     CCHECK(!vw_can_read(p) && !vw_can_read(p + KB64 - 1), "released allocation still readable");

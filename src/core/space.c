@@ -207,6 +207,8 @@ static void arena_mark(struct arena *a, size_t g, size_t n)
 
 int space_alloc(size_t size, int top_down, uintptr_t *base)
 {
+    if (os_headroom())
+        return ENOMEM;   /* vm.max_map_count: keep what releases need */
     if (size >= dedicated_min())
         return os_reserve_aligned(base, size, VW_GRANULE);
     size_t n = granules(size);
@@ -391,6 +393,8 @@ int space_claim(uintptr_t base, size_t size)
 {
     uintptr_t end = base + size;
     struct piece p;
+    if (os_headroom())
+        return ENOMEM;   /* vm.max_map_count: keep what releases need */
     /* First check every arena piece, so that a refusal changes nothing. */
     for (uintptr_t cur = base; next_piece(cur, end, &p); cur = p.end) {
         if (p.arena) {

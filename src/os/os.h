@@ -31,6 +31,10 @@ int os_map_anon(uintptr_t *addr, size_t len, int prot);
  * as for os_reserve. */
 int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed);
 int os_decommit(uintptr_t addr, size_t len);
+/* Keeps the mappings a decommit or release may need at vm.max_map_count
+ * (os_linux.c); ENOMEM when it cannot, and new work must then be refused.
+ * os_protect to an accessible protection calls it itself. */
+int os_headroom(void);
 int os_unmap(uintptr_t addr, size_t len);
 int os_protect(uintptr_t addr, size_t len, int prot);
 int os_advise(uintptr_t addr, size_t len, int advice);

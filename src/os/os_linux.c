@@ -119,14 +119,61 @@ static int decommit_in_place(uintptr_t addr, size_t len)
     return as_err(raw6(SYS_madvise, (long)addr, (long)len, MADV_DONTNEED, 0, 0, 0));
 }
 
+/* Headroom at vm.max_map_count.  Where even the in-place decommit needs a
+ * split (a range inside a VMA, such as one page in the middle of a committed
+ * run), the library gives back one of a few one-page mappings of its own, each
+ * its own VMA, and tries again.  Commits, protection changes and new
+ * placements refill the bank first (os_headroom) and fail with ENOMEM when
+ * they cannot, so the library refuses new work while a decommit or release
+ * can still get the VMAs it needs.  Entries are PROT_READ or PROT_NONE
+ * (alternating, so that two entries the kernel places side by side do not
+ * merge) with MADV_DONTDUMP (so that they merge with no ordinary mapping).
+ * Called with the map lock held. */
+#define BANK 8
+static uintptr_t bank[BANK];
+static int bank_n;
+
+static int bank_add(void)
+{
+    uintptr_t page = 4096;
+    long r = mmap_raw(0, page, (bank_n & 1) ? PROT_NONE : PROT_READ,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+    if (r < 0 && r > -4096)
+        return as_err(r);
+    raw6(SYS_madvise, r, (long)page, MADV_DONTDUMP, 0, 0, 0);
+    bank[bank_n++] = (uintptr_t)r;
+    return 0;
+}
+
+static int bank_take(void)
+{
+    if (!bank_n)
+        return 0;
+    return raw6(SYS_munmap, (long)bank[--bank_n], 4096, 0, 0, 0, 0) == 0;
+}
+
+int os_headroom(void)
+{
+    while (__builtin_expect(bank_n < BANK, 0)) {
+        int err = bank_add();
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
 int os_decommit(uintptr_t addr, size_t len)
 {
     VW_FAULT_POINT();
-    long r = mmap_raw(addr, len, PROT_NONE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
-    if (r == -ENOMEM)
-        return decommit_in_place(addr, len);
-    return r < 0 && r > -4096 ? as_err(r) : 0;
+    for (;;) {
+        long r = mmap_raw(addr, len, PROT_NONE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+        if (r != -ENOMEM)
+            return r < 0 && r > -4096 ? as_err(r) : 0;
+        int err = decommit_in_place(addr, len);
+        if (err != ENOMEM || !bank_take())
+            return err;
+    }
 }
 
 int os_unmap(uintptr_t addr, size_t len)
@@ -138,6 +185,11 @@ int os_unmap(uintptr_t addr, size_t len)
 int os_protect(uintptr_t addr, size_t len, int prot)
 {
     VW_FAULT_POINT();
+    if (prot != PROT_NONE) {
+        int err = os_headroom();
+        if (err)
+            return err;
+    }
     return as_err(raw6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0));
 }
 
