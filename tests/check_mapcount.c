@@ -9,6 +9,8 @@
  *   kernel a read-write VMA in the arena);
  * - the same for a few thousand, then reserve 1 GiB blocks (a mapping each)
  *   until failure.
+ * (a fresh committed allocation at the limit is made by releasing two of the
+ * small ones first, then the map is filled again.)
  * Then: an interposed munmap of a page in the middle of a committed run (a
  * split the kernel may refuse) either succeeds with the page gone or fails with
  * ENOMEM leaving it committed and intact; decommitting the first page of every
@@ -193,6 +195,7 @@ static int pattern_big(void *arg)
     }
     CCHECK(GetLastError() == ERROR_NOT_ENOUGH_MEMORY, "1 GiB reservation failed with %lu",
            (unsigned long)GetLastError());
+    CCHECK(munmap_middle() == 0, "%s", cerr);
     return release_and_again();
 }
 
