@@ -80,9 +80,16 @@ static void rec_drop(struct kv_rec *r, int pid)
         return;
     int owner = __atomic_load_n(&r->pid, __ATOMIC_ACQUIRE);
     uint64_t dev, ino;
-    if (owner > 0 && owner != pid && os_fd_identity(r->fd, &dev, &ino) == 0 && dev == r->dev &&
-        ino == r->ino)
+    int intact = os_fd_identity(r->fd, &dev, &ino) == 0 && dev == r->dev && ino == r->ino;
+    if (owner > 0 && owner != pid && intact) {
         os_close(r->fd);
+    } else if (owner == pid && intact) {
+        /* Another thread recycled this (stale) record and published it, valid,
+         * after our check: put it back rather than leak it. */
+        expected = NULL;
+        __atomic_compare_exchange_n(&current, &expected, r, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
+    }
 }
 
 /* Opens, checks the ioctl, records and publishes a descriptor; returns the
