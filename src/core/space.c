@@ -14,11 +14,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Arenas are 4 GiB, smaller under RLIMIT_AS (arena_size); the bitmaps are
+ * always sized for the largest. */
 #define ARENA_SIZE ((size_t)4 << 30)
 #define ARENA_GRANULES (ARENA_SIZE / VW_GRANULE)
+#define ARENA_MIN ((size_t)1 << 20)
 #define MAX_ARENAS 1024
-/* Requests above this get a mapping of their own rather than arena space. */
-#define DEDICATED_MIN (ARENA_SIZE / 4)
 
 struct arena {
     uintptr_t base, end;
@@ -26,10 +27,12 @@ struct arena {
     uint64_t *retired;    /* 1 = someone else mapped over it: foreign for good */
     size_t hint;          /* no free granule below this index */
     size_t used, nretired;
+    size_t ngran;         /* granules in [base, end) */
 };
 
 static struct arena arenas[MAX_ARENAS];
 static size_t narenas;
+static int space_release_pieces(uintptr_t base, size_t size, int dirty);
 
 static inline int bit_get(const uint64_t *b, size_t i)
 {
@@ -93,7 +96,35 @@ uintptr_t space_next_arena(uintptr_t addr)
     return UINTPTR_MAX;
 }
 
-static struct arena *arena_new(void)
+/* The arena size for the address-space limit now in force: 4 GiB, but under
+ * RLIMIT_AS at most a quarter of the limit (a power of two, at least 1 MiB),
+ * so that a `ulimit -v` of 1 GiB still gets arenas and the program keeps room
+ * for its own mappings.  Read at each new arena: the limit may change. */
+static size_t arena_size(void)
+{
+    size_t lim = os_rlimit_as(), s = ARENA_SIZE;
+    while (s > ARENA_MIN && s > lim / 4)
+        s /= 2;
+    return s;
+}
+
+/* Requests of at least this many bytes get a mapping of their own rather than
+ * arena space: a quarter of the arena size, as of the last arena made (the
+ * limit is not read on every allocation: getrlimit is a syscall). */
+static size_t dedicated;
+/* 1 once an arena was sized for RLIMIT_AS: empty arenas are then given back. */
+static int as_limited;
+
+static size_t dedicated_min(void)
+{
+    if (!dedicated)
+        dedicated = arena_size() / 4;
+    return dedicated;
+}
+
+/* A new arena of `size` bytes, or of half that, down to `need` bytes, when the
+ * address space (RLIMIT_AS) has no room for it. */
+static struct arena *arena_new(size_t need)
 {
     if (narenas == MAX_ARENAS)
         return NULL;
@@ -101,7 +132,14 @@ static struct arena *arena_new(void)
     if (os_map_anon(&bits, 2 * (ARENA_GRANULES / 8), PROT_READ | PROT_WRITE))
         return NULL;
     uintptr_t base;
-    if (os_reserve_aligned(&base, ARENA_SIZE, VW_GRANULE)) {
+    size_t size = arena_size();
+    dedicated = size / 4;
+    as_limited = size < ARENA_SIZE;
+    int err;
+    while ((err = os_reserve_aligned(&base, size, VW_GRANULE)) == ENOMEM && size / 2 >= need &&
+           size > ARENA_MIN)
+        size /= 2;
+    if (err) {
         os_unmap(bits, 2 * (ARENA_GRANULES / 8));
         return NULL;
     }
@@ -110,8 +148,9 @@ static struct arena *arena_new(void)
         arenas[i] = arenas[i - 1];
         i--;
     }
-    arenas[i] = (struct arena){ base, base + ARENA_SIZE, (uint64_t *)bits,
-                                (uint64_t *)bits + ARENA_GRANULES / 64, 0, 0, 0 };
+    arenas[i] = (struct arena){ base, base + size, (uint64_t *)bits,
+                                (uint64_t *)bits + ARENA_GRANULES / 64, 0, 0, 0,
+                                size / VW_GRANULE };
     narenas++;
     return &arenas[i];
 }
@@ -120,7 +159,7 @@ static struct arena *arena_new(void)
 static long find_low(const struct arena *a, size_t n)
 {
     size_t i = a->hint;
-    while (i + n <= ARENA_GRANULES) {
+    while (i + n <= a->ngran) {
         if (i % 64 == 0 && a->bits[i / 64] == ~(uint64_t)0) {
             i += 64;
             continue;
@@ -142,7 +181,7 @@ static long find_low(const struct arena *a, size_t n)
 /* Highest fit of n granules; returns the index or -1. */
 static long find_high(const struct arena *a, size_t n)
 {
-    size_t top = ARENA_GRANULES;   /* candidate run is [top - n, top) */
+    size_t top = a->ngran;   /* candidate run is [top - n, top) */
     while (top >= n && top > a->hint) {
         size_t j = top;
         while (j > top - n && !bit_get(a->bits, j - 1))
@@ -160,7 +199,7 @@ static void arena_mark(struct arena *a, size_t g, size_t n)
     a->used += n;
     if (g <= a->hint) {
         size_t h = g + n;
-        while (h < ARENA_GRANULES && bit_get(a->bits, h))
+        while (h < a->ngran && bit_get(a->bits, h))
             h++;
         a->hint = h;
     }
@@ -168,13 +207,15 @@ static void arena_mark(struct arena *a, size_t g, size_t n)
 
 int space_alloc(size_t size, int top_down, uintptr_t *base)
 {
-    if (size >= DEDICATED_MIN)
+    if (os_headroom())
+        return ENOMEM;   /* vm.max_map_count: keep what releases need */
+    if (size >= dedicated_min())
         return os_reserve_aligned(base, size, VW_GRANULE);
     size_t n = granules(size);
     for (int attempt = 0; attempt < 2; attempt++) {
         for (size_t k = 0; k < narenas; k++) {
             struct arena *a = &arenas[top_down ? narenas - 1 - k : k];
-            if (ARENA_GRANULES - a->used < n)
+            if (a->ngran - a->used < n)
                 continue;
             long g = top_down ? find_high(a, n) : find_low(a, n);
             if (g >= 0) {
@@ -183,10 +224,12 @@ int space_alloc(size_t size, int top_down, uintptr_t *base)
                 return 0;
             }
         }
-        if (attempt == 0 && !arena_new())
+        if (attempt == 0 && !arena_new(n * VW_GRANULE))
             break;
     }
-    return ENOMEM;
+    /* No arena has room and none can be made (RLIMIT_AS, MAX_ARENAS): a
+     * mapping of exactly this size may still fit. */
+    return os_reserve_aligned(base, size, VW_GRANULE);
 }
 
 /* Walks [base, end) piece by piece: arena pieces and the gaps between them. */
@@ -315,7 +358,7 @@ int space_stretch(uintptr_t addr, uintptr_t *end)
     }
     size_t g = (addr - a->base) / VW_GRANULE;
     int retired = bit_get(a->retired, g);
-    while (g < ARENA_GRANULES && bit_get(a->retired, g) == retired)
+    while (g < a->ngran && bit_get(a->retired, g) == retired)
         g++;
     *end = a->base + (uintptr_t)g * VW_GRANULE;
     return retired ? SPACE_RETIRED : SPACE_ARENA;
@@ -350,6 +393,8 @@ int space_claim(uintptr_t base, size_t size)
 {
     uintptr_t end = base + size;
     struct piece p;
+    if (os_headroom())
+        return ENOMEM;   /* vm.max_map_count: keep what releases need */
     /* First check every arena piece, so that a refusal changes nothing. */
     for (uintptr_t cur = base; next_piece(cur, end, &p); cur = p.end) {
         if (p.arena) {
@@ -380,7 +425,34 @@ int space_claim(uintptr_t base, size_t size)
     return 0;
 }
 
+/* Under RLIMIT_AS, reserved arena space counts against the limit although
+ * the program cannot use it: arenas left empty (no allocation, nothing
+ * retired) are unmapped, all but one, so released memory is the program's
+ * again. */
+static void arenas_trim(void)
+{
+    size_t j = 0, n = narenas;
+    for (size_t i = 0; i < n; i++) {
+        struct arena *a = &arenas[i];
+        if (n - (i - j) > 1 && !a->used && !a->nretired &&
+            os_unmap(a->base, a->end - a->base) == 0) {
+            os_unmap((uintptr_t)a->bits, 2 * (ARENA_GRANULES / 8));
+            continue;
+        }
+        arenas[j++] = *a;
+    }
+    narenas = j;
+}
+
 int space_release(uintptr_t base, size_t size, int dirty)
+{
+    int err = space_release_pieces(base, size, dirty);
+    if (!err && as_limited)
+        arenas_trim();
+    return err;
+}
+
+static int space_release_pieces(uintptr_t base, size_t size, int dirty)
 {
     struct piece p;
     int first = 1;

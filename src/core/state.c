@@ -9,11 +9,23 @@
  * guarded by an atomic flag rather than pthread_once (no re-entry hazards).
  *
  * Fork: the parent takes the map lock around fork so the child inherits a
- * consistent map; the child resets the lock, forgets mlock state (Linux does
- * not inherit it) and drops the parent's /proc/self/maps descriptor.
+ * consistent map.  Other libraries' atfork handlers run around ours in an
+ * order they choose: a prepare or parent handler that runs while we hold the
+ * lock and calls munmap re-enters it (fork_holder is the holding thread; only
+ * the contended path asks gettid), and a child handler that runs before ours
+ * finds the process not yet entered (os/proc.h) and repairs the state itself.
+ * Children made by _Fork() or clone() run no handlers; they too find the
+ * process word wiped on their first map operation.  The repair resets the
+ * lock (any holder is a thread of the parent), forgets mlock state (Linux does
+ * not inherit it) and drops the parent's /proc/self/maps descriptor.  The map
+ * itself is whatever the parent had: consistent after fork() (the prepare
+ * handler held the lock); after _Fork() or clone() it is consistent unless
+ * another thread of the parent was inside a map operation at that instant
+ * (POSIX allows only async-signal-safe calls in such a child anyway).
  */
 #include "core/vw.h"
 #include "os/kernelview.h"
+#include "os/proc.h"
 #include "core/space.h"
 #include "diag/trace.h"
 
@@ -42,22 +54,51 @@ DWORD vw_committed_range_locked(const struct vw_run *r, uintptr_t start, uintptr
     return s->any_reserved || s->any_hole ? ERROR_INVALID_ADDRESS : 0;
 }
 
+void vw_process_enter(void)
+{
+    unsigned long long mask;
+    if (!os_proc_enter_begin(&mask))
+        return;
+    /* Nobody in this process has taken the lock: every map_lock enters first. */
+    vw_lock_reset(&vw_state.lock);
+    vw_state.fork_holder = 0;
+    vw_state.fork_nest = 0;
+    rm_clear_locks(&vw_state.map);
+    vw_state.locked = 0;
+    kv_reset_after_fork();
+    os_proc_enter_end(&mask);
+}
+
+void map_lock_slow(void)
+{
+    int holder = __atomic_load_n(&vw_state.fork_holder, __ATOMIC_ACQUIRE);
+    if (holder && holder == os_gettid()) {
+        vw_state.fork_nest++;
+        return;
+    }
+    vw_lock(&vw_state.lock);
+}
+
 static void fork_prepare(void)
 {
     map_lock();
+    __atomic_store_n(&vw_state.fork_holder, os_gettid(), __ATOMIC_RELEASE);
 }
 
 static void fork_parent(void)
 {
+    __atomic_store_n(&vw_state.fork_holder, 0, __ATOMIC_RELEASE);
     map_unlock();
 }
 
 static void fork_child(void)
 {
-    vw_lock_reset(&vw_state.lock);
-    rm_clear_locks(&vw_state.map);
-    vw_state.locked = 0;
-    kv_reset_after_fork();
+    /* Single-threaded.  A child handler of another library may have entered
+     * already (its munmap did); on kernels without MADV_WIPEONFORK the word
+     * still holds the parent's pid. */
+    if (os_proc_stale())
+        os_proc_forget();
+    vw_process_enter();
 }
 
 void vw_init_page_slow(void)

@@ -16,6 +16,7 @@
 
 #include "core/regionmap.h"
 #include "os/spinlock.h"
+#include "os/proc.h"
 
 #define VW_API __attribute__((visibility("default")))
 
@@ -28,6 +29,11 @@
 #define VW_MAX_ADDR ((uintptr_t)0x7FFFFFFEFFFFull)
 #endif
 #define VW_PSEUDO_PROCESS ((HANDLE)(intptr_t)-1)
+/* An allocation may span the whole user range: its size, in the map's units,
+ * must fit the run's alloc_units field (regionmap.h). */
+_Static_assert((uint64_t)(VW_MAX_ADDR + 1 - VW_MIN_ADDR) / RM_UNIT <=
+                   ((uint64_t)1 << RM_UNITS_BITS) - 1,
+               "struct vw_run alloc_units cannot hold the user address range");
 
 struct vw_state {
     vw_lock_t lock;
@@ -37,6 +43,9 @@ struct vw_state {
     /* Accounting (under the lock): bytes committed and locked in the library's
      * allocations, and the commit limit from VIRTUALWIN_COMMIT_LIMIT (0: none). */
     size_t committed, locked, commit_limit;
+    /* Fork (state.c): the thread holding the lock across fork() (0: none), and
+     * how deep it re-entered from other libraries' prepare/parent handlers. */
+    int fork_holder, fork_nest;
 };
 
 extern struct vw_state vw_state;
@@ -73,12 +82,29 @@ static inline uintptr_t page_ceil(uintptr_t a)
     return (a + vw_page() - 1) & ~(vw_page() - 1);
 }
 
+/* First map operation in a process (a fork child, whatever made it): repair
+ * the inherited state (state.c, os/proc.h). */
+void vw_process_enter(void);
+/* Contended map_lock: re-entry from an atfork handler, else wait (state.c). */
+void map_lock_slow(void);
+
 static inline void map_lock(void)
 {
-    vw_lock(&vw_state.lock);
+    if (__builtin_expect(!os_proc_entered(), 0))
+        vw_process_enter();
+    int c = 0;
+    if (__builtin_expect(!__atomic_compare_exchange_n(&vw_state.lock.state, &c, 1, 0,
+                                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 0))
+        map_lock_slow();
 }
 static inline void map_unlock(void)
 {
+    /* Only the lock holder gets here, and fork_nest is nonzero only while the
+     * forking thread holds it: a plain read is race-free. */
+    if (__builtin_expect(vw_state.fork_nest != 0, 0)) {
+        vw_state.fork_nest--;
+        return;
+    }
     vw_unlock(&vw_state.lock);
 }
 

@@ -12,8 +12,13 @@ static long countdown;   /* the primitive that fails, counting from 1; 0: off */
 static long counted;     /* primitives issued since arming */
 static int fail_with;
 
+static long call_countdown;
+static void (*call_fn)(void);
+
 int vw_fault_hit(void)
 {
+    if (call_countdown && --call_countdown == 0)
+        call_fn();
     if (!countdown)
         return 0;
     counted++;
@@ -28,6 +33,12 @@ VW_API void vw_fault_arm(long nth, int err)
     countdown = nth;
     fail_with = err;
     counted = 0;
+}
+
+VW_API void vw_fault_arm_call(long nth, void (*fn)(void))
+{
+    call_fn = fn;
+    call_countdown = nth;
 }
 
 /* Memory syscalls issued since vw_fault_arm. */

@@ -19,6 +19,9 @@ int vw_fault_hit(void);
 void vw_fault_arm(long nth, int err);
 long vw_fault_count(void);
 void vw_fault_stats(size_t *live_nodes, size_t *nallocs, size_t *committed, size_t *locked);
+/* At the nth memory syscall from now, call fn first (once), with whatever
+ * locks the library holds there: how tests fork while the map lock is held. */
+void vw_fault_arm_call(long nth, void (*fn)(void));
 #define VW_FAULT_POINT()                                                                   \
     do {                                                                                   \
         int fault_err_ = vw_fault_hit();                                                   \

@@ -25,7 +25,9 @@ struct kv_vma {
 };
 
 int kv_find(uintptr_t addr, struct kv_vma *out);
-/* Forget the cached descriptor (fork child: it refers to the parent's maps). */
+/* Forget the cached descriptor if it is an ancestor's (a fork child's copy
+ * refers to the parent's maps); it is closed only if still the inherited file.
+ * kv_find makes the same check itself on every call (see kernelview.c). */
 void kv_reset_after_fork(void);
 
 #endif

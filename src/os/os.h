@@ -31,6 +31,10 @@ int os_map_anon(uintptr_t *addr, size_t len, int prot);
  * as for os_reserve. */
 int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed);
 int os_decommit(uintptr_t addr, size_t len);
+/* Keeps the mappings a decommit or release may need at vm.max_map_count
+ * (os_linux.c); ENOMEM when it cannot, and new work must then be refused.
+ * os_protect to an accessible protection calls it itself. */
+int os_headroom(void);
 int os_unmap(uintptr_t addr, size_t len);
 int os_protect(uintptr_t addr, size_t len, int prot);
 int os_advise(uintptr_t addr, size_t len, int advice);
@@ -62,5 +66,26 @@ long os_read(int fd, void *buf, size_t len);
 long os_pread(int fd, void *buf, size_t len, long off);
 int os_close(int fd);
 int os_ioctl(int fd, unsigned long req, void *arg);
+/* Identity of what fd refers to now (device, inode): 0 or an errno.  How the
+ * library tells a descriptor it opened from one the program put at that number. */
+int os_fd_identity(int fd, uint64_t *dev, uint64_t *ino);
+/* fcntl(F_DUPFD_CLOEXEC, min): the new descriptor or -1. */
+int os_dup_high(int fd, int min);
+/* The soft RLIMIT_NOFILE / RLIMIT_AS (RLIM_INFINITY as SIZE_MAX), never failing. */
+size_t os_rlimit_nofile(void);
+size_t os_rlimit_as(void);
+
+/* Processes and threads (see os/proc.h for how the library knows which process it is in). */
+int os_getpid(void);
+int os_gettid(void);
+void os_yield(void);
+/* Blocks every signal, saving the old mask in *old (8 bytes); os_sigrestore puts it back. */
+void os_sigblock_all(uint64_t *old);
+void os_sigrestore(const uint64_t *old);
+/* One read-write page that every child process made by fork(), _Fork() or
+ * clone() without CLONE_VM sees zeroed (MADV_WIPEONFORK, Linux 4.14+).  No
+ * fault-injection point: it is library bookkeeping, not a caller's request.
+ * 0 or an errno (EINVAL: the kernel has no MADV_WIPEONFORK; nothing is left mapped). */
+int os_map_wipeonfork(uintptr_t *addr, size_t len);
 
 #endif

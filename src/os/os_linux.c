@@ -15,6 +15,9 @@
 #include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -98,13 +101,86 @@ int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
     return map_anon(addr, len, prot, extra, fixed);
 }
 
+/* At vm.max_map_count the remap fails with ENOMEM whenever it must split a
+ * VMA (a MAP_FIXED mmap unmaps first).  The fallback changes VMAs in place
+ * instead: mprotect(PROT_NONE) turns whole VMAs into PROT_NONE|MAP_NORESERVE
+ * anonymous memory that merges with the reserved space around it (a commit is
+ * an mprotect of that space, so the flags match), and where it starts or ends
+ * next to such space the kernel moves the boundary rather than splitting;
+ * then munlock and MADV_DONTNEED (neither needs a VMA once the protection
+ * matches) drop the lock and the contents, so the next commit reads zero.
+ * No commit charge is involved: the library's memory is MAP_NORESERVE.  If
+ * mprotect also needs a split it fails before changing anything, and the
+ * caller gets ENOMEM. */
+static int decommit_in_place(uintptr_t addr, size_t len)
+{
+    int err = as_err(raw6(SYS_mprotect, (long)addr, (long)len, PROT_NONE, 0, 0, 0));
+    if (err)
+        return err;
+    raw6(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0);
+    return as_err(raw6(SYS_madvise, (long)addr, (long)len, MADV_DONTNEED, 0, 0, 0));
+}
+
+/* Headroom at vm.max_map_count.  Where even the in-place decommit needs a
+ * split (a range inside a VMA, such as one page in the middle of a committed
+ * run), the library gives back one of a few one-page mappings of its own, each
+ * its own VMA, and tries again.  Commits, protection changes and new
+ * placements refill the bank first (os_headroom) and fail with ENOMEM when
+ * they cannot, so the library refuses new work while a decommit or release
+ * can still get the VMAs it needs.  Entries are PROT_READ or PROT_NONE
+ * (alternating, so that two entries the kernel places side by side do not
+ * merge) with MADV_DONTDUMP (so that they merge with no ordinary mapping).
+ * Called with the map lock held. */
+#define BANK 8
+static uintptr_t bank[BANK];
+static int bank_n;
+
+static int bank_add(void)
+{
+    uintptr_t page = 4096;
+    long r = mmap_raw(0, page, (bank_n & 1) ? PROT_NONE : PROT_READ,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+    if (r < 0 && r > -4096)
+        return as_err(r);
+    raw6(SYS_madvise, r, (long)page, MADV_DONTDUMP, 0, 0, 0);
+    bank[bank_n++] = (uintptr_t)r;
+    return 0;
+}
+
+static int bank_take(void)
+{
+    if (!bank_n)
+        return 0;
+    return raw6(SYS_munmap, (long)bank[--bank_n], 4096, 0, 0, 0, 0) == 0;
+}
+
+int os_headroom(void)
+{
+    while (__builtin_expect(bank_n < BANK, 0)) {
+        int err = bank_add();
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
 int os_decommit(uintptr_t addr, size_t len)
 {
     VW_FAULT_POINT();
-    long r = mmap_raw(addr, len, PROT_NONE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+    int err;
+    for (;;) {
+        long r = mmap_raw(addr, len, PROT_NONE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+        if (r != -ENOMEM) {
+            err = r < 0 && r > -4096 ? as_err(r) : 0;
+            break;
+        }
+        err = decommit_in_place(addr, len);
+        if (err != ENOMEM || !bank_take())
+            break;
+    }
     os_access_changed();
-    return r < 0 && r > -4096 ? as_err(r) : 0;
+    return err;
 }
 
 int os_unmap(uintptr_t addr, size_t len)
@@ -118,6 +194,11 @@ int os_unmap(uintptr_t addr, size_t len)
 int os_protect(uintptr_t addr, size_t len, int prot)
 {
     VW_FAULT_POINT();
+    if (prot != PROT_NONE) {
+        int err = os_headroom();
+        if (err)
+            return err;
+    }
     long r = raw6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
     os_access_changed();
     return as_err(r);
@@ -175,4 +256,87 @@ int os_close(int fd)
 int os_ioctl(int fd, unsigned long req, void *arg)
 {
     return as_err(raw6(SYS_ioctl, fd, (long)req, (long)arg, 0, 0, 0));
+}
+
+int os_fd_identity(int fd, uint64_t *dev, uint64_t *ino)
+{
+    struct stat st;
+    int saved = errno;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        errno = saved;
+        return e;
+    }
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
+}
+
+int os_dup_high(int fd, int min)
+{
+    long r = raw6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min, 0, 0, 0);
+    return r < 0 ? -1 : (int)r;
+}
+
+static size_t rlimit_cur(int which)
+{
+    struct rlimit rl;
+    if (raw6(SYS_prlimit64, 0, which, 0, (long)&rl, 0, 0) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > SIZE_MAX)
+        return SIZE_MAX;
+    return (size_t)rl.rlim_cur;
+}
+
+size_t os_rlimit_nofile(void)
+{
+    return rlimit_cur(RLIMIT_NOFILE);
+}
+
+size_t os_rlimit_as(void)
+{
+    return rlimit_cur(RLIMIT_AS);
+}
+
+int os_getpid(void)
+{
+    return (int)raw6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+}
+
+int os_gettid(void)
+{
+    return (int)raw6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+}
+
+void os_yield(void)
+{
+    raw6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+}
+
+void os_sigblock_all(uint64_t *old)
+{
+    uint64_t all = ~(uint64_t)0;
+    raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)old, 8, 0, 0);
+}
+
+void os_sigrestore(const uint64_t *old)
+{
+    raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)old, 0, 8, 0, 0);
+}
+
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+
+int os_map_wipeonfork(uintptr_t *addr, size_t len)
+{
+    long r = mmap_raw(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (r < 0 && r > -4096)
+        return as_err(r);
+    int err = as_err(raw6(SYS_madvise, r, (long)len, MADV_WIPEONFORK, 0, 0, 0));
+    if (err) {
+        raw6(SYS_munmap, r, (long)len, 0, 0, 0, 0);
+        return err;
+    }
+    *addr = (uintptr_t)r;
+    return 0;
 }

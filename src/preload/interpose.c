@@ -158,23 +158,37 @@ VW_API int munmap(void *addr, size_t len)
      * outside the arenas, and in retired arena space (where someone else's
      * mapping already made a hole), the pages are unmapped. */
     uintptr_t e;
-    for (uintptr_t cur = start; cur < end; cur = e) {
+    int err = 0;
+    uintptr_t done = end;   /* the kernel changed [start, done) */
+    for (uintptr_t cur = start; cur < end && !err; cur = e) {
         if (space_piece(cur, end, &e) != SPACE_ARENA) {
             /* Outside the arenas, or retired arena space: really unmapped. */
+            if ((err = os_unmap(cur, e - cur)) != 0) {
+                done = cur;
+                break;
+            }
             mark_allocs_locked(cur, e, ALLOC_HOLES);
-            os_unmap(cur, e - cur);
             continue;
         }
         for (struct vw_run *r = rm_find_from(&vw_state.map, cur); r && r->start < e; r = rm_next(r)) {
             uintptr_t a = r->start > cur ? r->start : cur;
             uintptr_t b = r->end < e ? r->end : e;
-            os_decommit(a, b - a);
+            if ((err = os_decommit(a, b - a)) != 0) {
+                done = a;   /* (a refused remap or mprotect changes nothing) */
+                break;
+            }
         }
     }
-    struct rm_spares sp = { { NULL, NULL } };
-    rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
-    rm_spare_put(&vw_state.map, &sp);
+    /* The kernel refused a step (vm.max_map_count): the map keeps what the
+     * kernel kept, and the caller gets the kernel's error. */
+    if (done > start) {
+        struct rm_spares sp = { { NULL, NULL } };
+        rm_remove_range(&vw_state.map, &sp, start, done, &remove_ops);
+        rm_spare_put(&vw_state.map, &sp);
+    }
     map_unlock();
+    if (err)
+        return (int)fail_errno(err);
     return 0;
 }
 

@@ -4,11 +4,12 @@
  * what is left under it: VIRTUALWIN_COMMIT_LIMIT and the library's committed
  * bytes when a limit is set, else the kernel's CommitLimit and Committed_AS.
  * Virtual figures cover the application range [0x10000, max] less what the
- * process has mapped (VmSize).
+ * process has mapped (VmSize); under RLIMIT_AS the total is the limit.
  */
 #include "core/vw.h"
 #include "core/probe.h"
 #include "os/sysfile.h"
+#include "os/os.h"
 #include "diag/trace.h"
 
 static BOOL memory_status(LPMEMORYSTATUSEX lpBuffer)
@@ -44,6 +45,11 @@ static BOOL memory_status(LPMEMORYSTATUSEX lpBuffer)
         vmsize = vmsize * 10 + (unsigned long long)(statm[i] - '0');
     vmsize *= vw_page();
     unsigned long long vtotal = (unsigned long long)(VW_MAX_ADDR + 1 - VW_MIN_ADDR);
+    /* Under RLIMIT_AS the process can map no more than the limit (VmSize
+     * counts against it, reservations included, as on Windows). */
+    size_t aslimit = os_rlimit_as();
+    if (aslimit < vtotal)
+        vtotal = aslimit;
 
     st.dwMemoryLoad = total ? (DWORD)(100 - avail * 100 / total) : 0;
     st.ullTotalPhys = total;
