@@ -24,6 +24,7 @@
  * (POSIX allows only async-signal-safe calls in such a child anyway).
  */
 #include "core/vw.h"
+#include "os/os.h"
 #include "os/kernelview.h"
 #include "os/proc.h"
 #include "core/space.h"
@@ -119,7 +120,7 @@ void vw_init_slow(void)
     vw_init_page();
     if (!__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL)) {
         const char *limit = getenv("VIRTUALWIN_COMMIT_LIMIT");
-        if (limit && *limit) {
+        if (limit && *limit && !(limit[0] == '0' && !limit[1])) {   /* "0": no limit */
             vw_state.commit_limit = vw_parse_size(limit);
             if (!vw_state.commit_limit) {
                 /* A typo must not silently mean "no limit". write(2): no stdio here. */
@@ -130,6 +131,11 @@ void vw_init_slow(void)
             }
         }
         vw_trace_open();
+        /* The headroom mappings (os_linux.c) now, before the program frees a
+         * hole it may mean to reserve at explicitly. */
+        map_lock();
+        os_headroom();
+        map_unlock();
         pthread_atfork(fork_prepare, fork_parent, fork_child);
         __atomic_store_n(&vw_state.ready, 1, __ATOMIC_RELEASE);
     }

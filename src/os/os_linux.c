@@ -133,16 +133,23 @@ static int decommit_in_place(uintptr_t addr, size_t len)
  * Called with the map lock held. */
 #define BANK 8
 static uintptr_t bank[BANK];
+static uintptr_t bank_home[BANK];   /* where each entry was first placed */
 static int bank_n;
 
+/* The bank is filled once at start-up (vw_init_slow), before the program can
+ * have freed a hole it means to reserve at an explicit address; an entry given
+ * back is refilled at its old address (a hint) so that a refill does not land
+ * in such a hole either. */
 static int bank_add(void)
 {
     uintptr_t page = 4096;
-    long r = mmap_raw(0, page, (bank_n & 1) ? PROT_NONE : PROT_READ,
+    long r = mmap_raw(bank_home[bank_n], page, (bank_n & 1) ? PROT_NONE : PROT_READ,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
     if (r < 0 && r > -4096)
         return as_err(r);
     raw6(SYS_madvise, r, (long)page, MADV_DONTDUMP, 0, 0, 0);
+    if (!bank_home[bank_n])
+        bank_home[bank_n] = (uintptr_t)r;
     bank[bank_n++] = (uintptr_t)r;
     return 0;
 }
