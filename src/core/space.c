@@ -8,6 +8,8 @@
  * the same, already-split VMAs.
  */
 #include "core/space.h"
+#include "core/granidx.h"
+#include "core/regionmap.h"
 #include "os/os.h"
 
 #include <errno.h>
@@ -105,6 +107,10 @@ static struct arena *arena_new(void)
         os_unmap(bits, 2 * (ARENA_GRANULES / 8));
         return NULL;
     }
+    gi_cover(base, base + ARENA_SIZE);
+    /* Readers search the table without the lock (space_holds): the shift is
+     * a change they must see as one. */
+    rm_write_begin();
     size_t i = narenas;
     while (i > 0 && arenas[i - 1].base > base) {
         arenas[i] = arenas[i - 1];
@@ -113,6 +119,7 @@ static struct arena *arena_new(void)
     arenas[i] = (struct arena){ base, base + ARENA_SIZE, (uint64_t *)bits,
                                 (uint64_t *)bits + ARENA_GRANULES / 64, 0, 0, 0 };
     narenas++;
+    rm_write_end();
     return &arenas[i];
 }
 
@@ -277,6 +284,7 @@ static void retire_piece(const struct piece *p)
 {
     size_t g0, g1;
     piece_granules(p, &g0, &g1);
+    rm_write_begin();   /* the retired bits are read without the lock */
     for (size_t g = g0; g < g1; g++) {
         if (!bit_get(p->arena->bits, g)) {
             bits_set(p->arena->bits, g, g + 1, 1);
@@ -287,6 +295,7 @@ static void retire_piece(const struct piece *p)
             p->arena->nretired++;
         }
     }
+    rm_write_end();
 }
 
 void space_retire(uintptr_t base, size_t size)
@@ -314,6 +323,8 @@ int space_stretch(uintptr_t addr, uintptr_t *end)
         return SPACE_ARENA;
     }
     size_t g = (addr - a->base) / VW_GRANULE;
+    if (g >= ARENA_GRANULES)
+        return SPACE_OUTSIDE;   /* a torn lock-free read (see mapread.c): retried */
     int retired = bit_get(a->retired, g);
     while (g < ARENA_GRANULES && bit_get(a->retired, g) == retired)
         g++;
@@ -341,6 +352,8 @@ int space_holds(uintptr_t start, uintptr_t end)
             return 1;
         if (kind == SPACE_OUTSIDE)
             e = space_next_arena(cur);
+        if (e <= cur)
+            return 1;   /* only a torn lock-free read gets here: it is retried */
         cur = e;
     }
     return 0;
