@@ -198,8 +198,10 @@ static struct vw_run *split(struct vw_regionmap *m, struct rm_spares *s, struct 
     struct vw_run *hi = spare_take(s);
     *hi = *r;
     hi->start = addr;
-    r->end = addr;
+    /* hi goes in before r shrinks: a reader that interrupted this (a signal
+     * handler on this thread, see rm_read) finds [addr, end) in one or both. */
     tree_insert(m, hi);
+    r->end = addr;
     return hi;
 }
 
