@@ -42,6 +42,13 @@ static inline void vw_lock(vw_lock_t *l)
     }
 }
 
+/* 1 if taken; 0 if busy (callers that must never wait: signal handlers). */
+static inline int vw_trylock(vw_lock_t *l)
+{
+    int c = 0;
+    return __atomic_compare_exchange_n(&l->state, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 static inline void vw_unlock(vw_lock_t *l)
 {
     if (__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2)
