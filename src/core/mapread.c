@@ -27,7 +27,7 @@ typedef uint64_t __attribute__((may_alias)) rm_word;
 _Static_assert(sizeof(struct vw_run) % sizeof(rm_word) == 0, "vw_run is whole words");
 
 /* Copies a node word by word with single loads (no torn words). */
-static void rm_snap(const struct vw_run *n, struct vw_run *out)
+RM_SEQLOCK_READER static void rm_snap(const struct vw_run *n, struct vw_run *out)
 {
     const rm_word *src = (const rm_word *)(const void *)n;
     rm_word *dst = (rm_word *)(void *)out;
@@ -47,7 +47,7 @@ int rm_read(int (*fn)(void *ctx, size_t budget), void *ctx)
             continue;
         }
         int rc = fn(ctx, budget);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        rm_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&rm_seq, __ATOMIC_RELAXED) != s)
             continue;
         if (rc != RM_BUSY)
@@ -63,7 +63,7 @@ int rm_read(int (*fn)(void *ctx, size_t budget), void *ctx)
     return rc;
 }
 
-int rm_lf_find_from(const struct vw_regionmap *m, uintptr_t addr, struct vw_run *out,
+RM_SEQLOCK_READER int rm_lf_find_from(const struct vw_regionmap *m, uintptr_t addr, struct vw_run *out,
                     size_t budget)
 {
     struct vw_run c;
@@ -127,7 +127,7 @@ struct place_ctx {
     struct rm_place *out;
 };
 
-static int place_fn(void *ctx, size_t budget)
+RM_SEQLOCK_READER static int place_fn(void *ctx, size_t budget)
 {
     struct place_ctx *x = ctx;
     struct rm_place *o = x->out;
@@ -153,7 +153,7 @@ struct touch_ctx {
     uintptr_t start, end;
 };
 
-static int touch_fn(void *ctx, size_t budget)
+RM_SEQLOCK_READER static int touch_fn(void *ctx, size_t budget)
 {
     struct touch_ctx *x = ctx;
     struct vw_run r;

@@ -16,8 +16,12 @@
  * - reserved runs have protect 0 and no flags.
  *
  * No syscalls, no policy, no locking: every function needs the map lock held
- * by the caller.  Functions that may need nodes take them pre-allocated, so a
- * failure can be reported before anything has changed.
+ * by the caller, except the lock-free readers at the end (rm_read and what
+ * uses it, in mapread.c).  Every change is made inside a write window
+ * (rm_write_begin/end) so that those readers can tell.  Lookups go through
+ * the granule index (granidx.h) before the tree.  Functions that may need
+ * nodes take them pre-allocated, so a failure can be reported before
+ * anything has changed.
  */
 #ifndef VW_REGIONMAP_H
 #define VW_REGIONMAP_H
@@ -91,6 +95,25 @@ struct vw_regionmap {
  * handler tell that it interrupted its own thread's change and must not wait.
  * Nodes are type-stable (pool.h), so a racing reader may read stale nodes but
  * never unmapped memory. */
+/* ThreadSanitizer does not model fences (GCC warns, and -Werror stops the
+ * build): under it, a compiler barrier (its builds are x86-64, where a
+ * release or acquire fence is no more), and the readers' racing copies are
+ * not instrumented (RM_SEQLOCK_READER): a seqlock races by design. */
+#if defined(__SANITIZE_THREAD__)
+#define RM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RM_TSAN 1
+#endif
+#endif
+#ifdef RM_TSAN
+#define rm_fence(order) __asm__ __volatile__("" ::: "memory")
+#define RM_SEQLOCK_READER __attribute__((no_sanitize("thread"), noinline))
+#else
+#define rm_fence(order) __atomic_thread_fence(order)
+#define RM_SEQLOCK_READER
+#endif
+
 extern unsigned rm_seq;
 extern unsigned rm_wdepth;
 extern const void *rm_writer;
@@ -106,7 +129,7 @@ static inline void rm_write_begin(void)
     if (rm_wdepth++ == 0) {
         __atomic_store_n(&rm_writer, rm_self(), __ATOMIC_RELAXED);
         __atomic_store_n(&rm_seq, rm_seq + 1, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_RELEASE);   /* odd before the change */
+        rm_fence(__ATOMIC_RELEASE);   /* odd before the change */
     }
 }
 

@@ -62,7 +62,8 @@ static size_t granules(size_t size)
 }
 
 /* Index of the arena containing addr, or -1. */
-static long arena_index(uintptr_t addr)
+/* Also read without the lock (mapread.c): RM_SEQLOCK_READER. */
+RM_SEQLOCK_READER static long arena_index(uintptr_t addr)
 {
     size_t lo = 0, hi = narenas;
     while (lo < hi) {
@@ -87,7 +88,7 @@ int space_arena_at(uintptr_t addr, uintptr_t *start, uintptr_t *end)
     return 1;
 }
 
-uintptr_t space_next_arena(uintptr_t addr)
+RM_SEQLOCK_READER uintptr_t space_next_arena(uintptr_t addr)
 {
     for (size_t i = 0; i < narenas; i++)
         if (arenas[i].base > addr)
@@ -312,7 +313,7 @@ void space_retire(uintptr_t base, size_t size)
     }
 }
 
-int space_stretch(uintptr_t addr, uintptr_t *end)
+RM_SEQLOCK_READER int space_stretch(uintptr_t addr, uintptr_t *end)
 {
     long i = arena_index(addr);
     if (i < 0)
@@ -342,7 +343,7 @@ int space_piece(uintptr_t cur, uintptr_t end, uintptr_t *piece_end)
     return kind;
 }
 
-int space_holds(uintptr_t start, uintptr_t end)
+RM_SEQLOCK_READER int space_holds(uintptr_t start, uintptr_t end)
 {
     uintptr_t cur = start;
     while (cur < end) {
