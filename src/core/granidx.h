@@ -60,8 +60,11 @@ void gi_cover(uintptr_t start, uintptr_t end);
  * r), and the granule r starts in unless its slot already holds a live run
  * there.  At most GI_NOTE_MAX granules are written per call, so splitting a
  * huge run stays cheap; the rest keep pointing to the run's other half, a
- * validated miss that the tree answers. */
-#define GI_NOTE_MAX 1024
+ * validated miss that the tree answers.  16 granules (1 MiB) keep a commit or
+ * decommit of one page in a huge reservation (two splits, two merges) at a
+ * few dozen stores; an index that wrote thousands per change made workload 3
+ * of the bench 1.8x slower. */
+#define GI_NOTE_MAX 16
 void gi_note(struct vw_run *r, uintptr_t from, uintptr_t to);
 /* Clears the slots of [start, end) (an arena given back); leaves stay mapped. */
 void gi_forget(uintptr_t start, uintptr_t end);
