@@ -121,7 +121,10 @@ static vw_lock_t image_lock;
 static int cache_lookup(const struct kv_vma *v, uintptr_t key, uintptr_t *base, int *is_image)
 {
     int hit = 0;
-    vw_lock(&image_lock);
+    /* Never wait: a VirtualQuery in a signal handler may have interrupted
+     * this very section on its own thread.  A busy cache is a miss. */
+    if (!vw_trylock(&image_lock))
+        return 0;
     for (unsigned i = 0; i < IMAGE_CACHE; i++) {
         const struct image_entry *e = &image_cache[i];
         if (e->key == key && e->inode == v->inode && e->dev == v->dev && e->base) {
@@ -137,7 +140,8 @@ static int cache_lookup(const struct kv_vma *v, uintptr_t key, uintptr_t *base, 
 
 static void cache_store(const struct kv_vma *v, uintptr_t key, uintptr_t base, int is_image)
 {
-    vw_lock(&image_lock);
+    if (!vw_trylock(&image_lock))
+        return;   /* busy (see cache_lookup): not cached this time */
     image_cache[image_next++ % IMAGE_CACHE] =
         (struct image_entry){ v->dev, v->inode, key, base, is_image };
     vw_unlock(&image_lock);

@@ -10,8 +10,34 @@
 
 #define RUN(n) ((struct vw_run *)(n))
 
+unsigned rm_seq;
+unsigned rm_wdepth;
+const void *rm_writer;
+__thread char rm_tls_self __attribute__((tls_model("initial-exec")));
+
+/* The index's guess for addr, checked (with the lock held a node with a
+ * state is in the tree); a run starting later in the same granule is one
+ * step on.  NULL: ask the tree. */
+static struct vw_run *index_find(uintptr_t addr)
+{
+    struct vw_run *r = gi_get(addr);
+    if (!r || !r->state)
+        return NULL;
+    if (r->start <= addr && addr < r->end)
+        return r;
+    if (r->end <= addr && (r->end >> GI_SHIFT) == (addr >> GI_SHIFT)) {
+        struct vw_run *n = rm_next(r);
+        if (n && n->start <= addr && addr < n->end)
+            return n;
+    }
+    return NULL;
+}
+
 struct vw_run *rm_find(const struct vw_regionmap *m, uintptr_t addr)
 {
+    struct vw_run *hit = index_find(addr);
+    if (hit)
+        return hit;
     struct rb_node *n = m->tree.node;
     while (n) {
         struct vw_run *r = RUN(n);
@@ -27,6 +53,9 @@ struct vw_run *rm_find(const struct vw_regionmap *m, uintptr_t addr)
 
 struct vw_run *rm_find_from(const struct vw_regionmap *m, uintptr_t addr)
 {
+    struct vw_run *hit = index_find(addr);
+    if (hit)
+        return hit;
     struct rb_node *n = m->tree.node;
     struct vw_run *best = NULL;
     while (n) {
@@ -124,12 +153,14 @@ static void tree_insert(struct vw_regionmap *m, struct vw_run *r)
     }
     rb_link(&r->rb, parent, link);
     rb_insert_fixup(&m->tree, &r->rb);
+    gi_note(r, r->start, r->end);
 }
 
 struct vw_run *rm_insert_alloc(struct vw_regionmap *m, struct rm_spares *s, uintptr_t base,
                                uintptr_t end, uint16_t alloc_protect, uint8_t state,
                                uint16_t protect)
 {
+    rm_write_begin();
     struct vw_run *r = spare_take(s);
     r->start = r->alloc_base = base;
     r->end = end;
@@ -141,11 +172,13 @@ struct vw_run *rm_insert_alloc(struct vw_regionmap *m, struct rm_spares *s, uint
     r->flags = 0;
     tree_insert(m, r);
     m->nallocs++;
+    rm_write_end();
     return r;
 }
 
 void rm_remove_alloc(struct vw_regionmap *m, struct vw_run *r)
 {
+    rm_write_begin();
     r = rm_alloc_first(r);
     uintptr_t base = r->alloc_base;
     while (r && r->alloc_base == base) {
@@ -155,6 +188,7 @@ void rm_remove_alloc(struct vw_regionmap *m, struct vw_run *r)
         r = next;
     }
     m->nallocs--;
+    rm_write_end();
 }
 
 /* Splits r at addr (r->start < addr < r->end); returns the upper half. */
@@ -164,8 +198,10 @@ static struct vw_run *split(struct vw_regionmap *m, struct rm_spares *s, struct 
     struct vw_run *hi = spare_take(s);
     *hi = *r;
     hi->start = addr;
-    r->end = addr;
+    /* hi goes in before r shrinks: a reader that interrupted this (a signal
+     * handler on this thread, see rm_read) finds [addr, end) in one or both. */
     tree_insert(m, hi);
+    r->end = addr;
     return hi;
 }
 
@@ -180,9 +216,11 @@ static struct vw_run *merge_forward(struct vw_regionmap *m, struct vw_run *r)
 {
     struct vw_run *n;
     while ((n = rm_next(r)) && n->start == r->end && same_run(r, n)) {
+        uintptr_t old_end = r->end;
         r->end = n->end;
         rb_erase(&m->tree, &n->rb);
         node_free(m, n);
+        gi_note(r, old_end, r->end);
     }
     return r;
 }
@@ -190,6 +228,7 @@ static struct vw_run *merge_forward(struct vw_regionmap *m, struct vw_run *r)
 void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, uintptr_t end,
                   uint8_t state, uint16_t protect, uint8_t flags_mask, uint8_t flags_value)
 {
+    rm_write_begin();
     struct vw_run *r = rm_find_from(m, start);   /* start may lie in a hole */
     if (r->start < start)
         r = split(m, s, r, start);
@@ -214,6 +253,7 @@ void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, 
         first = p;
     for (r = first; r && r->start <= end; r = rm_next(r))
         merge_forward(m, r);
+    rm_write_end();
 }
 
 void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
@@ -254,10 +294,14 @@ void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
 int rm_remove_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start,
                     uintptr_t end, const struct rm_remove_ops *ops)
 {
+    int err = 0;
+    rm_write_begin();
     struct vw_run *r = rm_find_from(m, start);
     while (r && r->start < end) {
-        if (rm_spare_get(m, s, 2))
-            return ENOMEM;
+        if (rm_spare_get(m, s, 2)) {
+            err = ENOMEM;
+            break;
+        }
         if (r->start < start)
             r = split(m, s, r, start);
         if (r->end > end)
@@ -277,11 +321,13 @@ int rm_remove_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start
         }
         r = next;
     }
-    return 0;
+    rm_write_end();
+    return err;
 }
 
 void rm_insert_run(struct vw_regionmap *m, struct rm_spares *s, const struct vw_run *proto)
 {
+    rm_write_begin();
     struct vw_run *r = spare_take(s);
     *r = *proto;
     int is_new = !rm_overlaps(m, r->alloc_base, rm_alloc_end(r));
@@ -292,19 +338,24 @@ void rm_insert_run(struct vw_regionmap *m, struct rm_spares *s, const struct vw_
     if (p && p->alloc_base == r->alloc_base && p->end == r->start)
         r = p;
     merge_forward(m, r);
+    rm_write_end();
 }
 
 void rm_mark_alloc(struct vw_run *r, uint16_t flags)
 {
     uintptr_t base = r->alloc_base;
+    rm_write_begin();
     for (struct vw_run *q = rm_alloc_first(r); q && q->alloc_base == base; q = rm_next(q))
         q->alloc_flags |= flags;
+    rm_write_end();
 }
 
 void rm_clear_locks(struct vw_regionmap *m)
 {
+    rm_write_begin();
     for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
         r->flags &= (RUN_RESET | RUN_LOST);
     for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
         merge_forward(m, r);
+    rm_write_end();
 }

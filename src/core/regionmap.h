@@ -16,8 +16,12 @@
  * - reserved runs have protect 0 and no flags.
  *
  * No syscalls, no policy, no locking: every function needs the map lock held
- * by the caller.  Functions that may need nodes take them pre-allocated, so a
- * failure can be reported before anything has changed.
+ * by the caller, except the lock-free readers at the end (rm_read and what
+ * uses it, in mapread.c).  Every change is made inside a write window
+ * (rm_write_begin/end) so that those readers can tell.  Lookups go through
+ * the granule index (granidx.h) before the tree.  Functions that may need
+ * nodes take them pre-allocated, so a failure can be reported before
+ * anything has changed.
  */
 #ifndef VW_REGIONMAP_H
 #define VW_REGIONMAP_H
@@ -26,6 +30,7 @@
 #include <stdint.h>
 #include "core/rbtree.h"
 #include "core/pool.h"
+#include "core/granidx.h"
 
 enum { RUN_RESERVED = 1, RUN_COMMITTED = 2 };
 enum {
@@ -96,7 +101,75 @@ struct vw_regionmap {
 
 #define VW_REGIONMAP_INIT { { NULL }, VW_POOL_INIT(sizeof(struct vw_run)), 0 }
 
-/* The run containing addr, or NULL. */
+/* ---- Optimistic reads (a seqlock) ----------------------------------------
+ * Readers do not take the map lock: they read the map, the granule index and
+ * the arena table as they are, then check that no writer ran meanwhile
+ * (rm_read in mapread.c).  Writers, who hold the map lock, bracket every
+ * change to those structures with rm_write_begin/rm_write_end: the sequence
+ * is odd while a change is under way.  Windows nest (depth counted under the
+ * lock) and hold no syscall, so they last well under a microsecond.  The
+ * writer's identity (the address of a thread-local byte) lets a signal
+ * handler tell that it interrupted its own thread's change and must not wait.
+ * Nodes are type-stable (pool.h), so a racing reader may read stale nodes but
+ * never unmapped memory. */
+/* ThreadSanitizer does not model fences (GCC warns, and -Werror stops the
+ * build): under it, a compiler barrier (its builds are x86-64, where a
+ * release or acquire fence is no more), and the readers' racing copies are
+ * not instrumented (RM_SEQLOCK_READER): a seqlock races by design. */
+#if defined(__SANITIZE_THREAD__)
+#define RM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RM_TSAN 1
+#endif
+#endif
+#ifdef RM_TSAN
+#define rm_fence(order) __asm__ __volatile__("" ::: "memory")
+#define RM_SEQLOCK_READER __attribute__((no_sanitize("thread"), noinline))
+#else
+#define rm_fence(order) __atomic_thread_fence(order)
+#define RM_SEQLOCK_READER
+#endif
+
+extern unsigned rm_seq;
+extern unsigned rm_wdepth;
+extern const void *rm_writer;
+extern __thread char rm_tls_self __attribute__((tls_model("initial-exec")));
+
+static inline const void *rm_self(void)
+{
+    return &rm_tls_self;
+}
+
+static inline void rm_write_begin(void)
+{
+    if (rm_wdepth++ == 0) {
+        __atomic_store_n(&rm_writer, rm_self(), __ATOMIC_RELAXED);
+        __atomic_store_n(&rm_seq, rm_seq + 1, __ATOMIC_RELAXED);
+        rm_fence(__ATOMIC_RELEASE);   /* odd before the change */
+    }
+}
+
+static inline void rm_write_end(void)
+{
+    if (--rm_wdepth == 0) {
+        __atomic_store_n(&rm_seq, rm_seq + 1, __ATOMIC_RELEASE);   /* change before even */
+        __atomic_store_n(&rm_writer, (const void *)0, __ATOMIC_RELAXED);
+    }
+}
+
+/* A child process made while another thread of the parent was inside a write
+ * section (_Fork, clone) inherits an odd sequence and a writer that does not
+ * exist: start even again, with no writer (state.c, vw_process_enter). */
+static inline void rm_seq_reset_after_fork(void)
+{
+    rm_wdepth = 0;
+    __atomic_store_n(&rm_writer, (const void *)0, __ATOMIC_RELAXED);
+    if (rm_seq & 1)
+        __atomic_store_n(&rm_seq, rm_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* The run containing addr, or NULL (granule index first, then the tree). */
 struct vw_run *rm_find(const struct vw_regionmap *m, uintptr_t addr);
 /* The first run ending above addr (containing it or after it), or NULL. */
 struct vw_run *rm_find_from(const struct vw_regionmap *m, uintptr_t addr);
@@ -163,5 +236,41 @@ void rm_mark_alloc(struct vw_run *r, uint16_t flags);
 
 /* Clears RUN_LOCKED everywhere and merges (fork child). */
 void rm_clear_locks(struct vw_regionmap *m);
+
+/* ---- Lock-free reading (mapread.c) ----------------------------------------
+ * rm_read(fn, ctx) runs fn as an optimistic read and returns its result: fn
+ * may only read the map (with the rm_lf_* functions, the space_* lookups) and
+ * write its ctx, and must return RM_BUSY when it ran out of `budget` steps
+ * (a torn view can send a walk in circles).  rm_read retries while writers
+ * interfere; if they keep interfering it runs fn under the map lock, except
+ * in a signal handler that interrupted this thread's own change (then the map
+ * is half-changed for good until the handler returns: fn's best effort over
+ * the paused map stands; see README "Signal safety"). */
+#define RM_BUSY (-1)
+int rm_read(int (*fn)(void *ctx, size_t budget), void *ctx);
+/* Copies the run containing addr, or else the first run above it, into *out:
+ * 1 if found, 0 if none, RM_BUSY if the walk took more than budget steps.
+ * For rm_read's fn (any node may be stale: the copy is what counts). */
+int rm_lf_find_from(const struct vw_regionmap *m, uintptr_t addr, struct vw_run *out,
+                    size_t budget);
+/* What lies at addr, for VirtualQuery: the region of the run holding it (the
+ * region runs on over the following runs of the same allocation, state and
+ * protection), or else where the next run starts and what space_stretch and
+ * space_next_arena say there.  Lock-free (see rm_read). */
+struct rm_region {
+    struct vw_run run;   /* a copy of the run containing addr */
+    uintptr_t end;       /* end of the region */
+};
+struct rm_place {
+    int in_run;
+    struct rm_region region;   /* if in_run */
+    uintptr_t next_run;        /* if not: start of the next run, or UINTPTR_MAX */
+    int kind;                  /* if not: SPACE_* at addr */
+    uintptr_t stretch_end, next_arena;
+};
+void rm_read_place(const struct vw_regionmap *m, uintptr_t addr, struct rm_place *out);
+/* 1 if [start, end) overlaps a run or arena space that is not retired
+ * (vw_touches_library_locked without the lock). */
+int rm_read_touches(const struct vw_regionmap *m, uintptr_t start, uintptr_t end);
 
 #endif

@@ -8,6 +8,8 @@
  * the same, already-split VMAs.
  */
 #include "core/space.h"
+#include "core/granidx.h"
+#include "core/regionmap.h"
 #include "os/os.h"
 
 #include <errno.h>
@@ -63,7 +65,8 @@ static size_t granules(size_t size)
 }
 
 /* Index of the arena containing addr, or -1. */
-static long arena_index(uintptr_t addr)
+/* Also read without the lock (mapread.c): RM_SEQLOCK_READER. */
+RM_SEQLOCK_READER static long arena_index(uintptr_t addr)
 {
     size_t lo = 0, hi = narenas;
     while (lo < hi) {
@@ -88,7 +91,7 @@ int space_arena_at(uintptr_t addr, uintptr_t *start, uintptr_t *end)
     return 1;
 }
 
-uintptr_t space_next_arena(uintptr_t addr)
+RM_SEQLOCK_READER uintptr_t space_next_arena(uintptr_t addr)
 {
     for (size_t i = 0; i < narenas; i++)
         if (arenas[i].base > addr)
@@ -143,6 +146,10 @@ static struct arena *arena_new(size_t need)
         os_unmap(bits, 2 * (ARENA_GRANULES / 8));
         return NULL;
     }
+    gi_cover(base, base + ARENA_SIZE);
+    /* Readers search the table without the lock (space_holds): the shift is
+     * a change they must see as one. */
+    rm_write_begin();
     size_t i = narenas;
     while (i > 0 && arenas[i - 1].base > base) {
         arenas[i] = arenas[i - 1];
@@ -152,6 +159,7 @@ static struct arena *arena_new(size_t need)
                                 (uint64_t *)bits + ARENA_GRANULES / 64, 0, 0, 0,
                                 size / VW_GRANULE };
     narenas++;
+    rm_write_end();
     return &arenas[i];
 }
 
@@ -320,6 +328,7 @@ static void retire_piece(const struct piece *p)
 {
     size_t g0, g1;
     piece_granules(p, &g0, &g1);
+    rm_write_begin();   /* the retired bits are read without the lock */
     for (size_t g = g0; g < g1; g++) {
         if (!bit_get(p->arena->bits, g)) {
             bits_set(p->arena->bits, g, g + 1, 1);
@@ -330,6 +339,7 @@ static void retire_piece(const struct piece *p)
             p->arena->nretired++;
         }
     }
+    rm_write_end();
 }
 
 void space_retire(uintptr_t base, size_t size)
@@ -346,7 +356,7 @@ void space_retire(uintptr_t base, size_t size)
     }
 }
 
-int space_stretch(uintptr_t addr, uintptr_t *end)
+RM_SEQLOCK_READER int space_stretch(uintptr_t addr, uintptr_t *end)
 {
     long i = arena_index(addr);
     if (i < 0)
@@ -357,6 +367,8 @@ int space_stretch(uintptr_t addr, uintptr_t *end)
         return SPACE_ARENA;
     }
     size_t g = (addr - a->base) / VW_GRANULE;
+    if (g >= ARENA_GRANULES)
+        return SPACE_OUTSIDE;   /* a torn lock-free read (see mapread.c): retried */
     int retired = bit_get(a->retired, g);
     while (g < a->ngran && bit_get(a->retired, g) == retired)
         g++;
@@ -374,7 +386,7 @@ int space_piece(uintptr_t cur, uintptr_t end, uintptr_t *piece_end)
     return kind;
 }
 
-int space_holds(uintptr_t start, uintptr_t end)
+RM_SEQLOCK_READER int space_holds(uintptr_t start, uintptr_t end)
 {
     uintptr_t cur = start;
     while (cur < end) {
@@ -384,6 +396,8 @@ int space_holds(uintptr_t start, uintptr_t end)
             return 1;
         if (kind == SPACE_OUTSIDE)
             e = space_next_arena(cur);
+        if (e <= cur)
+            return 1;   /* only a torn lock-free read gets here: it is retried */
         cur = e;
     }
     return 0;

@@ -62,6 +62,7 @@ void vw_process_enter(void)
         return;
     /* Nobody in this process has taken the lock: every map_lock enters first. */
     vw_lock_reset(&vw_state.lock);
+    rm_seq_reset_after_fork();
     vw_state.fork_holder = 0;
     vw_state.fork_nest = 0;
     rm_clear_locks(&vw_state.map);

@@ -3,12 +3,14 @@
  * VirtualQuery / NtQueryVirtualMemory(MemoryBasicInformation) report, and the
  * whole-allocation view of MemoryRegionInformation.
  *
- * The library's own allocations are answered from the map alone, under the
- * lock, with no syscall.  Everything else is either free (unmapped, or arena
- * space the library holds but has not handed out) or foreign, and is answered
- * from the kernel's view without the lock held.  A free region runs until the
- * next allocation, arena or kernel mapping, so walking the address space with
- * BaseAddress + RegionSize visits contiguous, non-overlapping regions.
+ * The library's own allocations are answered from the map alone, with no
+ * syscall and no lock (an optimistic, sequence-checked read: mapread.c), so
+ * a query is safe in a signal handler.  Everything else is either free
+ * (unmapped, or arena space the library holds but has not handed out) or
+ * foreign, and is answered from the kernel's view without the lock held.  A
+ * free region runs until the next allocation, arena or kernel mapping, so
+ * walking the address space with BaseAddress + RegionSize visits contiguous,
+ * non-overlapping regions.
  */
 #include "core/vm.h"
 #include "core/space.h"
@@ -28,34 +30,14 @@ static uintptr_t lowest(uintptr_t a, uintptr_t b, uintptr_t c)
     return m < VW_LIMIT ? m : VW_LIMIT;
 }
 
-/* Where the next query probably lands: a walk asks for BaseAddress +
- * RegionSize, which starts the run after the region just described.  Only
- * read and written under the lock; a stale pointer is harmless because pool
- * memory is never unmapped and nodes outside the tree have state 0. */
-static struct vw_run *query_hint;
-
-static struct vw_run *find_locked(uintptr_t p)
+/* Fills m from the region of a run (a copy read without the lock). */
+static void describe_own(const struct rm_region *g, uintptr_t p, MEMORY_BASIC_INFORMATION *m)
 {
-    struct vw_run *h = query_hint;
-    if (h && h->state && h->start <= p && p < h->end)
-        return h;
-    return rm_find(&vw_state.map, p);
-}
-
-/* Fills m from the allocation run containing p; needs the lock. */
-static void describe_own_locked(struct vw_run *r, uintptr_t p, MEMORY_BASIC_INFORMATION *m)
-{
-    uintptr_t end = r->end;
-    /* Runs that differ only in flags (locked) are one region to Windows. */
-    struct vw_run *n = r;
-    while ((n = rm_next(n)) && n->start == end && n->alloc_base == r->alloc_base &&
-           n->state == r->state && n->protect == r->protect)
-        end = n->end;
-    query_hint = n;
+    const struct vw_run *r = &g->run;
     m->BaseAddress = (PVOID)p;
     m->AllocationBase = (PVOID)r->alloc_base;
     m->AllocationProtect = r->alloc_protect;
-    m->RegionSize = end - p;
+    m->RegionSize = g->end - p;
     m->State = r->state == RUN_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
     m->Protect = r->state == RUN_COMMITTED ? r->protect : 0;
     m->Type = MEM_PRIVATE;
@@ -73,29 +55,24 @@ static void describe_stack_reserve(uintptr_t base, uintptr_t p, uintptr_t end,
     m->Type = MEM_PRIVATE;
 }
 
-/* p is in no allocation: describe the free or foreign region starting at p. */
-static void describe_other(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
+/* p is in no allocation (pl says what lies there): describe the free or
+ * foreign region starting at p. */
+static void describe_other(uintptr_t p, struct rm_place *pl, MEMORY_BASIC_INFORMATION *m)
 {
     uintptr_t cur = p;
     while (cur < VW_LIMIT) {
-        uintptr_t next_alloc, stretch_end = 0, next_arena;
-        int kind;
-        map_lock();
-        struct vw_run *r = rm_find_from(&vw_state.map, cur);
-        if (r && r->start <= cur) {
+        if (cur != p)
+            rm_read_place(&vw_state.map, cur, pl);
+        if (pl->in_run) {
             if (cur == p) {                /* allocated since the caller looked */
-                describe_own_locked(r, p, m);
-                map_unlock();
+                describe_own(&pl->region, p, m);
                 return;
             }
-            map_unlock();
             break;
         }
-        query_hint = r;
-        next_alloc = r ? r->start : VW_LIMIT;
-        kind = space_stretch(cur, &stretch_end);
-        next_arena = kind == SPACE_OUTSIDE ? space_next_arena(cur) : stretch_end;
-        map_unlock();
+        uintptr_t next_alloc = pl->next_run, stretch_end = pl->stretch_end;
+        uintptr_t next_arena = pl->next_arena;
+        int kind = pl->kind;
 
         if (kind == SPACE_ARENA) {
             /* Arena space no allocation uses is free. */
@@ -144,15 +121,12 @@ static void describe_other(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
 void vm_query(uintptr_t p, MEMORY_BASIC_INFORMATION *m)
 {
     memset(m, 0, sizeof *m);
-    map_lock();
-    struct vw_run *r = find_locked(p);
-    if (r) {
-        describe_own_locked(r, p, m);
-        map_unlock();
-    } else {
-        map_unlock();
-        describe_other(p, m);
-    }
+    struct rm_place pl;
+    rm_read_place(&vw_state.map, p, &pl);
+    if (pl.in_run)
+        describe_own(&pl.region, p, m);
+    else
+        describe_other(p, &pl, m);
 }
 
 /* The allocation holding p, summed run by run (own memory) or region by

@@ -42,17 +42,17 @@ static inline void vw_lock(vw_lock_t *l)
     }
 }
 
-static inline void vw_unlock(vw_lock_t *l)
-{
-    if (__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2)
-        os_futex_wake(&l->state, 1);
-}
-
-/* 1 if taken, 0 if busy (never waits: for callers that have a way round). */
+/* 1 if taken; 0 if busy (callers that must never wait: signal handlers). */
 static inline int vw_trylock(vw_lock_t *l)
 {
     int c = 0;
     return __atomic_compare_exchange_n(&l->state, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline void vw_unlock(vw_lock_t *l)
+{
+    if (__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2)
+        os_futex_wake(&l->state, 1);
 }
 
 static inline void vw_lock_reset(vw_lock_t *l)

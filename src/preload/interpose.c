@@ -4,7 +4,9 @@
  * These symbols are exported, so calls from the program and its libraries reach
  * them before libc's (when preloaded, or linked ahead of libc).  Calls that do
  * not touch memory the library tracks go straight to the kernel as one raw
- * syscall, after one lookup under the map lock.  Calls that do touch it are
+ * syscall, after one lookup that takes no lock (an optimistic read of the map,
+ * core/mapread.c): a call on memory the library does not own never waits for
+ * the map lock, so it works from a signal handler that interrupted any call.  Calls that do touch it are
  * carried out and the map follows, so VirtualQuery keeps agreeing with the
  * kernel and the allocations stay releasable:
  * - munmap: the pages leave their allocation and report MEM_FREE.  Inside an
@@ -148,6 +150,8 @@ VW_API int munmap(void *addr, size_t len)
     if ((start & (vw_page() - 1)) || len == 0 || start + len < start)
         return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
     uintptr_t end = page_ceil(start + len);
+    if (!rm_read_touches(&vw_state.map, start, end))   /* no lock: see the top */
+        return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
     map_lock();
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
@@ -201,6 +205,8 @@ VW_API int mprotect(void *addr, size_t len, int prot)
     if ((start & (vw_page() - 1)) || start + len < start || len == 0)
         return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
     uintptr_t end = page_ceil(start + len);
+    if (!rm_read_touches(&vw_state.map, start, end))
+        return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
     map_lock();
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
@@ -263,6 +269,8 @@ static void *mmap_impl(void *addr, size_t len, int prot, int flags, int fd, off_
         (start & (vw_page() - 1)) || start + len < start)
         return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     uintptr_t end = page_ceil(start + len);
+    if (!rm_read_touches(&vw_state.map, start, end))
+        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     map_lock();
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
@@ -386,6 +394,10 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
                            (long)new_address, 0);
     uintptr_t old_end = page_ceil(old + old_size);
     uintptr_t fix = (uintptr_t)new_address, fix_end = page_ceil(fix + new_size);
+    if (!(old_size && rm_read_touches(&vw_state.map, old, old_end)) &&
+        !((flags & MREMAP_FIXED) && rm_read_touches(&vw_state.map, fix, fix_end)))
+        return (void *)raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
+                           (long)new_address, 0);
     map_lock();
     int touches_old = old_size && vw_touches_library_locked(old, old_end);
     int touches_new = (flags & MREMAP_FIXED) && vw_touches_library_locked(fix, fix_end);
@@ -429,9 +441,11 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
             c.flags = 0;
             struct vw_run *q = rm_find(&vw_state.map, old_end - vw_page());
             if (q && rm_alloc_end(&c) == old_end) {
+                rm_write_begin();   /* lock-free readers see all the runs change at once */
                 for (struct vw_run *x = rm_alloc_first(q); x && x->alloc_base == c.alloc_base;
                      x = rm_next(x))
                     rm_set_alloc_end(x, new_end);
+                rm_write_end();
                 rm_set_alloc_end(&c, new_end);
                 struct rm_spares sp = { { NULL, NULL } };
                 if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
