@@ -149,6 +149,22 @@ NTSTATUS nt_free(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type)
     return STATUS_SUCCESS;
 }
 
+/* The pages an in/out (BaseAddress, RegionSize) pair names, for protect and
+ * lock: size 0 is the one page at the address.  Both were probed. */
+static NTSTATUS inout_pages(PVOID *BaseAddress, PSIZE_T RegionSize, size_t *size,
+                            uintptr_t *start, uintptr_t *end)
+{
+    uintptr_t addr = (uintptr_t)*BaseAddress;
+    *size = *RegionSize;
+    if (addr > VW_MAX_ADDR)
+        return STATUS_INVALID_PARAMETER_2;
+    if (vw_range_invalid(addr, *size ? *size : 1))
+        return STATUS_INVALID_PARAMETER_3;
+    *start = page_floor(addr);
+    *end = *size ? page_ceil(addr + *size) : *start + vw_page();
+    return STATUS_SUCCESS;
+}
+
 /* 1 if the caller's n bytes at p may still be written after a protection
  * change of [start, end): the probe before the change proved them writable;
  * only pages the change itself made unwritable can have changed.  Windows
@@ -170,14 +186,10 @@ NTSTATUS nt_protect(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG prot
         return STATUS_INVALID_PAGE_PROTECTION;
     if (probe_inout(BaseAddress, RegionSize) || vw_probe(old, sizeof *old, VW_PROBE_WRITE))
         return STATUS_ACCESS_VIOLATION;
-    uintptr_t addr = (uintptr_t)*BaseAddress;
-    size_t size = *RegionSize;
-    if (addr > VW_MAX_ADDR)
-        return STATUS_INVALID_PARAMETER_2;
-    if (vw_range_invalid(addr, size ? size : 1))
-        return STATUS_INVALID_PARAMETER_3;
-    uintptr_t start = page_floor(addr);
-    uintptr_t end = size ? page_ceil(addr + size) : start + vw_page();
+    size_t size;
+    uintptr_t start, end;
+    if ((st = inout_pages(BaseAddress, RegionSize, &size, &start, &end)))
+        return st;
     DWORD o = PAGE_NOACCESS;
     st = vm_protect(start, end, size != 0, prot, &o);
     if (st != STATUS_INVALID_PAGE_PROTECTION && still_writable(old, sizeof *old, start, end))
@@ -203,14 +215,10 @@ NTSTATUS nt_lock(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG map_typ
         return STATUS_PRIVILEGE_NOT_HELD;   /* SeLockMemoryPrivilege: never held */
     if (probe_inout(BaseAddress, RegionSize))
         return STATUS_ACCESS_VIOLATION;
-    uintptr_t addr = (uintptr_t)*BaseAddress;
-    size_t size = *RegionSize;
-    if (addr > VW_MAX_ADDR)
-        return STATUS_INVALID_PARAMETER_2;
-    if (vw_range_invalid(addr, size ? size : 1))
-        return STATUS_INVALID_PARAMETER_3;
-    uintptr_t start = page_floor(addr);
-    uintptr_t end = size ? page_ceil(addr + size) : start + vw_page();
+    size_t size;
+    uintptr_t start, end;
+    if ((st = inout_pages(BaseAddress, RegionSize, &size, &start, &end)))
+        return st;
     st = vm_lock(start, end, lock);
     /* Unlocking a partly locked range unlocks the locked pages and still
      * fails; the rounded range is reported on success only. */
