@@ -1053,12 +1053,19 @@ END_TEST
 /* Item 4 with section 4 (MAP_FIXED_NOREPLACE into arena space VirtualQuery calls free):
  * the program's mapping is placed there as the kernel places it in any free range,
  * described from the kernel, and a reservation over it fails without touching it; once
- * unmapped the space is free again.  Over a range holding any page of an allocation
+ * unmapped the space is free again and reservable; a call the kernel refuses changes
+ * nothing.  Over a range holding any page of an allocation
  * (even one page of it, the rest free) NOREPLACE still fails with EEXIST and changes
  * nothing. */
 START_TEST(test_mmap_noreplace_into_arena_free_space)
 {
     char *f = vw_free_space(VW_64K);
+    /* A call the kernel refuses (a bad descriptor) changes nothing. */
+    errno = 0;
+    void *bad = mmap(f + PG, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 12345, 0);
+    ck_assert_msg(bad == MAP_FAILED && errno == EBADF, "bad fd: %p %s", bad, strerror(errno));
+    VW_CHECK_FREE(f, VW_64K);
+    vw_assert_range_agrees(f, VW_64K);
     errno = 0;
     char *m = mmap(f + PG, 2 * PG, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -1080,6 +1087,10 @@ START_TEST(test_mmap_noreplace_into_arena_free_space)
     ck_assert_int_eq(munmap(m, 2 * PG), 0);
     VW_CHECK_FREE(f, VW_64K);
     vw_assert_range_agrees(f, VW_64K);
+    char *again = VirtualAlloc(f, VW_64K, MEM_RESERVE, PAGE_READWRITE);
+    ck_assert_msg(again == f, "re-reserving the free range %p gave %p, error %u", (void *)f,
+                  (void *)again, (unsigned)GetLastError());
+    release_all(again, VW_64K);
 
     char *p = VirtualAlloc(NULL, PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     ck_assert_ptr_nonnull(p);
