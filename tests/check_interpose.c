@@ -34,6 +34,9 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 
 #define PG VW_PAGE
 #define SENTINEL 0xDEADBEEFu
@@ -959,6 +962,190 @@ START_TEST(test_versioned_references_reach_the_library)
 }
 END_TEST
 
+/* ---- kernel flags into and out of library memory (issue 11, item 4) ---------- */
+
+/* Item 4 (mremap MREMAP_DONTUNMAP): the kernel moves the pages and keeps the old
+ * range mapped with the same protection, emptied (reads zero, stays writable).  The
+ * map follows: the old range is still the allocation, committed read-write (never
+ * MEM_FREE, so the next reservation cannot land on writable memory), and the new range
+ * is an allocation of its own holding the contents; mlock is dropped on the old range,
+ * as the kernel drops it.  Both release.  _i == 2 moves with
+ * MREMAP_FIXED into free arena space. */
+START_TEST(test_mremap_dontunmap)
+{
+    char *p = new_alloc(_i == 1, 4 * PG, MEM_COMMIT, PAGE_READWRITE);
+    char *f = _i == 2 ? vw_free_space(VW_64K) : NULL;
+    fill(p, 4 * PG, 70);
+    ck_assert(VirtualLock(p, 4 * PG));
+    int flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP | (f ? MREMAP_FIXED : 0);
+    char *q = mremap(p, 4 * PG, 4 * PG, flags, f);
+    ck_assert_msg(q != MAP_FAILED, "mremap DONTUNMAP failed: %s", strerror(errno));
+    ck_assert_ptr_ne(q, p);
+    if (f)
+        ck_assert_ptr_eq(q, f);
+    expect_filled(q, 4 * PG, 70, 0);
+    VW_EXPECT_ALLOC_REGION(q, q, 4 * PG, MEM_COMMIT, PAGE_READWRITE, q, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p, p, 4 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_READWRITE);
+    ck_assert(vw_can_write(p + 3 * PG));
+    ck_assert_int_eq(p[0], 0);
+    ck_assert_int_eq(p[3 * PG + 64], 0);
+    vw_assert_range_agrees(p, 4 * PG);
+    vw_assert_range_agrees(q, 4 * PG);
+    /* The kernel drops mlock on the range it keeps. */
+    SetLastError(SENTINEL);
+    expect_error(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
+
+    /* The old range is not free: neither a reservation at it nor one anywhere gets it. */
+    SetLastError(SENTINEL);
+    expect_error(VirtualAlloc(p, 4 * PG, MEM_RESERVE, PAGE_READWRITE) != NULL,
+                 ERROR_INVALID_ADDRESS);
+    char *n = VirtualAlloc(NULL, 4 * PG, MEM_RESERVE, PAGE_READWRITE);
+    ck_assert_ptr_nonnull(n);
+    ck_assert_msg(n + 4 * PG <= p || n >= p + 4 * PG, "reservation %p over the kept range %p",
+                  (void *)n, (void *)p);
+    release_all(n, 4 * PG);
+    p[PG] = 9;
+    ck_assert(VirtualFree(p + PG, PG, MEM_DECOMMIT));
+    VW_EXPECT_ALLOC_REGION(p + PG, p + PG, PG, MEM_RESERVE, 0, p, PAGE_READWRITE);
+    release_all(p, 4 * PG);
+    expect_filled(q, 4 * PG, 70, 0);
+    release_all(q, 4 * PG);
+    vw_assert_all_agree();
+}
+END_TEST
+
+/* Item 4 (mremap MREMAP_FIXED into library memory): a mapping of the program's moved
+ * over part of an allocation replaces those pages: they are the program's (described
+ * from the kernel, its own base and contents), the allocation keeps the rest (same
+ * base) and releases around them without touching them. */
+START_TEST(test_mremap_fixed_over_allocation)
+{
+    char *p = new_alloc(_i, 4 * PG, MEM_COMMIT, PAGE_READWRITE);
+    fill(p, 4 * PG, 80);
+    char *m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(m != MAP_FAILED);
+    m[0] = 77;
+    char *q = mremap(m, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED, p + PG);
+    ck_assert_msg(q == p + PG, "mremap to %p gave %p (%s)", (void *)(p + PG), (void *)q,
+                  strerror(errno));
+    ck_assert_int_eq(q[0], 77);
+    MEMORY_BASIC_INFORMATION mb = vw_query(q);
+    ck_assert_uint_eq(mb.State, MEM_COMMIT);
+    ck_assert_uint_eq(mb.Protect, PAGE_READWRITE);
+    ck_assert_uint_eq(mb.Type, MEM_PRIVATE);
+    ck_assert_ptr_eq(mb.AllocationBase, q);
+    VW_EXPECT_ALLOC_REGION(p, p, PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_READWRITE);
+    VW_EXPECT_ALLOC_REGION(p + 2 * PG, p + 2 * PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE, p,
+                           PAGE_READWRITE);
+    expect_filled(p + 2 * PG, 2 * PG, 80, 2);
+    vw_assert_range_agrees(p, 4 * PG);
+    release_all(p, PG);
+    VW_CHECK_FREE(p + 2 * PG, 2 * PG);
+    ck_assert_int_eq(q[0], 77);
+    ck_assert(vw_can_write(q));
+    vw_assert_range_agrees(p, 4 * PG);
+    ck_assert_int_eq(munmap(q, PG), 0);
+    VW_CHECK_FREE(q, PG);
+    vw_assert_range_agrees(p, 4 * PG);
+}
+END_TEST
+
+/* Item 4 with section 4 (MAP_FIXED_NOREPLACE into arena space VirtualQuery calls free):
+ * the program's mapping is placed there as the kernel places it in any free range,
+ * described from the kernel, and a reservation over it fails without touching it; once
+ * unmapped the space is free again and reservable; a call the kernel refuses changes
+ * nothing.  Over a range holding any page of an allocation
+ * (even one page of it, the rest free) NOREPLACE still fails with EEXIST and changes
+ * nothing. */
+START_TEST(test_mmap_noreplace_into_arena_free_space)
+{
+    char *f = vw_free_space(VW_64K);
+    /* A call the kernel refuses (a bad descriptor) changes nothing. */
+    errno = 0;
+    void *bad = mmap(f + PG, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 12345, 0);
+    ck_assert_msg(bad == MAP_FAILED && errno == EBADF, "bad fd: %p %s", bad, strerror(errno));
+    VW_CHECK_FREE(f, VW_64K);
+    vw_assert_range_agrees(f, VW_64K);
+    errno = 0;
+    char *m = mmap(f + PG, 2 * PG, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    ck_assert_msg(m == f + PG, "MAP_FIXED_NOREPLACE at free %p gave %p (%s)", (void *)(f + PG),
+                  (void *)m, strerror(errno));
+    ck_assert_int_eq(m[0], 0);
+    m[PG] = 5;
+    MEMORY_BASIC_INFORMATION mb = vw_query(m);
+    ck_assert_uint_eq(mb.State, MEM_COMMIT);
+    ck_assert_uint_eq(mb.Protect, PAGE_READWRITE);
+    ck_assert_uint_eq(mb.Type, MEM_PRIVATE);
+    ck_assert_ptr_eq(mb.AllocationBase, m);
+    ck_assert_uint_eq(mb.RegionSize, 2 * PG);
+    SetLastError(SENTINEL);
+    expect_error(VirtualAlloc(f, VW_64K, MEM_RESERVE, PAGE_READWRITE) != NULL,
+                 ERROR_INVALID_ADDRESS);
+    ck_assert_int_eq(m[PG], 5);
+    vw_assert_range_agrees(f, VW_64K);
+    ck_assert_int_eq(munmap(m, 2 * PG), 0);
+    VW_CHECK_FREE(f, VW_64K);
+    vw_assert_range_agrees(f, VW_64K);
+    char *again = VirtualAlloc(f, VW_64K, MEM_RESERVE, PAGE_READWRITE);
+    ck_assert_msg(again == f, "re-reserving the free range %p gave %p, error %u", (void *)f,
+                  (void *)again, (unsigned)GetLastError());
+    release_all(again, VW_64K);
+
+    char *p = VirtualAlloc(NULL, PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    ck_assert_ptr_nonnull(p);
+    p[0] = 6;
+    VW_CHECK_FREE(p + PG, PG);
+    errno = 0;
+    void *r = mmap(p, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    ck_assert_msg(r == MAP_FAILED && errno == EEXIST, "NOREPLACE over %p: %p %s", (void *)p, r,
+                  strerror(errno));
+    errno = 0;
+    r = mmap(p - PG, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    ck_assert_msg(r == MAP_FAILED && errno == EEXIST, "NOREPLACE over %p: %p %s", (void *)p, r,
+                  strerror(errno));
+    VW_EXPECT_ALLOC_REGION(p, p, PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_READWRITE);
+    ck_assert_int_eq(p[0], 6);
+    vw_assert_range_agrees(p - PG, VW_64K);
+    release_all(p, PG);
+    vw_assert_all_agree();
+}
+END_TEST
+
+/* Item 4 with section 4 (an address hint into arena space VirtualQuery calls free): the
+ * kernel uses a hint at a free range, so the mapping lands exactly there; a hint at a
+ * range holding an allocation's page is not clobbered: the kernel places the mapping
+ * elsewhere and the allocation keeps its contents. */
+START_TEST(test_mmap_hint_into_arena_free_space)
+{
+    char *f = vw_free_space(VW_64K);
+    char *m = mmap(f, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_msg(m == f, "hint %p gave %p", (void *)f, (void *)m);
+    m[2 * PG] = 7;
+    MEMORY_BASIC_INFORMATION mb = vw_query(m + PG);
+    ck_assert_uint_eq(mb.State, MEM_COMMIT);
+    ck_assert_uint_eq(mb.Type, MEM_PRIVATE);
+    ck_assert_ptr_eq(mb.AllocationBase, m);
+    ck_assert_uint_eq(mb.RegionSize, 2 * PG);
+    vw_assert_range_agrees(f, VW_64K);
+    ck_assert_int_eq(munmap(m, 3 * PG), 0);
+    VW_CHECK_FREE(f, VW_64K);
+
+    char *p = VirtualAlloc(NULL, 2 * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    ck_assert_ptr_nonnull(p);
+    fill(p, 2 * PG, 33);
+    char *h = mmap(p + PG, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(h != MAP_FAILED);
+    ck_assert(h + 2 * PG <= p || h >= p + 2 * PG);
+    expect_filled(p, 2 * PG, 33, 0);
+    VW_EXPECT_ALLOC_REGION(p, p, 2 * PG, MEM_COMMIT, PAGE_READWRITE, p, PAGE_READWRITE);
+    vw_assert_range_agrees(p, VW_64K);
+    ck_assert_int_eq(munmap(h, 2 * PG), 0);
+    release_all(p, 2 * PG);
+    vw_assert_all_agree();
+}
+END_TEST
+
 /* ---- suite ---------------------------------------------------------------- */
 
 static Suite *interpose_suite(void)
@@ -998,6 +1185,13 @@ static Suite *interpose_suite(void)
     tc = tcase_create("passthrough");
     tcase_add_test(tc, test_untracked_errors_like_libc);
     tcase_add_test(tc, test_untracked_next_to_allocation);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("kernel flags");
+    tcase_add_loop_test(tc, test_mremap_dontunmap, 0, 3);
+    tcase_add_loop_test(tc, test_mremap_fixed_over_allocation, 0, 2);
+    tcase_add_test(tc, test_mmap_noreplace_into_arena_free_space);
+    tcase_add_test(tc, test_mmap_hint_into_arena_free_space);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("libraries");

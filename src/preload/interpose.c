@@ -19,9 +19,17 @@
  * - mmap with MAP_FIXED over tracked or arena space: the new mapping is the
  *   caller's; the pages leave their allocations, which are marked
  *   ALLOC_HOLES, and the arena granules are retired for good.
+ * - mmap with MAP_FIXED_NOREPLACE or an address hint over arena space the map
+ *   calls free: the program may map there (spec: that space is free as far as
+ *   it can tell), so the arena gives the space up (retired, as for MAP_FIXED)
+ *   and the mapping is placed there with MAP_FIXED.  If any page of the range
+ *   is a library allocation, or something else is mapped in the rest of it, the
+ *   call goes to the kernel as given (EEXIST, or a place of its choosing).
  * - mremap: what moved is tracked where it went (a new allocation with the
  *   same runs), what was given up leaves its allocation, and a hole it leaves
- *   in an arena is filled again with PROT_NONE space.
+ *   in an arena is filled again with PROT_NONE space.  With MREMAP_DONTUNMAP
+ *   the kernel keeps the old range mapped (same protection, emptied pages that
+ *   read zero, mlock dropped), so it stays in its allocation as it was.
  * madvise is not interposed: no advice changes what Windows would report.
  * No malloc, no dlsym, no recursion (the library's own calls are raw syscalls).
  */
@@ -40,6 +48,9 @@
 #endif
 #ifndef MREMAP_FIXED
 #define MREMAP_FIXED 2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
 #endif
 
 /* Accounting for pages leaving the map. */
@@ -261,14 +272,83 @@ VW_API int mprotect(void *addr, size_t len, int prot)
 
 /* ---- mmap ----------------------------------------------------------------- */
 
+static void refill_arena_locked(uintptr_t start, uintptr_t end);
+
+/* Unmaps the pieces of [start, stop) outside arena space (the probes below). */
+static void unmap_outside_locked(uintptr_t start, uintptr_t stop)
+{
+    uintptr_t e;
+    for (uintptr_t cur = start; cur < stop; cur = e)
+        if (space_piece(cur, stop, &e) != SPACE_ARENA)
+            os_unmap(cur, e - cur);
+}
+
+/* MAP_FIXED_NOREPLACE or a hint at [start, end), which holds arena space: if
+ * that space is free to the program (no allocation's pages anywhere in the
+ * range, nothing mapped in its pieces outside the arenas), maps there with
+ * MAP_FIXED, gives the arena space up and returns 1 with the kernel's result
+ * in *res.  Otherwise returns 0 having changed nothing: the caller passes the
+ * call on as given (the arena's own reservation makes NOREPLACE fail with
+ * EEXIST and moves a hint elsewhere, as any mapping there would). */
+static int map_into_free_arena(uintptr_t start, uintptr_t end, size_t len, int prot, int flags,
+                               int fd, off_t off, long *res)
+{
+    map_lock();
+    struct vw_run *r = rm_find_from(&vw_state.map, start);
+    if ((r && r->start < end) || !arena_free_inside_locked(start, end)) {
+        map_unlock();
+        return 0;
+    }
+    if (os_headroom()) {   /* vm.max_map_count: the library's releases come first */
+        map_unlock();
+        if (!(flags & MAP_FIXED_NOREPLACE))
+            return 0;
+        *res = fail_errno(ENOMEM);
+        return 1;
+    }
+    /* Pieces outside the arenas (or retired) must be unmapped, as the kernel
+     * checks: claimed PROT_NONE first, so nothing can be replaced there. */
+    uintptr_t e;
+    for (uintptr_t cur = start; cur < end; cur = e) {
+        uintptr_t at = cur;
+        if (space_piece(cur, end, &e) != SPACE_ARENA && os_reserve(&at, e - cur, 1)) {
+            unmap_outside_locked(start, cur);
+            map_unlock();
+            return 0;
+        }
+    }
+    long m = raw(SYS_mmap, (long)start, (long)len, prot,
+                 (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, (long)off);
+    if (m == -1) {
+        int err = errno;
+        refill_arena_locked(start, end);   /* if the kernel unmapped before failing */
+        unmap_outside_locked(start, end);
+        map_unlock();
+        *res = fail_errno(err);
+        return 1;
+    }
+    retire_locked(start, end);   /* the program's mapping: never handed out again */
+    map_unlock();
+    *res = m;
+    return 1;
+}
+
 static void *mmap_impl(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     uintptr_t start = (uintptr_t)addr;
     vw_init_page();
-    if (!(flags & MAP_FIXED) || (flags & MAP_FIXED_NOREPLACE) || len == 0 ||
-        (start & (vw_page() - 1)) || start + len < start)
+    if (len == 0 || (start & (vw_page() - 1)) || start + len < start)
         return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     uintptr_t end = page_ceil(start + len);
+    if ((flags & MAP_FIXED_NOREPLACE) || (!(flags & MAP_FIXED) && start)) {
+        long res;
+        if (end > start && rm_read_touches(&vw_state.map, start, end) &&
+            map_into_free_arena(start, end, len, prot, flags, fd, off, &res))
+            return (void *)res;
+        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+    }
+    if (!(flags & MAP_FIXED))
+        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     if (!rm_read_touches(&vw_state.map, start, end))
         return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     map_lock();
@@ -347,6 +427,26 @@ static void vacated_locked(uintptr_t start, uintptr_t end)
     struct rm_spares sp = { { NULL, NULL } };
     rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
     rm_spare_put(&vw_state.map, &sp);
+}
+
+/* MREMAP_DONTUNMAP kept [start, end) mapped: its pages stay in their
+ * allocations as they were (the kernel keeps the protection; contents read
+ * zero, which a committed page may), but the kernel drops mlock there. */
+static void kept_unlocked_locked(uintptr_t start, uintptr_t end)
+{
+    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end;) {
+        uintptr_t a = r->start > start ? r->start : start;
+        uintptr_t b = r->end < end ? r->end : end;
+        if (r->flags & RUN_LOCKED) {
+            struct rm_spares sp = { { NULL, NULL } };
+            if (rm_spare_get(&vw_state.map, &sp, 2) == 0) {
+                rm_set_range(&vw_state.map, &sp, a, b, 0, RM_KEEP_PROTECT, RUN_LOCKED, 0);
+                vw_state.locked -= b - a;
+            }
+            rm_spare_put(&vw_state.map, &sp);
+        }
+        r = rm_find_from(&vw_state.map, b);
+    }
 }
 
 /* Records [base, base+len) as a new allocation shaped like the snapshot. */
@@ -457,7 +557,10 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
             }
         }
     } else {
-        vacated_locked(old, old_end);
+        if (flags & MREMAP_DONTUNMAP)
+            kept_unlocked_locked(old, old_end);
+        else
+            vacated_locked(old, old_end);
         track_moved_locked(res, new_end - res, old, &sn);
     }
     map_unlock();
