@@ -11,6 +11,7 @@
  * before; the map agrees with /proc/self/maps either way; and after the
  * scenario is cleaned up no node, allocation, committed or locked byte is
  * left over (nothing leaks).  Spec: "A failed call changes nothing."
+ * Also: pointer probes made while the map lock is held never wait for it.
  */
 #include <check.h>
 #include <errno.h>
@@ -263,6 +264,53 @@ START_TEST(test_first_allocation)
 }
 END_TEST
 
+/* Pointer probes made while this thread holds the map lock (inside
+ * VirtualAlloc, at its first syscall, as in check_limits): the map is not
+ * evidence then (a holder may have changed the kernel and not yet the map),
+ * so the probe must neither wait for the lock (this test would hang) nor need
+ * it: library memory is still told writable or not, by the kernel. */
+static SIZE_T *probe_rw, *probe_ro;
+static int probe_ran, probe_rw_ok, probe_ro_ok;
+static DWORD probe_ro_err;
+
+static void probe_inside_call(void)
+{
+    probe_ran++;
+    probe_rw_ok = GetProcessWorkingSetSize(GetCurrentProcess(), &probe_rw[0], &probe_rw[1]);
+    probe_ro_ok = GetProcessWorkingSetSize(GetCurrentProcess(), &probe_ro[0], &probe_ro[1]);
+    probe_ro_err = GetLastError();
+}
+
+START_TEST(test_probe_under_lock)
+{
+    char *rw = VirtualAlloc(NULL, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    char *ro = VirtualAlloc(NULL, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY);
+    ck_assert_ptr_nonnull(rw);
+    ck_assert_ptr_nonnull(ro);
+    probe_rw = (SIZE_T *)(void *)(rw + 128);
+    probe_ro = (SIZE_T *)(void *)(ro + 128);
+    vw_fault_arm_call(1, probe_inside_call);
+    char *p = VirtualAlloc(NULL, VW_64K, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    vw_fault_arm_call(0, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(probe_ran, 1);
+    ck_assert_int_eq(probe_rw_ok, 1);
+    ck_assert(probe_rw[0] > 0 && probe_rw[1] >= probe_rw[0]);
+    ck_assert_int_eq(probe_ro_ok, 0);
+    ck_assert_uint_eq(probe_ro_err, ERROR_NOACCESS);
+    ck_assert_uint_eq(probe_ro[0], 0);
+    /* With the lock free again the map answers, and still tells them apart. */
+    SIZE_T *rw2 = (SIZE_T *)(void *)(p + 256), *ro2 = (SIZE_T *)(void *)(ro + 4096);
+    ck_assert(GetProcessWorkingSetSize(GetCurrentProcess(), &rw2[0], &rw2[1]));
+    ck_assert_uint_eq(rw2[0], probe_rw[0]);
+    ck_assert(!GetProcessWorkingSetSize(GetCurrentProcess(), &ro2[0], &ro2[1]));
+    ck_assert_uint_eq(GetLastError(), ERROR_NOACCESS);
+    ck_assert(VirtualFree(p, 0, MEM_RELEASE));
+    ck_assert(VirtualFree(rw, 0, MEM_RELEASE));
+    ck_assert(VirtualFree(ro, 0, MEM_RELEASE));
+}
+END_TEST
+
 int main(void)
 {
     /* VirtualLock needs headroom under the library's own quota check. */
@@ -277,6 +325,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_sweep, 0, NSCEN);
     tcase_add_test(tc, test_first_allocation);
+    tcase_add_test(tc, test_probe_under_lock);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -63,6 +63,30 @@ int rm_read(int (*fn)(void *ctx, size_t budget), void *ctx)
     return rc;
 }
 
+/* Tries for rm_read_quiet: only interference from a change that has already
+ * ended (the lock free again) is worth another try. */
+#define QUIET_TRIES 4
+
+int rm_read_quiet(int (*fn)(void *ctx, size_t budget), void *ctx)
+{
+    for (int i = 0; i < QUIET_TRIES; i++) {
+        /* A holder of the lock may have changed the kernel and not yet the
+         * map: while it is held the map is not evidence (as vw_trylock
+         * failing was), and this reader neither waits nor writes the lock. */
+        if (__atomic_load_n(&vw_state.lock.state, __ATOMIC_ACQUIRE) != 0)
+            return RM_BUSY;
+        unsigned s = __atomic_load_n(&rm_seq, __ATOMIC_ACQUIRE);
+        if (s & 1)
+            return RM_BUSY;
+        int rc = fn(ctx, BUDGET_SMALL);
+        rm_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&rm_seq, __ATOMIC_RELAXED) == s &&
+            __atomic_load_n(&vw_state.lock.state, __ATOMIC_RELAXED) == 0)
+            return rc;
+    }
+    return RM_BUSY;
+}
+
 RM_SEQLOCK_READER int rm_lf_find_from(const struct vw_regionmap *m, uintptr_t addr, struct vw_run *out,
                     size_t budget)
 {

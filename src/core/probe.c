@@ -15,8 +15,10 @@
  *      that ends at the program break is re-checked against the break, because
  *      malloc shrinks the heap with brk, which no interposer sees;
  *   3. the map, for the library's own allocations: committed runs whose
- *      protection allows the access (taken with a try-lock, so a probe from a
- *      signal handler that interrupted a map-lock holder never waits);
+ *      protection allows the access, read lock-free (rm_read_quiet: a
+ *      consistent view taken while no one held the map lock, so a probe never
+ *      waits and never writes the lock's cache line; while the lock is held
+ *      the map is not evidence and the kernel answers);
  *   4. the kernel's view (kernelview: one PROCMAP_QUERY ioctl per mapping the
  *      range touches).  What tiers 3 and 4 prove, tier 2 remembers.
  *
@@ -173,25 +175,47 @@ static int run_allows(const struct vw_run *r, int write)
     }
 }
 
+/* Runs one map proof walks at most; a longer span is left to the kernel. */
+#define MAP_PROOF_RUNS 1024
+
+struct map_proof {
+    uintptr_t a, end, lo, hi;
+    int write;
+};
+
+/* rm_read_quiet's fn: walks copies of the runs from a (see rm_lf_find_from). */
+RM_SEQLOCK_READER static int map_proof_fn(void *ctx, size_t budget)
+{
+    struct map_proof *x = ctx;
+    uintptr_t cur = x->a;
+    for (int i = 0; i < MAP_PROOF_RUNS; i++) {
+        struct vw_run r;
+        int rc = rm_lf_find_from(&vw_state.map, cur, &r, budget);
+        if (rc != 1)
+            return rc == RM_BUSY ? RM_BUSY : 0;
+        if (r.start > cur || !run_allows(&r, x->write))
+            return 0;
+        if (cur == x->a)
+            x->lo = r.start;
+        cur = x->hi = r.end;
+        if (cur >= x->end)
+            return 1;
+    }
+    return 0;
+}
+
 /* 1 if committed runs allowing the access cover [a, end); then [*lo, *hi) is
- * the span of those runs.  0 if the map cannot tell (busy, or not all ours). */
+ * the span of those runs.  0 if the map cannot tell (a change under way, or
+ * not all ours).  Lock-free: probes from many threads share no written cache
+ * line, and one from a signal handler never waits. */
 static int map_proves(uintptr_t a, uintptr_t end, int write, uintptr_t *lo, uintptr_t *hi)
 {
-    if (!vw_trylock(&vw_state.lock))
+    struct map_proof x = { a, end, 0, 0, write };
+    if (rm_read_quiet(map_proof_fn, &x) != 1)
         return 0;
-    int ok = 0;
-    struct vw_run *r = rm_find(&vw_state.map, a);
-    if (r)
-        *lo = r->start;
-    for (uintptr_t cur = a; r && r->start <= cur && run_allows(r, write); r = rm_next(r)) {
-        cur = *hi = r->end;
-        if (cur >= end) {
-            ok = 1;
-            break;
-        }
-    }
-    map_unlock();
-    return ok;
+    *lo = x.lo;
+    *hi = x.hi;
+    return 1;
 }
 
 /* ---- the probe ------------------------------------------------------------ */

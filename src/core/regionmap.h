@@ -248,6 +248,12 @@ void rm_clear_locks(struct vw_regionmap *m);
  * the paused map stands; see README "Signal safety"). */
 #define RM_BUSY (-1)
 int rm_read(int (*fn)(void *ctx, size_t budget), void *ctx);
+/* rm_read for a caller that must never wait nor trust a half-made change
+ * (the pointer probe, also from signal handlers): fn's result if it ran on a
+ * consistent view with the map lock free before and after (so no operation
+ * was between its syscall and its map change), else RM_BUSY.  Never takes or
+ * writes the lock. */
+int rm_read_quiet(int (*fn)(void *ctx, size_t budget), void *ctx);
 /* Copies the run containing addr, or else the first run above it, into *out:
  * 1 if found, 0 if none, RM_BUSY if the walk took more than budget steps.
  * For rm_read's fn (any node may be stale: the copy is what counts). */

@@ -90,6 +90,15 @@ NTSTATUS vm_region(uintptr_t p, MEMORY_REGION_INFORMATION *ri);
 ULONG_PTR vm_ws_attributes(uintptr_t va, int *pagemap);
 void vm_ws_done(int pagemap);
 
+/* System figures (vm_sysinfo.c) for GetSystemInfo and GlobalMemoryStatusEx:
+ * fill a local structure of the edge's, never caller memory. */
+void vm_system_info(SYSTEM_INFO *si);
+void vm_memory_status(MEMORYSTATUSEX *st);
+/* Working-set sizes (vm_wsquota.c): flags already validated by the edge
+ * (0: keep them); out pointers are the edge's locals, written under ws_lock. */
+void vm_ws_set(SIZE_T min, SIZE_T max, DWORD flags);
+void vm_ws_get(SIZE_T *min, SIZE_T *max, DWORD *flags);
+
 /* NTSTATUS for the errno of a failed memory syscall, and for the Win32 codes
  * of the helpers that still speak them (reset, large pages, accounting). */
 NTSTATUS vm_status_from_errno(int err);

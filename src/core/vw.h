@@ -151,8 +151,8 @@ int vw_range_invalid(uintptr_t addr, size_t size);
 /* Commit accounting (core/vm_alloc.c): 0 if `bytes` more may be committed, else
  * ERROR_COMMITMENT_LIMIT.  Needs the lock. */
 DWORD vw_commit_check_locked(size_t bytes);
-/* Lock quota (workingset.c): 0 if `bytes` more may be locked, else
- * ERROR_WORKING_SET_QUOTA.  Issues getrlimit; call it with the lock held only
+/* Lock quota (core/vm_wsquota.c): 0 if `bytes` more may be locked, else
+ * ERROR_WORKING_SET_QUOTA.  Reads RLIMIT_MEMLOCK; call it with the lock held only
  * because the count it compares against lives under the lock. */
 DWORD vw_lock_quota_check_locked(size_t bytes);
 /* Large pages (core/vm_large.c): the page size, and the allocation path. */

@@ -75,6 +75,14 @@ int os_dup_high(int fd, int min);
 size_t os_rlimit_nofile(void);
 size_t os_rlimit_as(void);
 
+/* RLIMIT_MEMLOCK soft and hard (RLIM_INFINITY is UINT64_MAX), read and set
+ * (prlimit64 on this process): 0 or an errno. */
+int os_memlock_limit(uint64_t *soft, uint64_t *hard);
+int os_set_memlock_limit(uint64_t soft, uint64_t hard);
+/* sched_getaffinity of the calling thread into set (len bytes): the bytes the
+ * kernel wrote, or -1. */
+long os_cpu_affinity(unsigned long *set, size_t len);
+
 /* Processes and threads (see os/proc.h for how the library knows which process it is in). */
 int os_getpid(void);
 int os_gettid(void);

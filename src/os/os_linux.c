@@ -304,6 +304,30 @@ size_t os_rlimit_as(void)
     return rlimit_cur(RLIMIT_AS);
 }
 
+int os_memlock_limit(uint64_t *soft, uint64_t *hard)
+{
+    struct rlimit rl;
+    long r = raw6(SYS_prlimit64, 0, RLIMIT_MEMLOCK, 0, (long)&rl, 0, 0);
+    if (r != 0)
+        return (int)-r;
+    *soft = (uint64_t)rl.rlim_cur;
+    *hard = (uint64_t)rl.rlim_max;
+    return 0;
+}
+
+int os_set_memlock_limit(uint64_t soft, uint64_t hard)
+{
+    struct rlimit rl = { .rlim_cur = (rlim_t)soft, .rlim_max = (rlim_t)hard };
+    long r = raw6(SYS_prlimit64, 0, RLIMIT_MEMLOCK, (long)&rl, 0, 0, 0);
+    return r != 0 ? (int)-r : 0;
+}
+
+long os_cpu_affinity(unsigned long *set, size_t len)
+{
+    long r = raw6(SYS_sched_getaffinity, 0, (long)len, (long)set, 0, 0, 0);
+    return r < 0 ? -1 : r;
+}
+
 int os_getpid(void)
 {
     return (int)raw6(SYS_getpid, 0, 0, 0, 0, 0, 0);
