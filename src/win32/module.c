@@ -220,15 +220,12 @@ VW_API FARPROC WINAPI GetProcAddress(HMODULE hModule, LPCSTR lpProcName)
     return f;
 }
 
+/* A built-in module by name, as GetModuleHandle finds it; no name is no file. */
 static HMODULE load_library(const void *name, size_t unit, long (*at)(const void *, size_t))
 {
-    vw_init();
     if (!name)
         return (HMODULE)(uintptr_t)vw_fail(ERROR_INVALID_PARAMETER);
-    if (vw_probe_string(name, unit, 32768))
-        return (HMODULE)(uintptr_t)vw_fail(ERROR_NOACCESS);
-    HMODULE h = system_module(is_system_dll(at, name));
-    return h ? h : (HMODULE)(uintptr_t)vw_fail(ERROR_MOD_NOT_FOUND);
+    return module_handle(name, unit, at);
 }
 
 VW_API HMODULE WINAPI LoadLibraryA(LPCSTR lpLibFileName)
