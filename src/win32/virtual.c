@@ -91,9 +91,9 @@ static BOOL protect_ex(HANDLE h, LPVOID addr, SIZE_T size, DWORD prot, PDWORD ol
     int wrote = st != STATUS_INVALID_HANDLE && st != STATUS_INVALID_PAGE_PROTECTION &&
                 st != (NTSTATUS)STATUS_ACCESS_VIOLATION && st != STATUS_INVALID_PARAMETER_2 &&
                 st != STATUS_INVALID_PARAMETER_3;
-    /* Read back for the trace only if still readable (the change may have made
-     * the page holding it PAGE_NOACCESS). */
-    *shown = wrote && !vw_probe(old, sizeof *old, VW_PROBE_READ) ? *old : 0;
+    /* Read back for the trace only, and only if still readable (the change may
+     * have made the page holding it PAGE_NOACCESS): no probe when not tracing. */
+    *shown = wrote && vw_trace_fd >= 0 && !vw_probe(old, sizeof *old, VW_PROBE_READ) ? *old : 0;
     return st ? fail_status(st) : TRUE;
 }
 
