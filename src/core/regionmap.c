@@ -167,6 +167,8 @@ struct vw_run *rm_insert_alloc(struct vw_regionmap *m, struct rm_spares *s, uint
     rm_set_alloc_end(r, end);
     r->alloc_protect = alloc_protect;
     r->alloc_flags = 0;
+    r->kind = 0;
+    r->ext = 0;
     r->state = state;
     r->protect = state == RUN_COMMITTED ? protect : 0;
     r->flags = 0;

@@ -42,18 +42,17 @@ enum {
     RUN_LOST = 4,
 };
 enum {
-    ALLOC_LARGE_PAGES = 1,
     /* Pages left the allocation and may now hold someone else's mapping
      * (munmap outside the arenas, mmap MAP_FIXED, mremap): release and
      * decommit must touch the remaining runs only. */
-    ALLOC_HOLES = 2,
+    ALLOC_HOLES = 1,
 };
 
 /* The allocation's size is kept in 4 KiB units in a bit-field, so a million
- * single-run allocations cost 56 MB of nodes (56-byte nodes where 35 bits of
- * units cover the user range, i.e. 47-bit user space).  Where the user range
- * is wider (aarch64: 48 bits, VW_MAX_ADDR in vw.h) the field takes 36 bits and
- * the node 64 bytes.  vw.h checks the width against VW_MAX_ADDR at compile
+ * single-run allocations cost 64 MB of nodes (one 64-byte node, a cache line,
+ * each): 35 bits of units cover a 47-bit user range, 36 bits (aarch64: 48
+ * bits, VW_MAX_ADDR in vw.h) spill the flags into the kind word, which has
+ * room for them.  vw.h checks the width against VW_MAX_ADDR at compile
  * time for every architecture. */
 #if defined(__x86_64__) || defined(__i386__) || UINTPTR_MAX == 0xFFFFFFFFu
 #define RM_UNITS_BITS 35
@@ -67,18 +66,24 @@ struct vw_run {
     uint64_t alloc_units : RM_UNITS_BITS; /* allocation size / 4096 */
     uint64_t alloc_protect : 11;   /* protection given to VirtualAlloc (modifiers kept) */
     uint64_t protect : 11;         /* Windows protection of committed pages, 0 if reserved */
-    uint64_t alloc_flags : 2;      /* ALLOC_* */
+    uint64_t alloc_flags : 2;      /* ALLOC_HOLES */
     uint64_t state : 2;            /* RUN_RESERVED or RUN_COMMITTED; 0 in a freed node */
     uint64_t flags : 3;            /* RUN_LOCKED, RUN_RESET, RUN_LOST */
+    /* What kind of allocation this is (enum vm_kind in vm.h: private, large
+     * pages, write-watched, AWE window, view, placeholder) and the index of
+     * the family's side record for it (0: none).  The same in every run of
+     * an allocation; opaque to the map, which copies them on splits. */
+    uint64_t kind : 4;
+    uint64_t ext : 28;
 };
 #if RM_UNITS_BITS == 35 && UINTPTR_MAX > 0xFFFFFFFFu
-_Static_assert(sizeof(struct vw_run) == 56, "struct vw_run: 56 bytes on 64-bit with 35-bit units");
+_Static_assert(sizeof(struct vw_run) == 64, "struct vw_run: 64 bytes (one cache line) on 64-bit");
 #endif
 /* The protection fields hold every PAGE_* value with its modifiers (up to
  * PAGE_WRITECOMBINE 0x400); state and flags hold their largest values. */
 _Static_assert(0x7FF >= (0x80 | 0x100 | 0x200 | 0x400), "vw_run protect fields too narrow");
 _Static_assert(RUN_COMMITTED < 4 && (RUN_LOCKED | RUN_RESET | RUN_LOST) < 8 &&
-                   (ALLOC_LARGE_PAGES | ALLOC_HOLES) < 4,
+                   ALLOC_HOLES < 4,
                "vw_run state/flags fields too narrow");
 
 #define RM_UNIT 4096u

@@ -10,12 +10,13 @@
  * needs NO lock held on entry (each takes the map lock itself and drops it
  * before returning), changes nothing when it fails, and returns an NTSTATUS.
  *
- * Extension points for the families still to come (documented, not built):
- * - Region kinds.  An allocation's kind is derived from its alloc_flags today
- *   (ALLOC_LARGE_PAGES); write-watch regions, AWE windows (MEM_PHYSICAL),
- *   section views and placeholders will each be a kind with a row in an ops
- *   table (enum vm_kind, struct vm_kind_ops below) consulted by commit,
- *   decommit, protect and release instead of special cases in the edges.
+ * Extension points for the families still to come:
+ * - Region kinds.  Every run records its allocation's kind (vw_run.kind,
+ *   enum vm_kind below) and an index of the family's side record (vw_run.ext:
+ *   a view's section and offset, a window's frame table).  Write-watch
+ *   regions, AWE windows (MEM_PHYSICAL), section views and placeholders are
+ *   each a kind; commit, decommit, protect and release consult the kind
+ *   (struct vm_kind_ops, planned) instead of special cases in the edges.
  * - Hooks.  vm_commit, vm_decommit and vm_protect are where a write-watch
  *   family hooks in (struct vm_hooks: called with the lock held, after the
  *   kernel agreed, before the map changes become visible).
@@ -36,7 +37,8 @@ enum vm_kind {
     VM_KIND_LARGE_PAGES = 1,  /* MEM_LARGE_PAGES: built */
     VM_KIND_WRITE_WATCH = 2,  /* MEM_WRITE_WATCH: planned */
     VM_KIND_PHYSICAL = 3,     /* AWE windows: planned */
-    VM_KIND_VIEW = 4,         /* section views and placeholders: planned */
+    VM_KIND_VIEW = 4,         /* section views: planned */
+    VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: planned */
 };
 
 /* Planned: per-kind behaviour, indexed by enum vm_kind. */

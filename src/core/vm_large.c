@@ -10,7 +10,7 @@
  * ERROR_NO_SYSTEM_RESOURCES so callers fall back to small pages, as on Windows.
  * The region is an allocation of its own outside the arenas.
  */
-#include "core/vw.h"
+#include "core/vm.h"
 #include "os/os.h"
 #include "core/space.h"
 #include "os/sysfile.h"
@@ -132,7 +132,7 @@ DWORD vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot, uintptr_t *out)
     }
     struct vw_run *r = rm_insert_alloc(&vw_state.map, &sp, base, base + size,
                                        (uint16_t)(prot & 0xFFFF), RUN_COMMITTED, (uint16_t)eff);
-    r->alloc_flags = ALLOC_LARGE_PAGES;
+    r->kind = VM_KIND_LARGE_PAGES;
     vw_state.committed += size;
     map_unlock();
     *out = base;

@@ -37,7 +37,7 @@ ULONG_PTR vm_ws_attributes(uintptr_t va, int *pagemap)
     struct vw_run *r = rm_find(&vw_state.map, p);
     if (r) {
         locked = !!(r->flags & RUN_LOCKED);
-        large = !!(r->alloc_flags & ALLOC_LARGE_PAGES);
+        large = r->kind == VM_KIND_LARGE_PAGES;
     }
     map_unlock();
     MEMORY_WORKING_SET_EX_BLOCK b;
