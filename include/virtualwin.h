@@ -208,6 +208,10 @@ typedef LPCSTR LPCTSTR, PCTSTR;
 
 /* ---- handles -------------------------------------------------------------- */
 #define INVALID_HANDLE_VALUE ((HANDLE)(LONG_PTR)-1)
+typedef DWORD ACCESS_MASK, *PACCESS_MASK;
+#define DUPLICATE_CLOSE_SOURCE     0x00000001
+#define DUPLICATE_SAME_ACCESS      0x00000002
+#define DUPLICATE_SAME_ATTRIBUTES  0x00000004
 #ifndef DECLARE_HANDLE
 #define DECLARE_HANDLE(name) struct name##__ { int unused; }; typedef struct name##__ *name
 #endif
@@ -540,6 +544,13 @@ WINBASEAPI BOOL WINAPI FreeLibrary(HMODULE hLibModule);
 #define LoadLibrary LoadLibraryA
 #endif
 WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
+
+/* Handles (sections, processes): CloseHandle and DuplicateHandle. */
+WINBASEAPI BOOL WINAPI CloseHandle(HANDLE hObject);
+WINBASEAPI BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle,
+                                       HANDLE hTargetProcessHandle, LPHANDLE lpTargetHandle,
+                                       DWORD dwDesiredAccess, BOOL bInheritHandle,
+                                       DWORD dwOptions);
 
 #ifdef __cplusplus
 }

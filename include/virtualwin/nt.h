@@ -62,6 +62,7 @@ typedef NTSTATUS *PNTSTATUS;
 #define STATUS_CONFLICTING_ADDRESSES    ((NTSTATUS)0xC0000018L)
 #define STATUS_UNABLE_TO_FREE_VM        ((NTSTATUS)0xC000001AL)
 #define STATUS_ACCESS_DENIED            ((NTSTATUS)0xC0000022L)
+#define STATUS_OBJECT_TYPE_MISMATCH     ((NTSTATUS)0xC0000024L)
 #define STATUS_NOT_LOCKED               ((NTSTATUS)0xC000002AL)
 #define STATUS_NOT_COMMITTED            ((NTSTATUS)0xC000002DL)
 #define STATUS_INVALID_PAGE_PROTECTION  ((NTSTATUS)0xC0000045L)
@@ -165,6 +166,13 @@ NTSYSAPI NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseA
 NTSYSAPI NTSTATUS NTAPI NtFlushInstructionCache(HANDLE ProcessHandle, PVOID BaseAddress,
                                                 SIZE_T Length);
 NTSYSAPI ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
+
+/* ---- objects (the handle table) ------------------------------------------ */
+NTSYSAPI NTSTATUS NTAPI NtClose(HANDLE Handle);
+NTSYSAPI NTSTATUS NTAPI NtDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHandle,
+                                          HANDLE TargetProcessHandle, PHANDLE TargetHandle,
+                                          ACCESS_MASK DesiredAccess, ULONG HandleAttributes,
+                                          ULONG Options);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,7 @@
 #include "os/kernelview.h"
 #include "os/proc.h"
 #include "core/space.h"
+#include "core/handles.h"
 #include "diag/trace.h"
 
 #include <pthread.h>
@@ -68,6 +69,7 @@ void vw_process_enter(void)
     rm_clear_locks(&vw_state.map);
     vw_state.locked = 0;
     kv_reset_after_fork();
+    handle_fork_child();
     os_proc_enter_end(&mask);
 }
 
@@ -85,10 +87,12 @@ static void fork_prepare(void)
 {
     map_lock();
     __atomic_store_n(&vw_state.fork_holder, os_gettid(), __ATOMIC_RELEASE);
+    handle_fork_prepare();     /* a leaf lock: after the map lock */
 }
 
 static void fork_parent(void)
 {
+    handle_fork_parent();
     __atomic_store_n(&vw_state.fork_holder, 0, __ATOMIC_RELEASE);
     map_unlock();
 }

@@ -20,6 +20,10 @@ NTSTATUS nt_query(HANDLE h, PVOID addr, MEMORY_INFORMATION_CLASS cls, PVOID buf,
                   PSIZE_T retlen);
 NTSTATUS nt_lock(HANDLE h, PVOID *base, PSIZE_T size, ULONG map_type, int lock);
 NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len);
+/* NtClose, NtDuplicateObject (nt/object.c). */
+NTSTATUS nt_close(HANDLE h);
+NTSTATUS nt_duplicate(HANDLE src_process, HANDLE src, HANDLE dst_process, PHANDLE dst,
+                      ACCESS_MASK access, ULONG attributes, ULONG options);
 /* RtlNtStatusToDosError. */
 ULONG nt_dos_error(NTSTATUS st);
 

@@ -1,0 +1,83 @@
+/*
+ * object.c: the native object calls on the handle table: NtClose and
+ * NtDuplicateObject.
+ *
+ * Pseudo handles (the current process -1, the current thread -2) are not in
+ * the table: closing one succeeds and does nothing, as on Windows.  A handle
+ * to the current process as an object (what duplicating the pseudo handle
+ * gives on Windows) belongs to the process family, which does not exist yet:
+ * duplicating a pseudo handle is STATUS_NOT_SUPPORTED until it does.
+ * No syscalls here; the table's lock is the core's.
+ */
+#include "nt/nt.h"
+#include "core/vm.h"
+#include "core/handles.h"
+#include "core/probe.h"
+
+#define PSEUDO_THREAD ((HANDLE)(intptr_t)-2)
+
+static int is_pseudo(HANDLE h)
+{
+    return h == VW_PSEUDO_PROCESS || h == PSEUDO_THREAD;
+}
+
+NTSTATUS nt_close(HANDLE h)
+{
+    return is_pseudo(h) ? STATUS_SUCCESS : handle_close(h);
+}
+
+NTSTATUS nt_duplicate(HANDLE src_process, HANDLE src, HANDLE dst_process, PHANDLE dst,
+                      ACCESS_MASK access, ULONG attributes, ULONG options)
+{
+    (void)attributes;   /* OBJ_INHERIT: no child processes inherit by exec here */
+    NTSTATUS st = vm_check_process(src_process);
+    if (st)
+        return st;
+    if (options & ~(ULONG)(DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS |
+                           DUPLICATE_SAME_ATTRIBUTES))
+        return STATUS_INVALID_PARAMETER;
+    /* Windows: DUPLICATE_CLOSE_SOURCE closes the source whatever else fails. */
+    int close_src = !!(options & DUPLICATE_CLOSE_SOURCE);
+    if (!dst_process && !dst) {
+        st = close_src ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
+    } else if ((st = vm_check_process(dst_process)) == STATUS_SUCCESS) {
+        if (dst && vw_probe(dst, sizeof *dst, VW_PROBE_WRITE))
+            st = STATUS_ACCESS_VIOLATION;
+        else if (is_pseudo(src))
+            st = STATUS_NOT_SUPPORTED;
+        else {
+            struct vw_object *o;
+            ACCESS_MASK granted;
+            st = handle_ref(src, VW_HT_ANY, &o, &granted);
+            if (!st) {
+                HANDLE h;
+                st = handle_insert(o, (options & DUPLICATE_SAME_ACCESS) ? granted : access, &h);
+                vw_object_put(o);
+                if (!st && dst)
+                    *dst = h;
+                else if (!st)
+                    handle_close(h);
+            }
+        }
+    }
+    if (close_src && !is_pseudo(src)) {
+        NTSTATUS cst = handle_close(src);
+        if (!st && cst)
+            st = cst;
+    }
+    return st;
+}
+
+VW_API NTSTATUS NTAPI NtClose(HANDLE Handle)
+{
+    return nt_close(Handle);
+}
+
+VW_API NTSTATUS NTAPI NtDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHandle,
+                                        HANDLE TargetProcessHandle, PHANDLE TargetHandle,
+                                        ACCESS_MASK DesiredAccess, ULONG HandleAttributes,
+                                        ULONG Options)
+{
+    return nt_duplicate(SourceProcessHandle, SourceHandle, TargetProcessHandle, TargetHandle,
+                        DesiredAccess, HandleAttributes, Options);
+}
