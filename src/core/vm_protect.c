@@ -86,7 +86,8 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
 {
     NTSTATUS st;
     DWORD o = PAGE_NOACCESS;
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (r) {
         st = prot_validate(prot) ? STATUS_INVALID_PAGE_PROTECTION   /* private: no WRITECOPY */
