@@ -183,8 +183,15 @@ struct vw_run *rm_next(const struct vw_run *r);
 struct vw_run *rm_prev(const struct vw_run *r);
 /* First run of r's allocation. */
 struct vw_run *rm_alloc_first(struct vw_run *r);
+/* The next run of r's allocation, or NULL (runs of other allocations inside
+ * its span skipped). */
+struct vw_run *rm_alloc_next(const struct vw_run *r);
 /* 1 if any run overlaps [start, end). */
 int rm_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end);
+/* 1 if [start, end) overlaps an allocation's span [alloc_base, alloc_end),
+ * holes the program cut in it included: the library never places another
+ * allocation there (one base per allocation, no allocation inside another). */
+int rm_span_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end);
 
 /* Node reservation: rm_spare_get fills the spares up to `need` (<= 2);
  * returns 0 or ENOMEM.  rm_spare_put returns the unused ones. */
@@ -214,6 +221,7 @@ void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, 
 struct rm_summary {
     int any_reserved, any_committed, any_locked, any_unlocked;
     int any_guard, any_noaccess, any_hole;
+    int any_other;   /* runs of another allocation (inside a hole of the first's) */
     uint16_t first_protect;
     size_t reserved_bytes, committed_bytes, locked_bytes;   /* within [start, end) */
 };

@@ -64,6 +64,7 @@ NTSTATUS vm_status_from_error(DWORD err)
     case ERROR_BUSY: return STATUS_DEVICE_BUSY;
     case ERROR_NOT_SUPPORTED: return STATUS_NOT_SUPPORTED;
     case ERROR_INVALID_HANDLE: return STATUS_INVALID_HANDLE;
+    case ERROR_POSSIBLE_DEADLOCK: return STATUS_POSSIBLE_DEADLOCK;
     default: return STATUS_UNSUCCESSFUL;
     }
 }
@@ -101,16 +102,38 @@ static int place_locked(uintptr_t addr, size_t size, uintptr_t hint, uintptr_t *
     if (addr) {
         *base = addr & ~(VW_GRANULE - 1);
         *end = page_ceil(addr + size);
-        return rm_overlaps(&vw_state.map, *base, *end) ? EEXIST : space_claim(*base, *end - *base);
+        /* Not only the runs: a hole the program cut in an allocation is still
+         * that allocation's span (as arena holes are), never another's. */
+        return rm_span_overlaps(&vw_state.map, *base, *end) ? EEXIST
+                                                           : space_claim(*base, *end - *base);
     }
     size = page_ceil(size);
     int err = EEXIST;
-    if (hint && !rm_overlaps(&vw_state.map, hint, hint + size))
+    if (hint && !rm_span_overlaps(&vw_state.map, hint, hint + size))
         err = space_claim(hint, size);
-    if (err == 0)
+    if (err == 0) {
         *base = hint;
-    else
+        *end = *base + size;
+        return 0;
+    }
+    /* The kernel places dedicated mappings (and new arenas) itself, possibly
+     * in such a hole: a place there is kept as a blocker while another is
+     * asked for, and the blockers are given back afterwards. */
+    uintptr_t blocked[4];
+    int nblocked = 0;
+    for (;;) {
         err = space_alloc(size, hint != 0, base);
+        if (err || !rm_span_overlaps(&vw_state.map, *base, *base + size))
+            break;
+        if (nblocked == 4) {
+            space_release(*base, size, 0);
+            err = ENOMEM;
+            break;
+        }
+        blocked[nblocked++] = *base;
+    }
+    while (nblocked > 0)
+        space_release(blocked[--nblocked], size, 0);
     *end = *base + size;
     return err;
 }
@@ -131,7 +154,8 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
     if (!addr && (type & MEM_TOP_DOWN) && topdown_find(page_ceil(size), &hint))
         hint = 0;
 
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     size_t span = addr ? page_ceil(addr + size) - (addr & ~(VW_GRANULE - 1)) : page_ceil(size);
     NTSTATUS st = commit && vw_commit_check_locked(span) ? STATUS_COMMITMENT_LIMIT : 0;
     if (!st && rm_spare_get(&vw_state.map, &sp, 1))
@@ -240,7 +264,8 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
 
     if (prot & PAGE_GUARD)
         vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (!r || end > rm_alloc_end(r)) {
         map_unlock();

@@ -10,8 +10,8 @@
  * finds it cleared and retries its access.  The map is looked at lock-free
  * first, so a fault elsewhere (foreign memory, a null pointer) never touches
  * the map lock.  The lock is then taken, but never by a thread that already
- * holds it or is taking it (vw_lock_depth: a signal handler that interrupted
- * the library's own call on this thread): there the guard is lifted in the
+ * holds it (map_lock_unless_mine: a signal handler that interrupted the
+ * library's own call on this thread): there the guard is lifted in the
  * kernel only and the map keeps reporting it until the page's next
  * VirtualProtect, the one approximate case (README "Exceptions").
  */
@@ -53,15 +53,15 @@ int vm_guard_fault(uintptr_t addr)
         !(r.protect & PAGE_GUARD))
         return VM_GUARD_NONE;
     uintptr_t page = page_floor(addr);
-    if (vw_lock_depth) {
-        /* This thread holds (or is taking) the map lock: never wait for it. */
+    if (!map_lock_unless_mine()) {
+        /* This thread holds the map lock (the fault is in a signal handler
+         * that interrupted its map change): never wait for it. */
         uint16_t p = (uint16_t)(r.protect & ~PAGE_GUARD);
         return os_protect(page, vw_page(), prot_to_linux(p)) == 0 ? VM_GUARD_CLEARED
                                                                    : VM_GUARD_NONE;
     }
     int st = VM_GUARD_NONE;
     struct rm_spares sp = { { NULL, NULL } };
-    map_lock();
     struct vw_run *cur = rm_find(&vw_state.map, page);
     if (cur && cur->state == RUN_COMMITTED && (cur->protect & PAGE_GUARD) &&
         rm_spare_get(&vw_state.map, &sp, 2) == 0) {

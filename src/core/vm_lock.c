@@ -111,7 +111,8 @@ static NTSTATUS lock_foreign(uintptr_t start, uintptr_t end, int lock)
 NTSTATUS vm_lock(uintptr_t start, uintptr_t end, int lock)
 {
     NTSTATUS st;
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     if (rm_find(&vw_state.map, start)) {
         st = lock_own_locked(start, end, lock);
         map_unlock();

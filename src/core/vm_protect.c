@@ -89,7 +89,8 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
     DWORD o = PAGE_NOACCESS;
     if (change && (prot & PAGE_GUARD))
         vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (r) {
         st = prot_validate(prot) ? STATUS_INVALID_PAGE_PROTECTION   /* private: no WRITECOPY */

@@ -43,8 +43,9 @@ struct vw_state {
     /* Accounting (under the lock): bytes committed and locked in the library's
      * allocations, and the commit limit from VIRTUALWIN_COMMIT_LIMIT (0: none). */
     size_t committed, locked, commit_limit;
-    /* Fork (state.c): the thread holding the lock across fork() (0: none), and
-     * how deep it re-entered from other libraries' prepare/parent handlers. */
+    /* Fork (state.c): nonzero while the forking thread holds the lock across
+     * fork(), and how deep it re-entered from other libraries' prepare/parent
+     * handlers. */
     int fork_holder, fork_nest;
 };
 
@@ -85,26 +86,48 @@ static inline uintptr_t page_ceil(uintptr_t a)
 /* First map operation in a process (a fork child, whatever made it): repair
  * the inherited state (state.c, os/proc.h). */
 void vw_process_enter(void);
-/* Contended map_lock: re-entry from an atfork handler, else wait (state.c). */
-void map_lock_slow(void);
 
-/* How many map_lock calls of this thread have not been undone yet (holding
- * or about to take the lock): a signal handler on this thread that sees it
- * nonzero must not wait for the lock (core/vm_guard.c).  Raised before the
- * lock is tried and lowered after it is released, with signal fences, so
- * that no instant of holding goes unseen; reset in a fork child. */
-extern __thread int vw_lock_depth __attribute__((tls_model("initial-exec")));
+/* The map lock's word names its holder: 0 free, else (tag << 1) | waiters,
+ * where tag is a number given to each thread on its first lock (state.c).
+ * The compare-and-swap that takes the lock writes the tag in one step, so a
+ * signal handler can always tell that its own thread holds the lock (it
+ * interrupted a map change there), whatever instruction it interrupted, and
+ * must not wait: it would wait for itself.  Costs one thread-local load. */
+extern __thread unsigned vw_tls_tag __attribute__((tls_model("initial-exec")));
+unsigned vw_tag_slow(void);
+/* Contended or re-entered: 0 once taken; 1 if this thread holds it and
+ * may_fail (else it waits, as a plain lock would).  Re-entry from another
+ * library's atfork handler while the forking thread holds it nests (state.c). */
+int map_lock_slow(unsigned tag, int may_fail);
 
-static inline void map_lock(void)
+static inline int map_lock_take(int may_fail)
 {
     if (__builtin_expect(!os_proc_entered(), 0))
         vw_process_enter();
-    vw_lock_depth++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    unsigned tag = vw_tls_tag;
+    if (__builtin_expect(tag == 0, 0))
+        tag = vw_tag_slow();
     int c = 0;
-    if (__builtin_expect(!__atomic_compare_exchange_n(&vw_state.lock.state, &c, 1, 0,
+    if (__builtin_expect(!__atomic_compare_exchange_n(&vw_state.lock.state, &c, (int)(tag << 1), 0,
                                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 0))
-        map_lock_slow();
+        return map_lock_slow(tag, may_fail);
+    return 0;
+}
+/* For callers that cannot be reached from a handler that interrupted a map
+ * change on the same thread (they would wait for themselves). */
+static inline void map_lock(void)
+{
+    (void)map_lock_take(0);
+}
+/* For every operation a signal handler may call: 1 once the lock is taken,
+ * 0 (nothing taken) if this thread already holds it, that is, the caller runs
+ * in a handler that interrupted a map change on its own thread.  The caller
+ * then fails cleanly, changing nothing: API calls with STATUS_POSSIBLE_DEADLOCK
+ * (ERROR_POSSIBLE_DEADLOCK), the interposers with ENOMEM (README, "Signal
+ * safety", says why). */
+static inline int map_lock_unless_mine(void)
+{
+    return map_lock_take(1) == 0;
 }
 static inline void map_unlock(void)
 {
@@ -112,11 +135,10 @@ static inline void map_unlock(void)
      * forking thread holds it: a plain read is race-free. */
     if (__builtin_expect(vw_state.fork_nest != 0, 0)) {
         vw_state.fork_nest--;
-    } else {
-        vw_unlock(&vw_state.lock);
+        return;
     }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    vw_lock_depth--;
+    if (__atomic_exchange_n(&vw_state.lock.state, 0, __ATOMIC_RELEASE) & 1)
+        os_futex_wake(&vw_state.lock.state, 1);
 }
 
 /* 1 if [start, end) overlaps a library allocation or arena space (state.c):
