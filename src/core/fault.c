@@ -32,8 +32,10 @@
 #include "os/os.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 static const int fault_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
 #define NSIGS ((int)(sizeof fault_sigs / sizeof fault_sigs[0]))
@@ -215,6 +217,28 @@ int vm_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *o
         *old = cur;
     *rc = 0;
     return 1;
+}
+
+static size_t put_hex(char *b, size_t n, uint64_t v, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--)
+        b[n++] = "0123456789ABCDEF"[(v >> (4 * i)) & 0xF];
+    return n;
+}
+
+void vm_fault_unhandled(uint32_t code, uintptr_t addr)
+{
+    static const char a[] = "libvirtualwin: unhandled exception 0x", b[] = " at 0x";
+    char msg[80];
+    size_t n = 0;
+    memcpy(msg, a, sizeof a - 1);
+    n = put_hex(msg, sizeof a - 1, code, 8);
+    memcpy(msg + n, b, sizeof b - 1);
+    n = put_hex(msg, n + sizeof b - 1, addr, 16);
+    msg[n++] = '\n';
+    ssize_t unused = write(2, msg, n);
+    (void)unused;
+    abort();
 }
 
 /* ---- in the handler ------------------------------------------------------------ */

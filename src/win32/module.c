@@ -51,6 +51,10 @@ static const struct {
     API(VirtualQuery),               API(VirtualQueryEx),
     API(VirtualUnlock),              API(LoadLibraryA),
     API(LoadLibraryW),               API(FreeLibrary),
+    API(AddVectoredExceptionHandler), API(RemoveVectoredExceptionHandler),
+    API(AddVectoredContinueHandler), API(RemoveVectoredContinueHandler),
+    API(SetUnhandledExceptionFilter), API(UnhandledExceptionFilter),
+    API(RaiseException),
 };
 
 /* ntdll exports. */
@@ -61,6 +65,9 @@ static const struct {
     API(NtAllocateVirtualMemory), API(NtFlushInstructionCache), API(NtFreeVirtualMemory),
     API(NtLockVirtualMemory),     API(NtProtectVirtualMemory),  API(NtQueryVirtualMemory),
     API(NtUnlockVirtualMemory),   API(RtlNtStatusToDosError),
+    API(RtlAddVectoredExceptionHandler), API(RtlRemoveVectoredExceptionHandler),
+    API(RtlAddVectoredContinueHandler),  API(RtlRemoveVectoredContinueHandler),
+    API(RtlRaiseException),
 };
 
 /* This library's load base. */
