@@ -304,12 +304,13 @@ static void chain_to_prev(int sig, siginfo_t *si, void *uc)
     int i = sig_index(sig);
     struct sigaction a;
     read_prev(i, &a);
-    if (a.sa_handler == SIG_IGN && !(a.sa_flags & SA_SIGINFO)) {
+    /* SIG_IGN and SIG_DFL whatever the flags say (one union holds both). */
+    if (a.sa_handler == SIG_IGN) {
         if (si->si_code <= 0)
             return;   /* sent by a process: ignored, as the kernel would */
         a.sa_handler = SIG_DFL;   /* the kernel forces a fault it raised */
     }
-    if (a.sa_handler == SIG_DFL && !(a.sa_flags & SA_SIGINFO)) {
+    if (a.sa_handler == SIG_DFL) {
         die_of(sig);
         return;
     }
