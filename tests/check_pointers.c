@@ -229,6 +229,44 @@ static struct outcome call_proc_address(void *p)
     return out_bool(GetProcAddress(GetModuleHandleA("kernel32.dll"), p) != NULL);
 }
 
+/* RaiseException and RtlRaiseException report a bad pointer as Windows does:
+ * an access violation at its address, raised instead of the exception asked
+ * for; seen here by a vectored handler and turned into ERROR_NOACCESS. */
+static EXCEPTION_RECORD raised;
+static int nraised;
+static LONG CALLBACK catch_raised(EXCEPTION_POINTERS *ep)
+{
+    raised = *ep->ExceptionRecord;
+    nraised++;
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+static struct outcome out_raised(DWORD code, const void *p)
+{
+    if (nraised == 1 && raised.ExceptionCode == code)
+        return (struct outcome){ 1, 0 };
+    SetLastError(nraised == 1 && raised.ExceptionCode == STATUS_ACCESS_VIOLATION &&
+                         raised.ExceptionInformation[1] == (ULONG_PTR)p
+                     ? ERROR_NOACCESS
+                     : ERROR_INVALID_FUNCTION);
+    return (struct outcome){ 0, 0 };
+}
+static struct outcome call_raise_args(void *p)
+{
+    nraised = 0;
+    PVOID h = AddVectoredExceptionHandler(1, catch_raised);
+    RaiseException(0xE0000100, 0, 2, p);
+    RemoveVectoredExceptionHandler(h);
+    return out_raised(0xE0000100, p);
+}
+static struct outcome call_rtl_raise(void *p)
+{
+    nraised = 0;
+    PVOID h = AddVectoredExceptionHandler(1, catch_raised);
+    RtlRaiseException(p);
+    RemoveVectoredExceptionHandler(h);
+    return out_raised(0xE0000101, p);   /* never valid: every kind is bad here */
+}
+
 /* Rows for the pointers the library dereferences.  The *_err fields say what
  * a kind gives when it is not ERROR_NOACCESS: VALID (the call succeeds) or
  * the error Windows documents. */
@@ -281,6 +319,12 @@ static const struct data_row data_rows[] = {
     /* Values below 0x10000 are ordinals, as on Windows: none is exported. */
     { "GetProcAddress lpProcName", call_proc_address, 16, 0, ERROR_PROC_NOT_FOUND,
       ERROR_PROC_NOT_FOUND, ERROR_PROC_NOT_FOUND, NULL },
+    /* Exceptions.  RaiseException reads its arguments (NULL: none, valid);
+     * RtlRaiseException reads and writes the record (ExceptionAddress). */
+    { "RaiseException lpArguments", call_raise_args, 2 * sizeof(ULONG_PTR), 0, VALID, 0, VALID,
+      NULL },
+    { "RtlRaiseException ExceptionRecord", call_rtl_raise, sizeof(EXCEPTION_RECORD), 1, 0, 0, 0,
+      NULL },
     /* NATIVE ROWS go here once src/nt exists: NtQueryVirtualMemory
      * (MemoryInformation, ReturnLength), NtProtectVirtualMemory (BaseAddress,
      * RegionSize, OldAccessProtection), NtAllocateVirtualMemory and

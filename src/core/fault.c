@@ -32,8 +32,10 @@
 #include "os/os.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 static const int fault_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
 #define NSIGS ((int)(sizeof fault_sigs / sizeof fault_sigs[0]))
@@ -217,6 +219,28 @@ int vm_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *o
     return 1;
 }
 
+static size_t put_hex(char *b, size_t n, uint64_t v, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--)
+        b[n++] = "0123456789ABCDEF"[(v >> (4 * i)) & 0xF];
+    return n;
+}
+
+void vm_fault_unhandled(uint32_t code, uintptr_t addr)
+{
+    static const char a[] = "libvirtualwin: unhandled exception 0x", b[] = " at 0x";
+    char msg[80];
+    size_t n = 0;
+    memcpy(msg, a, sizeof a - 1);
+    n = put_hex(msg, sizeof a - 1, code, 8);
+    memcpy(msg + n, b, sizeof b - 1);
+    n = put_hex(msg, n + sizeof b - 1, addr, 16);
+    msg[n++] = '\n';
+    ssize_t unused = write(2, msg, n);
+    (void)unused;
+    abort();
+}
+
 /* ---- in the handler ------------------------------------------------------------ */
 
 /* The kind of access that faulted, from the hardware's fault record. */
@@ -280,12 +304,13 @@ static void chain_to_prev(int sig, siginfo_t *si, void *uc)
     int i = sig_index(sig);
     struct sigaction a;
     read_prev(i, &a);
-    if (a.sa_handler == SIG_IGN && !(a.sa_flags & SA_SIGINFO)) {
+    /* SIG_IGN and SIG_DFL whatever the flags say (one union holds both). */
+    if (a.sa_handler == SIG_IGN) {
         if (si->si_code <= 0)
             return;   /* sent by a process: ignored, as the kernel would */
         a.sa_handler = SIG_DFL;   /* the kernel forces a fault it raised */
     }
-    if (a.sa_handler == SIG_DFL && !(a.sa_flags & SA_SIGINFO)) {
+    if (a.sa_handler == SIG_DFL) {
         die_of(sig);
         return;
     }

@@ -58,6 +58,11 @@ struct vm_fault {
 typedef int (*vm_fault_dispatch_fn)(struct vm_fault *f);
 void vm_fault_set_dispatcher(vm_fault_dispatch_fn fn);
 
+/* An exception nothing handled that no signal carries (RaiseException):
+ * writes "libvirtualwin: unhandled exception 0x... at 0x..." to stderr and
+ * ends the process with abort() (SIGABRT). */
+__attribute__((noreturn)) void vm_fault_unhandled(uint32_t code, uintptr_t addr);
+
 /* The interposed sigaction (src/preload/sigchain.c): for a signal whose
  * handler is the library's, the program's action is recorded as the one to
  * chain to and reported back, and the kernel keeps the library's: returns 1

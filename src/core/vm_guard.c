@@ -57,8 +57,8 @@ int vm_guard_fault(uintptr_t addr)
         /* This thread holds the map lock (the fault is in a signal handler
          * that interrupted its map change): never wait for it. */
         uint16_t p = (uint16_t)(r.protect & ~PAGE_GUARD);
-        return os_protect(page, vw_page(), prot_to_linux(p)) == 0 ? VM_GUARD_CLEARED
-                                                                   : VM_GUARD_NONE;
+        return os_protect_in_handler(page, vw_page(), prot_to_linux(p)) == 0 ? VM_GUARD_CLEARED
+                                                                              : VM_GUARD_NONE;
     }
     int st = VM_GUARD_NONE;
     struct rm_spares sp = { { NULL, NULL } };

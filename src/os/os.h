@@ -107,5 +107,9 @@ struct sigaction;
 int os_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 void os_sigmask(int how, const uint64_t *set, uint64_t *old);
 void os_raise_self(int sig);
+/* mprotect alone, for a signal handler that interrupted the map lock's holder
+ * on its own thread: no headroom refill (its bank is the lock holder's) and
+ * no fault-injection point.  0 or an errno. */
+int os_protect_in_handler(uintptr_t addr, size_t len, int prot);
 
 #endif

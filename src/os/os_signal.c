@@ -39,3 +39,13 @@ void os_raise_self(int sig)
     syscall(SYS_tgkill, os_getpid(), os_gettid(), sig);
     errno = saved;
 }
+
+int os_protect_in_handler(uintptr_t addr, size_t len, int prot)
+{
+    int saved = errno;
+    long r = syscall(SYS_mprotect, addr, len, prot);
+    int err = r == 0 ? 0 : errno;
+    errno = saved;
+    os_access_changed();
+    return err;
+}
