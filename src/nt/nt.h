@@ -20,6 +20,9 @@ NTSTATUS nt_query(HANDLE h, PVOID addr, MEMORY_INFORMATION_CLASS cls, PVOID buf,
                   PSIZE_T retlen);
 NTSTATUS nt_lock(HANDLE h, PVOID *base, PSIZE_T size, ULONG map_type, int lock);
 NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len);
+NTSTATUS nt_get_write_watch(HANDLE h, ULONG flags, PVOID base, SIZE_T size, PVOID *addresses,
+                            PULONG_PTR count, PULONG granularity);
+NTSTATUS nt_reset_write_watch(HANDLE h, PVOID base, SIZE_T size);
 /* RtlNtStatusToDosError. */
 ULONG nt_dos_error(NTSTATUS st);
 

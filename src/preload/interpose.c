@@ -34,6 +34,7 @@
  * No malloc, no dlsym, no recursion (the library's own calls are raw syscalls).
  */
 #include "core/vw.h"
+#include "core/vm.h"
 #include "os/os.h"
 #include "core/space.h"
 
@@ -62,6 +63,8 @@ static void count_removed(const struct vw_run *piece, void *ctx)
         vw_state.committed -= n;
     if (piece->flags & RUN_LOCKED)
         vw_state.locked -= n;
+    if (piece->kind == VM_KIND_WRITE_WATCH)
+        vm_watch_removed_locked(piece);
 }
 
 /* An allocation lost its last page: its arena granules are free again
@@ -70,6 +73,7 @@ static void release_emptied(uintptr_t base, uintptr_t end, uint16_t flags, void 
 {
     (void)ctx;
     (void)flags;
+    vm_watch_emptied_locked(base);
     space_free_granules(base, end - base);
 }
 
@@ -467,6 +471,10 @@ static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const 
         c.alloc_base = base;
         rm_set_alloc_end(&c, end);
         c.flags = 0;   /* mremap does not carry mlock over */
+        if (c.kind == VM_KIND_WRITE_WATCH) {
+            c.kind = VM_KIND_PRIVATE;   /* nor a userfaultfd registration: unwatched */
+            c.ext = 0;
+        }
         struct rm_spares sp = { { NULL, NULL } };
         if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
             rm_insert_run(&vw_state.map, &sp, &c);

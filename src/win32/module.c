@@ -51,6 +51,7 @@ static const struct {
     API(VirtualQuery),               API(VirtualQueryEx),
     API(VirtualUnlock),              API(LoadLibraryA),
     API(LoadLibraryW),               API(FreeLibrary),
+    API(GetWriteWatch),              API(ResetWriteWatch),
 };
 
 /* ntdll exports. */
@@ -61,6 +62,7 @@ static const struct {
     API(NtAllocateVirtualMemory), API(NtFlushInstructionCache), API(NtFreeVirtualMemory),
     API(NtLockVirtualMemory),     API(NtProtectVirtualMemory),  API(NtQueryVirtualMemory),
     API(NtUnlockVirtualMemory),   API(RtlNtStatusToDosError),
+    API(NtGetWriteWatch),         API(NtResetWriteWatch),
 };
 
 /* This library's load base. */
