@@ -549,6 +549,9 @@ WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
 }
 #endif
 
+/* Exceptions: EXCEPTION_RECORD, CONTEXT, vectored handlers, RaiseException. */
+#include <virtualwin/exception.h>
+
 /* ---- preload builds: stop at start, clearly, when the library is absent ---
  * One static constructor per translation unit that includes this header (a
  * static function with a name of its own, so the copies never clash and each

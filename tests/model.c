@@ -16,9 +16,9 @@
  * Facts of this library the model follows where the spec is silent or where
  * the library documents a limitation: MEM_PHYSICAL gives ERROR_NOT_SUPPORTED
  * (a MEM_WRITE_WATCH allocation is state-wise an ordinary one); MEM_RESET_UNDO may fail with ERROR_BUSY (it must never
- * succeed when contents were lost); PAGE_GUARD pages fault on every access
- * (no one-shot); the VirtualLock quota is the soft RLIMIT_MEMLOCK, which the
- * driver sets to LOCK_QUOTA_PAGES pages for the run; VirtualLock and
+ * succeed when contents were lost); the first access to a PAGE_GUARD page
+ * faults and clears the guard (spec 12, one-shot); the VirtualLock quota is
+ * the soft RLIMIT_MEMLOCK, which the driver sets to LOCK_QUOTA_PAGES pages for the run; VirtualLock and
  * VirtualUnlock of size 0 act on the one page at the address.
  *
  * Cases the spec leaves open, where every answer listed is accepted: a
@@ -1001,6 +1001,9 @@ static void probe_page(struct run *R, uintptr_t a, int write_probe)
              r ? "succeeded" : "faulted", state_name(q->state), (unsigned)q->protect);
         return;
     }
+    /* Spec 12: the access that trips a guard page clears it (one-shot). */
+    if (!r && q->state == P_COMMITTED && (q->protect & PAGE_GUARD))
+        PG(R, a)->protect &= ~(DWORD)PAGE_GUARD;
     if (!write_probe || q->maybe_zero)
         return;   /* a write would cancel the lazy free MEM_RESET_UNDO looks for */
     int w = guarded(ACC_WRITE1, a, NULL, 0, 0);

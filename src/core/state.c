@@ -35,6 +35,8 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+__thread int vw_lock_depth __attribute__((tls_model("initial-exec")));
+
 struct vw_state vw_state = {
     .lock = { 0 },
     .map = VW_REGIONMAP_INIT,
@@ -62,6 +64,7 @@ void vw_process_enter(void)
         return;
     /* Nobody in this process has taken the lock: every map_lock enters first. */
     vw_lock_reset(&vw_state.lock);
+    vw_lock_depth = 0;   /* this thread holds nothing in the child */
     rm_seq_reset_after_fork();
     vw_state.fork_holder = 0;
     vw_state.fork_nest = 0;

@@ -79,6 +79,16 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
 /* Lock (lock 1) or unlock [start, end). */
 NTSTATUS vm_lock(uintptr_t start, uintptr_t end, int lock);
 
+/* Faults (core/vm_guard.c), for the fault handler in a signal handler: a
+ * fault at addr on a committed PAGE_GUARD page of the library's clears that
+ * page's guard in the map and the kernel (VM_GUARD_CLEARED); anything else
+ * changes nothing (VM_GUARD_NONE).  vm_fault_allowed: 1 if the map says the
+ * page at addr is committed, unguarded and allows the access (0 read, 1
+ * write, 8 execute).  Both never wait for the map lock on a thread holding it. */
+enum { VM_GUARD_NONE = 0, VM_GUARD_CLEARED = 1 };
+int vm_guard_fault(uintptr_t addr);
+int vm_fault_allowed(uintptr_t addr, int access);
+
 /* Makes stores to [base, base+len) visible to instruction fetch. */
 void vm_flush_icache(uintptr_t base, size_t len);
 

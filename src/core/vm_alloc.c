@@ -8,6 +8,7 @@
  * run.  Arguments arrive validated and rounded by the native edge (nt/).
  */
 #include "core/vm.h"
+#include "core/fault.h"
 #include "os/os.h"
 #include "core/space.h"
 #include "core/topdown.h"
@@ -220,6 +221,8 @@ NTSTATUS vm_reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uintptr
                     uintptr_t *base, size_t *len)
 {
     int large = !!(type & MEM_LARGE_PAGES);
+    if ((type & MEM_COMMIT) && (prot & PAGE_GUARD))
+        vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
     if (addr || !limit || limit >= VW_MAX_ADDR)
         return large ? reserve_large(addr, size, prot, base, len)
                      : reserve(addr, size, type, prot, base, len);
@@ -249,6 +252,8 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
 {
     struct rm_spares sp = { { NULL, NULL } };
 
+    if (prot & PAGE_GUARD)
+        vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
     map_lock();
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (!r || end > rm_alloc_end(r)) {

@@ -15,6 +15,7 @@
  * private memory STATUS_INVALID_PAGE_PROTECTION.
  */
 #include "core/vm.h"
+#include "core/fault.h"
 #include "os/os.h"
 #include "core/space.h"
 #include "os/kernelview.h"
@@ -86,6 +87,8 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
 {
     NTSTATUS st;
     DWORD o = PAGE_NOACCESS;
+    if (change && (prot & PAGE_GUARD))
+        vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
     map_lock();
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (r) {

@@ -88,10 +88,19 @@ void vw_process_enter(void);
 /* Contended map_lock: re-entry from an atfork handler, else wait (state.c). */
 void map_lock_slow(void);
 
+/* How many map_lock calls of this thread have not been undone yet (holding
+ * or about to take the lock): a signal handler on this thread that sees it
+ * nonzero must not wait for the lock (core/vm_guard.c).  Raised before the
+ * lock is tried and lowered after it is released, with signal fences, so
+ * that no instant of holding goes unseen; reset in a fork child. */
+extern __thread int vw_lock_depth __attribute__((tls_model("initial-exec")));
+
 static inline void map_lock(void)
 {
     if (__builtin_expect(!os_proc_entered(), 0))
         vw_process_enter();
+    vw_lock_depth++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     int c = 0;
     if (__builtin_expect(!__atomic_compare_exchange_n(&vw_state.lock.state, &c, 1, 0,
                                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 0))
@@ -103,9 +112,11 @@ static inline void map_unlock(void)
      * forking thread holds it: a plain read is race-free. */
     if (__builtin_expect(vw_state.fork_nest != 0, 0)) {
         vw_state.fork_nest--;
-        return;
+    } else {
+        vw_unlock(&vw_state.lock);
     }
-    vw_unlock(&vw_state.lock);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    vw_lock_depth--;
 }
 
 /* 1 if [start, end) overlaps a library allocation or arena space (state.c):

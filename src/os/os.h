@@ -96,4 +96,16 @@ void os_sigrestore(const uint64_t *old);
  * 0 or an errno (EINVAL: the kernel has no MADV_WIPEONFORK; nothing is left mapped). */
 int os_map_wipeonfork(uintptr_t *addr, size_t len);
 
+/* Signals (os_signal.c), for the fault dispatcher (core/fault.c).  All are
+ * async-signal-safe.  os_sigaction is libc's own sigaction (__sigaction: it
+ * sets the restorer the kernel needs), reached past the library's interposed
+ * sigaction (src/preload/sigchain.c): 0 or an errno.  os_sigmask is
+ * rt_sigprocmask on the 64-bit kernel mask (how: SIG_BLOCK, SIG_UNBLOCK,
+ * SIG_SETMASK; old may be NULL).  os_raise_self sends sig to the calling
+ * thread (tgkill). */
+struct sigaction;
+int os_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+void os_sigmask(int how, const uint64_t *set, uint64_t *old);
+void os_raise_self(int sig);
+
 #endif

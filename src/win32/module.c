@@ -52,6 +52,10 @@ static const struct {
     API(VirtualUnlock),              API(LoadLibraryA),
     API(LoadLibraryW),               API(FreeLibrary),
     API(GetWriteWatch),              API(ResetWriteWatch),
+    API(AddVectoredExceptionHandler), API(RemoveVectoredExceptionHandler),
+    API(AddVectoredContinueHandler), API(RemoveVectoredContinueHandler),
+    API(SetUnhandledExceptionFilter), API(UnhandledExceptionFilter),
+    API(RaiseException),
 };
 
 /* ntdll exports. */
@@ -63,6 +67,9 @@ static const struct {
     API(NtLockVirtualMemory),     API(NtProtectVirtualMemory),  API(NtQueryVirtualMemory),
     API(NtUnlockVirtualMemory),   API(RtlNtStatusToDosError),
     API(NtGetWriteWatch),         API(NtResetWriteWatch),
+    API(RtlAddVectoredExceptionHandler), API(RtlRemoveVectoredExceptionHandler),
+    API(RtlAddVectoredContinueHandler),  API(RtlRemoveVectoredContinueHandler),
+    API(RtlRaiseException),
 };
 
 /* This library's load base. */
