@@ -154,7 +154,7 @@ static uint32_t lcg_next(void)
 struct row {
     char id[12], name[200], lib[96], raw[96], ratio[48], paired[32], target[96], met[16];
 };
-static struct row rows[40];
+static struct row rows[48];
 static int nrows;
 
 static struct row *add_row(const char *id, const char *name)
@@ -953,6 +953,10 @@ static int ncpus(void)
 }
 
 /* ==== main ========================================================================== */
+#ifndef _WIN32
+#include "vwbench_watch.c"
+#endif
+
 int main(void)
 {
     char b1[64], b2[64], b3[64];
@@ -1579,6 +1583,9 @@ int main(void)
                                     "mprotect PROT_NONE + bare SIGSEGV handler mprotect back)"),
                       p10, 1.5);
     }
+#ifndef _WIN32
+    bench_watch();   /* 9: write watches, per engine */
+#endif
 
     /* ---- the report: rows sorted by id, stable ---- */
     for (int i = 1; i < nrows; i++)

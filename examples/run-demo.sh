@@ -92,7 +92,7 @@ run() {
     fi
 }
 
-for example in sparse_array jit reserve_commit guard_nullcheck; do
+for example in sparse_array jit reserve_commit guard_nullcheck gc_writewatch; do
     run linked "$example"
     run preload "${example}_preload"
 done

@@ -43,6 +43,7 @@
  *       3 read-write followed by an unmapped page.
  * freed: a released allocation. */
 static char *lib, *frn, *freed;
+static char *ww;   /* a MEM_WRITE_WATCH allocation with page 0 written */
 static unsigned char ro_copy[2][65536];
 
 /* Where the read-only kinds point in their page (kind_pointer). */
@@ -73,12 +74,16 @@ static void setup(void)
     ck_assert_int_eq(munmap(frn + 4 * PG, PG), 0);
     memcpy(ro_copy[0], lib + 2 * PG, PG);
     memcpy(ro_copy[1], frn + 2 * PG, PG);
+    ww = VirtualAlloc(NULL, VW_64K, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+    ck_assert_msg(ww != NULL, "MEM_WRITE_WATCH: error %u", (unsigned)GetLastError());
+    ww[0] = 1;
     freed = vw_free_space(VW_64K);
 }
 
 static void teardown(void)
 {
     vw_release(lib);
+    vw_release(ww);
     munmap(frn, 4 * PG);
 }
 
@@ -228,6 +233,29 @@ static struct outcome call_proc_address(void *p)
 {
     return out_bool(GetProcAddress(GetModuleHandleA("kernel32.dll"), p) != NULL);
 }
+/* GetWriteWatch with one bad pointer (which: 0 lpAddresses, 1 lpdwCount, 2
+ * lpdwGranularity); the others valid, and checked unwritten. */
+static struct outcome call_watch(int which, void *p)
+{
+    PVOID a = (PVOID)SENT;
+    ULONG_PTR n = 1;
+    DWORD g = 0x5A5A5A5A;
+    UINT r = GetWriteWatch(0, ww, VW_64K, which == 0 ? p : (void *)&a,
+                           which == 1 ? p : (void *)&n, which == 2 ? p : (void *)&g);
+    return (struct outcome){ r == 0, a != (PVOID)SENT || n != 1 || g != 0x5A5A5A5A };
+}
+static struct outcome call_watch_addrs(void *p)
+{
+    return call_watch(0, p);
+}
+static struct outcome call_watch_count(void *p)
+{
+    return call_watch(1, p);
+}
+static struct outcome call_watch_gran(void *p)
+{
+    return call_watch(2, p);
+}
 
 /* RaiseException and RtlRaiseException report a bad pointer as Windows does:
  * an access violation at its address, raised instead of the exception asked
@@ -325,6 +353,10 @@ static const struct data_row data_rows[] = {
       NULL },
     { "RtlRaiseException ExceptionRecord", call_rtl_raise, sizeof(EXCEPTION_RECORD), 1, 0, 0, 0,
       NULL },
+    /* Write watches (spec 11): every pointer is written (the count read first). */
+    { "GetWriteWatch lpAddresses", call_watch_addrs, sizeof(PVOID), 1, 0, 0, 0, NULL },
+    { "GetWriteWatch lpdwCount", call_watch_count, sizeof(ULONG_PTR), 1, 0, 0, 0, NULL },
+    { "GetWriteWatch lpdwGranularity", call_watch_gran, sizeof(DWORD), 1, 0, 0, 0, NULL },
     /* NATIVE ROWS go here once src/nt exists: NtQueryVirtualMemory
      * (MemoryInformation, ReturnLength), NtProtectVirtualMemory (BaseAddress,
      * RegionSize, OldAccessProtection), NtAllocateVirtualMemory and

@@ -14,8 +14,8 @@
  * those that land elsewhere are checked and released within the same step.
  *
  * Facts of this library the model follows where the spec is silent or where
- * the library documents a limitation: MEM_WRITE_WATCH and MEM_PHYSICAL give
- * ERROR_NOT_SUPPORTED; MEM_RESET_UNDO may fail with ERROR_BUSY (it must never
+ * the library documents a limitation: MEM_PHYSICAL gives ERROR_NOT_SUPPORTED
+ * (a MEM_WRITE_WATCH allocation is state-wise an ordinary one); MEM_RESET_UNDO may fail with ERROR_BUSY (it must never
  * succeed when contents were lost); the first access to a PAGE_GUARD page
  * faults and clears the guard (spec 12, one-shot); the VirtualLock quota is
  * the soft RLIMIT_MEMLOCK, which the driver sets to LOCK_QUOTA_PAGES pages for the run; VirtualLock and
@@ -437,7 +437,7 @@ static int type_invalid(const struct run *R, DWORD t, uintptr_t addr, size_t siz
         return 1;
     if ((t & MEM_RESET_UNDO) && core != MEM_RESET_UNDO)
         return 1;
-    if ((t & MEM_WRITE_WATCH) && !(t & MEM_RESERVE))
+    if ((t & MEM_WRITE_WATCH) && (!(t & MEM_RESERVE) || (t & (MEM_PHYSICAL | MEM_LARGE_PAGES))))
         return 1;
     if ((t & MEM_PHYSICAL) && (core != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
         return 1;
@@ -481,7 +481,7 @@ static void expect_alloc(const struct run *R, uintptr_t addr, size_t size, DWORD
         }
         return;
     }
-    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {
+    if (type & MEM_PHYSICAL) {
         ex_fail(E, ERROR_NOT_SUPPORTED);   /* this library's documented limitation */
         return;
     }

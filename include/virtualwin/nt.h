@@ -166,6 +166,12 @@ NTSYSAPI NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseA
                                               PSIZE_T RegionSize, ULONG MapType);
 NTSYSAPI NTSTATUS NTAPI NtFlushInstructionCache(HANDLE ProcessHandle, PVOID BaseAddress,
                                                 SIZE_T Length);
+NTSYSAPI NTSTATUS NTAPI NtGetWriteWatch(HANDLE ProcessHandle, ULONG Flags, PVOID BaseAddress,
+                                        SIZE_T RegionSize, PVOID *UserAddressArray,
+                                        PULONG_PTR EntriesInUserAddressArray,
+                                        PULONG Granularity);
+NTSYSAPI NTSTATUS NTAPI NtResetWriteWatch(HANDLE ProcessHandle, PVOID BaseAddress,
+                                          SIZE_T RegionSize);
 NTSYSAPI ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
 
 /* ---- objects (the handle table) ------------------------------------------ */

@@ -35,7 +35,7 @@
 enum vm_kind {
     VM_KIND_PRIVATE = 0,      /* VirtualAlloc memory: built */
     VM_KIND_LARGE_PAGES = 1,  /* MEM_LARGE_PAGES: built */
-    VM_KIND_WRITE_WATCH = 2,  /* MEM_WRITE_WATCH: planned */
+    VM_KIND_WRITE_WATCH = 2,  /* MEM_WRITE_WATCH: built (vm_watch.c) */
     VM_KIND_PHYSICAL = 3,     /* AWE windows: planned */
     VM_KIND_VIEW = 4,         /* section views: planned */
     VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: planned */
@@ -101,6 +101,23 @@ NTSTATUS vm_region(uintptr_t p, MEMORY_REGION_INFORMATION *ri);
  * is an fd cache for a run of calls (start at -1, close with vm_ws_done). */
 ULONG_PTR vm_ws_attributes(uintptr_t va, int *pagemap);
 void vm_ws_done(int pagemap);
+
+/* Write watches (vm_watch.c).  vm_watch_get stores the dirty pages of
+ * [start, end) (pages) into out, at most *count (> 0), and sets *count to the
+ * number stored; reset: exactly those become clean.  vm_watch_reset cleans
+ * every page of the range.  Both: STATUS_INVALID_PARAMETER unless the range
+ * lies in one write-watched allocation with no page missing. */
+NTSTATUS vm_watch_get(uintptr_t start, uintptr_t end, int reset, PVOID *out, size_t *count);
+NTSTATUS vm_watch_reset(uintptr_t start, uintptr_t end);
+/* Hooks, map lock held: a new watched allocation [base, end) (mapped, not yet
+ * in the map; *ext gets its side record), a decommit of [start, end) in r's
+ * allocation (after the map change), the release of r's allocation (before
+ * the space goes back), and pages the program took away (interposers). */
+NTSTATUS vm_watch_new_locked(uintptr_t base, uintptr_t end, uint32_t *ext);
+void vm_watch_decommitted_locked(struct vw_run *r, uintptr_t start, uintptr_t end);
+void vm_watch_release_locked(struct vw_run *r);
+void vm_watch_removed_locked(const struct vw_run *piece);
+void vm_watch_emptied_locked(uintptr_t base);
 
 /* System figures (vm_sysinfo.c) for GetSystemInfo and GlobalMemoryStatusEx:
  * fill a local structure of the edge's, never caller memory. */

@@ -177,8 +177,22 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
         /* Without a commit, ENOMEM can only mean address space. */
         return err == ENOMEM && !commit ? STATUS_NO_MEMORY : vm_status_from_errno(err);
     }
-    rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
-                    commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
+    uint32_t ext = 0;
+    if (type & MEM_WRITE_WATCH) {
+        st = vm_watch_new_locked(base, end, &ext);
+        if (st) {
+            space_release(base, end - base, commit);
+            rm_spare_put(&vw_state.map, &sp);
+            map_unlock();
+            return st;
+        }
+    }
+    struct vw_run *r = rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
+                                       commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
+    if (type & MEM_WRITE_WATCH) {
+        r->kind = VM_KIND_WRITE_WATCH;
+        r->ext = ext;
+    }
     if (commit)
         vw_state.committed += end - base;
     map_unlock();

@@ -36,6 +36,8 @@ NTSTATUS vm_release(uintptr_t start, uintptr_t rend, uintptr_t *out_base, size_t
     struct rm_summary s;
     rm_summarize(&vw_state.map, r->start, end, &s);
     int err = 0;
+    if (r->kind == VM_KIND_WRITE_WATCH)
+        vm_watch_release_locked(r);   /* if the kernel then refuses, the watch is gone */
     if (flags & ALLOC_HOLES) {
         /* Only the runs are ours to give back; the holes may hold anything. */
         for (struct vw_run *q = r; !err && q; q = rm_alloc_next(q))
@@ -93,6 +95,7 @@ NTSTATUS vm_decommit(uintptr_t start, uintptr_t end)
         map_unlock();
         return STATUS_UNABLE_TO_FREE_VM;
     }
+    int watched = r->kind == VM_KIND_WRITE_WATCH;
     if (s.any_committed) {
         /* One remap over the whole range, unless holes in it may hold someone
          * else's mapping: then run by run. */
@@ -114,6 +117,8 @@ NTSTATUS vm_decommit(uintptr_t start, uintptr_t end)
             return vm_status_from_errno(e);
         }
         rm_set_range(&vw_state.map, &sp, start, end, RUN_RESERVED, 0, 0, 0);
+        if (watched)   /* r may have merged away: find the run again */
+            vm_watch_decommitted_locked(rm_find(&vw_state.map, start), start, end);
         vw_state.committed -= s.committed_bytes;
         vw_state.locked -= s.locked_bytes;
     }

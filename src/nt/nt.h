@@ -24,6 +24,9 @@ NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len);
 NTSTATUS nt_close(HANDLE h);
 NTSTATUS nt_duplicate(HANDLE src_process, HANDLE src, HANDLE dst_process, PHANDLE dst,
                       ACCESS_MASK access, ULONG attributes, ULONG options);
+NTSTATUS nt_get_write_watch(HANDLE h, ULONG flags, PVOID base, SIZE_T size, PVOID *addresses,
+                            PULONG_PTR count, PULONG granularity);
+NTSTATUS nt_reset_write_watch(HANDLE h, PVOID base, SIZE_T size);
 /* RtlNtStatusToDosError. */
 ULONG nt_dos_error(NTSTATUS st);
 

@@ -42,7 +42,9 @@ static int type_invalid(ULONG type, ULONG prot)
     ULONG core = type & ~(ULONG)MEM_TOP_DOWN;
     if ((type & (MEM_RESET | MEM_RESET_UNDO)) && core != MEM_RESET && core != MEM_RESET_UNDO)
         return 1;
-    if ((type & MEM_WRITE_WATCH) && !(type & MEM_RESERVE))
+    /* MEM_WRITE_WATCH: with MEM_RESERVE, never with PHYSICAL or LARGE_PAGES. */
+    if ((type & MEM_WRITE_WATCH) &&
+        (!(type & MEM_RESERVE) || (type & (MEM_PHYSICAL | MEM_LARGE_PAGES))))
         return 1;
     if ((type & MEM_PHYSICAL) && (core != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
         return 1;
@@ -95,7 +97,7 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
         base = page_floor(addr);
         len = page_ceil(addr + size) - base;
         st = vm_reset(base, base + len, !!(type & MEM_RESET_UNDO));
-    } else if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {
+    } else if (type & MEM_PHYSICAL) {
         st = STATUS_NOT_SUPPORTED;   /* not built yet */
     } else if ((type & MEM_RESERVE) || !addr) {
         st = vm_reserve(addr, size, type, prot, limit, &base, &len);

@@ -35,6 +35,7 @@
  * No malloc, no dlsym, no recursion (the library's own calls are raw syscalls).
  */
 #include "core/vw.h"
+#include "core/vm.h"
 #include "os/os.h"
 #include "core/space.h"
 #include "os/faultinject.h"
@@ -64,6 +65,8 @@ static void count_removed(const struct vw_run *piece, void *ctx)
         vw_state.committed -= n;
     if (piece->flags & RUN_LOCKED)
         vw_state.locked -= n;
+    if (piece->kind == VM_KIND_WRITE_WATCH)
+        vm_watch_removed_locked(piece);
 }
 
 /* An allocation lost its last page: its arena granules are free again
@@ -72,6 +75,7 @@ static void release_emptied(uintptr_t base, uintptr_t end, uint16_t flags, void 
 {
     (void)ctx;
     (void)flags;
+    vm_watch_emptied_locked(base);
     space_free_granules(base, end - base);
 }
 
@@ -508,6 +512,10 @@ static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const 
          * grew (with MREMAP_DONTUNMAP too, on the new range); reset state
          * does not follow (the moved pages are ordinary again). */
         c.flags &= RUN_LOCKED;
+        if (c.kind == VM_KIND_WRITE_WATCH) {
+            c.kind = VM_KIND_PRIVATE;   /* nor a userfaultfd registration: unwatched */
+            c.ext = 0;
+        }
         struct rm_spares sp = { { NULL, NULL } };
         if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
             rm_insert_run(&vw_state.map, &sp, &c);
