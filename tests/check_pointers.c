@@ -228,6 +228,42 @@ static struct outcome call_proc_address(void *p)
 {
     return out_bool(GetProcAddress(GetModuleHandleA("kernel32.dll"), p) != NULL);
 }
+/* AWE (issue 15): each process of these rows has never allocated a frame, so
+ * a call that gets past its pointers fails with ERROR_INVALID_PARAMETER. */
+static struct outcome call_awe_alloc_n(void *p)
+{
+    ULONG_PTR f[2];
+    return out_bool(AllocateUserPhysicalPages(GetCurrentProcess(), p, f));
+}
+static struct outcome call_awe_alloc_array(void *p)
+{
+    ULONG_PTR n = 2;
+    return out_bool(AllocateUserPhysicalPages(GetCurrentProcess(), &n, p));
+}
+static struct outcome call_awe_free_n(void *p)
+{
+    ULONG_PTR f[1] = { 1 };
+    return out_bool(FreeUserPhysicalPages(GetCurrentProcess(), p, f));
+}
+static struct outcome call_awe_free_array(void *p)
+{
+    ULONG_PTR n = 1;
+    return out_bool(FreeUserPhysicalPages(GetCurrentProcess(), &n, p));
+}
+static struct outcome call_awe_map(void *p)
+{
+    return out_bool(MapUserPhysicalPages(lib, 1, p));
+}
+static struct outcome call_awe_scatter_addrs(void *p)
+{
+    ULONG_PTR f[1] = { 1 };
+    return out_bool(MapUserPhysicalPagesScatter(p, 1, f));
+}
+static struct outcome call_awe_scatter_frames(void *p)
+{
+    PVOID at[1] = { lib };
+    return out_bool(MapUserPhysicalPagesScatter(at, 1, p));
+}
 
 /* Rows for the pointers the library dereferences.  The *_err fields say what
  * a kind gives when it is not ERROR_NOACCESS: VALID (the call succeeds) or
@@ -281,6 +317,21 @@ static const struct data_row data_rows[] = {
     /* Values below 0x10000 are ordinals, as on Windows: none is exported. */
     { "GetProcAddress lpProcName", call_proc_address, 16, 0, ERROR_PROC_NOT_FOUND,
       ERROR_PROC_NOT_FOUND, ERROR_PROC_NOT_FOUND, NULL },
+    /* AWE: the counts are written, the arrays of frames and addresses read
+     * (NULL frames unmap: then the address is in no window). */
+    { "AllocateUserPhysicalPages NumberOfPages", call_awe_alloc_n, sizeof(ULONG_PTR), 1, 0, 0, 0,
+      NULL },
+    { "AllocateUserPhysicalPages PageArray", call_awe_alloc_array, 2 * sizeof(ULONG_PTR), 1, 0, 0,
+      0, NULL },
+    { "FreeUserPhysicalPages NumberOfPages", call_awe_free_n, sizeof(ULONG_PTR), 1, 0, 0, 0, NULL },
+    { "FreeUserPhysicalPages PageArray", call_awe_free_array, sizeof(ULONG_PTR), 0, 0, 0,
+      ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPages PageArray", call_awe_map, sizeof(ULONG_PTR), 0,
+      ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPagesScatter VirtualAddresses", call_awe_scatter_addrs, sizeof(PVOID), 0, 0,
+      0, ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPagesScatter PageArray", call_awe_scatter_frames, sizeof(ULONG_PTR), 0,
+      ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
     /* NATIVE ROWS go here once src/nt exists: NtQueryVirtualMemory
      * (MemoryInformation, ReturnLength), NtProtectVirtualMemory (BaseAddress,
      * RegionSize, OldAccessProtection), NtAllocateVirtualMemory and

@@ -14,8 +14,9 @@
  * those that land elsewhere are checked and released within the same step.
  *
  * Facts of this library the model follows where the spec is silent or where
- * the library documents a limitation: MEM_WRITE_WATCH and MEM_PHYSICAL give
- * ERROR_NOT_SUPPORTED; MEM_RESET_UNDO may fail with ERROR_BUSY (it must never
+ * the library documents a limitation: MEM_WRITE_WATCH gives
+ * ERROR_NOT_SUPPORTED (AWE windows, MEM_PHYSICAL, are not modelled: the
+ * driver makes only invalid MEM_PHYSICAL calls; tests/check_awe.c has them); MEM_RESET_UNDO may fail with ERROR_BUSY (it must never
  * succeed when contents were lost); PAGE_GUARD pages fault on every access
  * (no one-shot); the VirtualLock quota is the soft RLIMIT_MEMLOCK, which the
  * driver sets to LOCK_QUOTA_PAGES pages for the run; VirtualLock and
@@ -481,7 +482,7 @@ static void expect_alloc(const struct run *R, uintptr_t addr, size_t size, DWORD
         }
         return;
     }
-    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {
+    if (type & MEM_WRITE_WATCH) {
         ex_fail(E, ERROR_NOT_SUPPORTED);   /* this library's documented limitation */
         return;
     }
@@ -1496,7 +1497,7 @@ static DWORD pick_alloc_type(const uint8_t *b)
         MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, MEM_RESET | MEM_TOP_DOWN,
         MEM_RESET_UNDO | MEM_TOP_DOWN, MEM_RESERVE | MEM_WRITE_WATCH,
         MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, MEM_COMMIT | MEM_WRITE_WATCH,
-        MEM_RESERVE | MEM_PHYSICAL, MEM_RESERVE | MEM_COMMIT | MEM_PHYSICAL, MEM_PHYSICAL,
+        MEM_RESERVE | MEM_PHYSICAL | MEM_RESET, MEM_RESERVE | MEM_COMMIT | MEM_PHYSICAL, MEM_PHYSICAL,
         0, MEM_RESET | MEM_COMMIT, MEM_RESET | MEM_RESET_UNDO, MEM_RESET | MEM_RESERVE,
         MEM_RESET_UNDO | MEM_COMMIT, MEM_LARGE_PAGES | MEM_RESERVE, MEM_LARGE_PAGES | MEM_COMMIT,
         MEM_LARGE_PAGES | MEM_RESERVE | MEM_COMMIT, 0x80000000u | MEM_COMMIT,

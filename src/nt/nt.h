@@ -20,6 +20,11 @@ NTSTATUS nt_query(HANDLE h, PVOID addr, MEMORY_INFORMATION_CLASS cls, PVOID buf,
                   PSIZE_T retlen);
 NTSTATUS nt_lock(HANDLE h, PVOID *base, PSIZE_T size, ULONG map_type, int lock);
 NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len);
+/* Address Windowing Extensions (nt/awe.c). */
+NTSTATUS nt_awe_alloc(HANDLE h, PULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_free(HANDLE h, PULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_map(PVOID addr, ULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_scatter(PVOID *addrs, ULONG_PTR n, PULONG_PTR frames);
 /* RtlNtStatusToDosError. */
 ULONG nt_dos_error(NTSTATUS st);
 

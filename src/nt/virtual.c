@@ -95,7 +95,7 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
         base = page_floor(addr);
         len = page_ceil(addr + size) - base;
         st = vm_reset(base, base + len, !!(type & MEM_RESET_UNDO));
-    } else if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {
+    } else if (type & MEM_WRITE_WATCH) {
         st = STATUS_NOT_SUPPORTED;   /* not built yet */
     } else if ((type & MEM_RESERVE) || !addr) {
         st = vm_reserve(addr, size, type, prot, limit, &base, &len);

@@ -33,7 +33,7 @@
  * madvise is not interposed: no advice changes what Windows would report.
  * No malloc, no dlsym, no recursion (the library's own calls are raw syscalls).
  */
-#include "core/vw.h"
+#include "core/vm.h"
 #include "os/os.h"
 #include "core/space.h"
 
@@ -62,6 +62,7 @@ static void count_removed(const struct vw_run *piece, void *ctx)
         vw_state.committed -= n;
     if (piece->flags & RUN_LOCKED)
         vw_state.locked -= n;
+    vw_awe_pages_gone_locked(piece);   /* AWE frames mapped there: unmapped */
 }
 
 /* An allocation lost its last page: its arena granules are free again
@@ -84,6 +85,15 @@ static void mark_allocs_locked(uintptr_t start, uintptr_t end, uint16_t flags)
         while (r && r->alloc_base == base)
             r = rm_next(r);
     }
+}
+
+/* 1 if [start, end) holds pages of an AWE window. */
+static int awe_window_inside_locked(uintptr_t start, uintptr_t end)
+{
+    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end; r = rm_next(r))
+        if (r->kind == VM_KIND_PHYSICAL)
+            return 1;
+    return 0;
 }
 
 /* 1 if some arena space in [start, end) is free (in no allocation's runs and
@@ -509,6 +519,10 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
     if (touches_old && arena_free_inside_locked(old, old_end)) {
         map_unlock();
         return (void *)fail_errno(EFAULT);   /* not mapped, as the program sees it */
+    }
+    if (touches_old && awe_window_inside_locked(old, old_end)) {
+        map_unlock();
+        return (void *)fail_errno(EINVAL);   /* AWE frames do not move: nothing changed */
     }
     struct snapshot sn;
     take_snapshot_locked(old, old_end, &sn);

@@ -51,6 +51,9 @@ static const struct {
     API(VirtualQuery),               API(VirtualQueryEx),
     API(VirtualUnlock),              API(LoadLibraryA),
     API(LoadLibraryW),               API(FreeLibrary),
+    API(AllocateUserPhysicalPages),  API(AllocateUserPhysicalPagesNuma),
+    API(FreeUserPhysicalPages),      API(MapUserPhysicalPages),
+    API(MapUserPhysicalPagesScatter),
 };
 
 /* ntdll exports. */
@@ -61,6 +64,8 @@ static const struct {
     API(NtAllocateVirtualMemory), API(NtFlushInstructionCache), API(NtFreeVirtualMemory),
     API(NtLockVirtualMemory),     API(NtProtectVirtualMemory),  API(NtQueryVirtualMemory),
     API(NtUnlockVirtualMemory),   API(RtlNtStatusToDosError),
+    API(NtAllocateUserPhysicalPages), API(NtFreeUserPhysicalPages),
+    API(NtMapUserPhysicalPages),      API(NtMapUserPhysicalPagesScatter),
 };
 
 /* This library's load base. */
