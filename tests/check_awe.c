@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -559,6 +560,36 @@ START_TEST(fork_shares_nothing)
 }
 END_TEST
 
+/* A child made without fork()'s handlers (a raw fork syscall, as _Fork and
+ * clone make them) has nothing at the pages where its parent had frames, by
+ * MADV_DONTFORK, before the library ever runs in it: never the parent's data. */
+START_TEST(raw_fork_child_sees_no_frames)
+{
+    ULONG_PTR f[3];
+    get_frames(f, 3);
+    char *w = window(VW_64K);
+    VW_EXPECT_OK(MapUserPhysicalPages(w, 2, f));
+    PVOID at[1] = { w + 9 * PG };
+    VW_EXPECT_OK(MapUserPhysicalPagesScatter(at, 1, f + 2));
+    fill_pages(w, 2, 3);
+    vw_fill_pattern(w + 9 * PG, PG, 4);
+    pid_t pid = (pid_t)syscall(SYS_fork);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int bad = vw_can_read(w) | vw_can_read(w + PG) << 1 | vw_can_read(w + 9 * PG) << 2;
+        syscall(SYS_exit_group, bad);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the raw child could read its parent's frames (0x%x)", status);
+    check_pages(w, 2, 3);
+    ck_assert(vw_has_pattern(w + 9 * PG, PG, 4));
+    vw_release(w);
+    put_frames(f, 3);
+}
+END_TEST
+
 /* ---- the interposers -------------------------------------------------------------------- */
 
 START_TEST(munmap_and_mremap_of_a_window)
@@ -629,6 +660,7 @@ static Suite *awe_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, threads_remap_one_window);
     tcase_add_test(tc, fork_shares_nothing);
+    tcase_add_test(tc, raw_fork_child_sees_no_frames);
     tcase_add_test(tc, munmap_and_mremap_of_a_window);
     tcase_add_test(tc, get_proc_address);
     suite_add_tcase(s, tc);
