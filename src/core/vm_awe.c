@@ -342,14 +342,15 @@ static int map_kernel_locked(struct awe_window *w, uintptr_t start, size_t n, co
             j++;
         err = os_map_shared_fixed(start + i * pg, (j - i) * pg, PROT_READ | PROT_WRITE, awe.fd,
                                   frame_off(idx[i]));
-        if (!err)
-            i = j;
+        /* A refused MAP_FIXED may have unmapped its range first: it is put
+         * back with the rest. */
+        i = j;
     }
     /* A child of fork() must never share these pages (spec 13). */
     if (!err)
         err = os_advise(start, n * pg, MADV_DONTFORK);
     if (err)
-        for (size_t k = 0; k < (i < n ? i : n); k++)
+        for (size_t k = 0; k < i; k++)
             awe_restore_page_locked(w, start + k * pg);
     return err;
 }
