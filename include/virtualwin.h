@@ -549,6 +549,18 @@ WINBASEAPI BOOL WINAPI FreeLibrary(HMODULE hLibModule);
 #define LoadLibrary LoadLibraryA
 #endif
 WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
+/* Address Windowing Extensions (issue 15): page frames of the process's own,
+ * mapped into MEM_PHYSICAL windows. */
+WINBASEAPI BOOL WINAPI AllocateUserPhysicalPages(HANDLE hProcess, PULONG_PTR NumberOfPages,
+                                                 PULONG_PTR PageArray);
+WINBASEAPI BOOL WINAPI AllocateUserPhysicalPagesNuma(HANDLE hProcess, PULONG_PTR NumberOfPages,
+                                                     PULONG_PTR PageArray, DWORD nndPreferred);
+WINBASEAPI BOOL WINAPI FreeUserPhysicalPages(HANDLE hProcess, PULONG_PTR NumberOfPages,
+                                             PULONG_PTR PageArray);
+WINBASEAPI BOOL WINAPI MapUserPhysicalPages(PVOID VirtualAddress, ULONG_PTR NumberOfPages,
+                                            PULONG_PTR PageArray);
+WINBASEAPI BOOL WINAPI MapUserPhysicalPagesScatter(PVOID *VirtualAddresses,
+                                                   ULONG_PTR NumberOfPages, PULONG_PTR PageArray);
 
 /* Handles (sections, processes): CloseHandle and DuplicateHandle. */
 WINBASEAPI BOOL WINAPI CloseHandle(HANDLE hObject);

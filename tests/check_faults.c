@@ -156,7 +156,59 @@ static void setup_reset_readonly(char *base)
     ck_assert_ptr_nonnull(VirtualAlloc(base, 4 * VW_PAGE, MEM_RESET, PAGE_NOACCESS));
 }
 
+/* AWE (issue 15): a window at base with frames; mapping, remapping over
+ * mapped pages, scatter, release and freeing one mapped frame roll back. */
+#define AWE_FRAMES 8
+static ULONG_PTR awe_frame[AWE_FRAMES];
+
+static void setup_awe(char *base)
+{
+    ULONG_PTR n = AWE_FRAMES;
+    ck_assert_ptr_eq(VirtualAlloc(base, VW_64K, MEM_RESERVE | MEM_PHYSICAL, PAGE_READWRITE), base);
+    ck_assert(AllocateUserPhysicalPages(GetCurrentProcess(), &n, awe_frame) && n == AWE_FRAMES);
+}
+
+static void setup_awe_mapped(char *base)
+{
+    setup_awe(base);
+    ck_assert(MapUserPhysicalPages(base, 4, awe_frame));
+    fill(base, 4 * VW_PAGE, 0x3C);
+}
+
+static void cleanup_awe(char *base)
+{
+    release_all(base);
+    for (int i = 0; i < AWE_FRAMES; i++) {
+        ULONG_PTR one = 1;
+        FreeUserPhysicalPages(GetCurrentProcess(), &one, &awe_frame[i]);
+    }
+}
+
+static BOOL call_awe_map(char *base) { return MapUserPhysicalPages(base + VW_PAGE, 4, awe_frame); }
+static BOOL call_awe_remap(char *base)
+{
+    ULONG_PTR f[4] = { awe_frame[6], awe_frame[4], awe_frame[7], awe_frame[5] };
+    return MapUserPhysicalPages(base + 2 * VW_PAGE, 4, f);
+}
+static BOOL call_awe_scatter(char *base)
+{
+    PVOID at[4] = { base + 9 * VW_PAGE, base, base + 5 * VW_PAGE, base + 3 * VW_PAGE };
+    ULONG_PTR f[4] = { awe_frame[4], awe_frame[5], 0, awe_frame[6] };
+    return MapUserPhysicalPagesScatter(at, 4, f);
+}
+static BOOL call_awe_free_mapped(char *base)
+{
+    ULONG_PTR one = 1;
+    (void)base;
+    return FreeUserPhysicalPages(GetCurrentProcess(), &one, &awe_frame[2]);
+}
+
 static const struct scenario scenarios[] = {
+    { "AWE map", setup_awe, call_awe_map, cleanup_awe },
+    { "AWE map over mapped pages", setup_awe_mapped, call_awe_remap, cleanup_awe },
+    { "AWE scatter", setup_awe_mapped, call_awe_scatter, cleanup_awe },
+    { "AWE free a mapped frame", setup_awe_mapped, call_awe_free_mapped, cleanup_awe },
+    { "AWE release a window", setup_awe_mapped, call_release, cleanup_awe },
     { "reserve at an address", setup_none, call_reserve_at, release_all },
     { "reserve+commit at an address", setup_none, call_reserve_commit_at, release_all },
     { "commit", setup_reserved, call_commit, release_all },

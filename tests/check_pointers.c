@@ -293,6 +293,41 @@ static struct outcome call_rtl_raise(void *p)
     RtlRaiseException(p);
     RemoveVectoredExceptionHandler(h);
     return out_raised(0xE0000101, p);   /* never valid: every kind is bad here */
+/* AWE (issue 15): each process of these rows has never allocated a frame, so
+ * a call that gets past its pointers fails with ERROR_INVALID_PARAMETER. */
+static struct outcome call_awe_alloc_n(void *p)
+{
+    ULONG_PTR f[2];
+    return out_bool(AllocateUserPhysicalPages(GetCurrentProcess(), p, f));
+}
+static struct outcome call_awe_alloc_array(void *p)
+{
+    ULONG_PTR n = 2;
+    return out_bool(AllocateUserPhysicalPages(GetCurrentProcess(), &n, p));
+}
+static struct outcome call_awe_free_n(void *p)
+{
+    ULONG_PTR f[1] = { 1 };
+    return out_bool(FreeUserPhysicalPages(GetCurrentProcess(), p, f));
+}
+static struct outcome call_awe_free_array(void *p)
+{
+    ULONG_PTR n = 1;
+    return out_bool(FreeUserPhysicalPages(GetCurrentProcess(), &n, p));
+}
+static struct outcome call_awe_map(void *p)
+{
+    return out_bool(MapUserPhysicalPages(lib, 1, p));
+}
+static struct outcome call_awe_scatter_addrs(void *p)
+{
+    ULONG_PTR f[1] = { 1 };
+    return out_bool(MapUserPhysicalPagesScatter(p, 1, f));
+}
+static struct outcome call_awe_scatter_frames(void *p)
+{
+    PVOID at[1] = { lib };
+    return out_bool(MapUserPhysicalPagesScatter(at, 1, p));
 }
 
 /* Rows for the pointers the library dereferences.  The *_err fields say what
@@ -357,6 +392,21 @@ static const struct data_row data_rows[] = {
     { "GetWriteWatch lpAddresses", call_watch_addrs, sizeof(PVOID), 1, 0, 0, 0, NULL },
     { "GetWriteWatch lpdwCount", call_watch_count, sizeof(ULONG_PTR), 1, 0, 0, 0, NULL },
     { "GetWriteWatch lpdwGranularity", call_watch_gran, sizeof(DWORD), 1, 0, 0, 0, NULL },
+    /* AWE: the counts are written, the arrays of frames and addresses read
+     * (NULL frames unmap: then the address is in no window). */
+    { "AllocateUserPhysicalPages NumberOfPages", call_awe_alloc_n, sizeof(ULONG_PTR), 1, 0, 0, 0,
+      NULL },
+    { "AllocateUserPhysicalPages PageArray", call_awe_alloc_array, 2 * sizeof(ULONG_PTR), 1, 0, 0,
+      0, NULL },
+    { "FreeUserPhysicalPages NumberOfPages", call_awe_free_n, sizeof(ULONG_PTR), 1, 0, 0, 0, NULL },
+    { "FreeUserPhysicalPages PageArray", call_awe_free_array, sizeof(ULONG_PTR), 0, 0, 0,
+      ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPages PageArray", call_awe_map, sizeof(ULONG_PTR), 0,
+      ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPagesScatter VirtualAddresses", call_awe_scatter_addrs, sizeof(PVOID), 0, 0,
+      0, ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPagesScatter PageArray", call_awe_scatter_frames, sizeof(ULONG_PTR), 0,
+      ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
     /* NATIVE ROWS go here once src/nt exists: NtQueryVirtualMemory
      * (MemoryInformation, ReturnLength), NtProtectVirtualMemory (BaseAddress,
      * RegionSize, OldAccessProtection), NtAllocateVirtualMemory and

@@ -14,11 +14,14 @@
  * those that land elsewhere are checked and released within the same step.
  *
  * Facts of this library the model follows where the spec is silent or where
- * the library documents a limitation: MEM_PHYSICAL gives ERROR_NOT_SUPPORTED
- * (a MEM_WRITE_WATCH allocation is state-wise an ordinary one); MEM_RESET_UNDO may fail with ERROR_BUSY (it must never
- * succeed when contents were lost); the first access to a PAGE_GUARD page
- * faults and clears the guard (spec 12, one-shot); the VirtualLock quota is
- * the soft RLIMIT_MEMLOCK, which the driver sets to LOCK_QUOTA_PAGES pages for the run; VirtualLock and
+ * the library documents a limitation: a MEM_WRITE_WATCH allocation is
+ * state-wise an ordinary one (tests/check_watch.c checks the watch); AWE
+ * windows (MEM_PHYSICAL) are not modelled: the driver makes only invalid
+ * MEM_PHYSICAL calls (tests/check_awe.c has the valid ones); MEM_RESET_UNDO
+ * may fail with ERROR_BUSY (it must never succeed when contents were lost);
+ * the first access to a PAGE_GUARD page faults and clears the guard (spec 12,
+ * one-shot); the VirtualLock quota is the soft RLIMIT_MEMLOCK, which the
+ * driver sets to LOCK_QUOTA_PAGES pages for the run; VirtualLock and
  * VirtualUnlock of size 0 act on the one page at the address.
  *
  * Cases the spec leaves open, where every answer listed is accepted: a
@@ -479,10 +482,6 @@ static void expect_alloc(const struct run *R, uintptr_t addr, size_t size, DWORD
             ex_ok(E, s, T_UNDO_OK, s, e, 0, 0);
             ex_fail_t(E, ERROR_BUSY, T_UNDO_FAIL, s, e);
         }
-        return;
-    }
-    if (type & MEM_PHYSICAL) {
-        ex_fail(E, ERROR_NOT_SUPPORTED);   /* this library's documented limitation */
         return;
     }
     DWORD commit = !!(type & MEM_COMMIT);
@@ -1499,7 +1498,7 @@ static DWORD pick_alloc_type(const uint8_t *b)
         MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, MEM_RESET | MEM_TOP_DOWN,
         MEM_RESET_UNDO | MEM_TOP_DOWN, MEM_RESERVE | MEM_WRITE_WATCH,
         MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, MEM_COMMIT | MEM_WRITE_WATCH,
-        MEM_RESERVE | MEM_PHYSICAL, MEM_RESERVE | MEM_COMMIT | MEM_PHYSICAL, MEM_PHYSICAL,
+        MEM_RESERVE | MEM_PHYSICAL | MEM_RESET, MEM_RESERVE | MEM_COMMIT | MEM_PHYSICAL, MEM_PHYSICAL,
         0, MEM_RESET | MEM_COMMIT, MEM_RESET | MEM_RESET_UNDO, MEM_RESET | MEM_RESERVE,
         MEM_RESET_UNDO | MEM_COMMIT, MEM_LARGE_PAGES | MEM_RESERVE, MEM_LARGE_PAGES | MEM_COMMIT,
         MEM_LARGE_PAGES | MEM_RESERVE | MEM_COMMIT, 0x80000000u | MEM_COMMIT,

@@ -66,6 +66,7 @@ typedef NTSTATUS *PNTSTATUS;
 #define STATUS_NOT_LOCKED               ((NTSTATUS)0xC000002AL)
 #define STATUS_NOT_COMMITTED            ((NTSTATUS)0xC000002DL)
 #define STATUS_INVALID_PAGE_PROTECTION  ((NTSTATUS)0xC0000045L)
+#define STATUS_INCOMPATIBLE_FILE_MAP    ((NTSTATUS)0xC000004DL)
 #define STATUS_PRIVILEGE_NOT_HELD       ((NTSTATUS)0xC0000061L)
 #define STATUS_PROCEDURE_NOT_FOUND      ((NTSTATUS)0xC000007AL)
 #define STATUS_INSUFFICIENT_RESOURCES   ((NTSTATUS)0xC000009AL)
@@ -173,6 +174,16 @@ NTSYSAPI NTSTATUS NTAPI NtGetWriteWatch(HANDLE ProcessHandle, ULONG Flags, PVOID
 NTSYSAPI NTSTATUS NTAPI NtResetWriteWatch(HANDLE ProcessHandle, PVOID BaseAddress,
                                           SIZE_T RegionSize);
 NTSYSAPI ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
+/* Address Windowing Extensions (issue 15). */
+NTSYSAPI NTSTATUS NTAPI NtAllocateUserPhysicalPages(HANDLE ProcessHandle, PULONG_PTR NumberOfPages,
+                                                    PULONG_PTR UserPfnArray);
+NTSYSAPI NTSTATUS NTAPI NtFreeUserPhysicalPages(HANDLE ProcessHandle, PULONG_PTR NumberOfPages,
+                                                PULONG_PTR UserPfnArray);
+NTSYSAPI NTSTATUS NTAPI NtMapUserPhysicalPages(PVOID VirtualAddress, ULONG_PTR NumberOfPages,
+                                               PULONG_PTR UserPfnArray);
+NTSYSAPI NTSTATUS NTAPI NtMapUserPhysicalPagesScatter(PVOID *VirtualAddresses,
+                                                      ULONG_PTR NumberOfPages,
+                                                      PULONG_PTR UserPfnArray);
 
 /* ---- objects (the handle table) ------------------------------------------ */
 NTSYSAPI NTSTATUS NTAPI NtClose(HANDLE Handle);

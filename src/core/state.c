@@ -68,6 +68,7 @@ void vw_process_enter(void)
     vw_state.fork_nest = 0;
     rm_clear_locks(&vw_state.map);
     vw_state.locked = 0;
+    vw_awe_after_fork();   /* no AWE memory is shared with the parent */
     kv_reset_after_fork();
     handle_fork_child();
     os_proc_enter_end(&mask);

@@ -36,7 +36,7 @@ enum vm_kind {
     VM_KIND_PRIVATE = 0,      /* VirtualAlloc memory: built */
     VM_KIND_LARGE_PAGES = 1,  /* MEM_LARGE_PAGES: built */
     VM_KIND_WRITE_WATCH = 2,  /* MEM_WRITE_WATCH: built (vm_watch.c) */
-    VM_KIND_PHYSICAL = 3,     /* AWE windows: planned */
+    VM_KIND_PHYSICAL = 3,     /* AWE windows: built (vm_awe.c) */
     VM_KIND_VIEW = 4,         /* section views: planned */
     VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: planned */
 };
@@ -88,6 +88,23 @@ NTSTATUS vm_lock(uintptr_t start, uintptr_t end, int lock);
 enum { VM_GUARD_NONE = 0, VM_GUARD_CLEARED = 1 };
 int vm_guard_fault(uintptr_t addr);
 int vm_fault_allowed(uintptr_t addr, int access);
+
+/* Address Windowing Extensions (vm_awe.c, spec 13).  Frame numbers are
+ * opaque and checked; arrays named `user` are the caller's, probed by the
+ * edge and read (never written) before the lock is taken.
+ * - alloc: up to n new frames, their numbers in out (the edge's buffer),
+ *   *got how many (fewer at the RLIMIT_MEMLOCK quota or when memory is short).
+ * - free: the frames of in (the edge's buffer), in order, unmapped wherever
+ *   mapped; stops at the first bad one; *done how many were freed.
+ * - map: frames at [start, start + n pages), user NULL unmaps; all or nothing.
+ * - scatter: frame i (0 or user NULL: unmap) at page addrs[i]; all or nothing.
+ * - protect: VirtualProtect on the window holding r, with the lock held. */
+NTSTATUS vm_awe_alloc(ULONG_PTR *out, size_t n, size_t *got);
+NTSTATUS vm_awe_free(const ULONG_PTR *in, size_t n, size_t *done);
+NTSTATUS vm_awe_map(uintptr_t start, size_t n, const ULONG_PTR *user);
+NTSTATUS vm_awe_scatter(PVOID const *addrs_user, size_t n, const ULONG_PTR *user);
+NTSTATUS vm_awe_protect_locked(struct vw_run *r, uintptr_t start, uintptr_t end, int change,
+                               DWORD prot, DWORD *old);
 
 /* Makes stores to [base, base+len) visible to instruction fetch. */
 void vm_flush_icache(uintptr_t base, size_t len);

@@ -166,6 +166,9 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
         return st;
     }
     err = place_locked(addr, size, hint, &base, &end);
+    uint32_t ext = 0;   /* MEM_PHYSICAL: the AWE window's record (vm_awe_window.c) */
+    if (!err && (type & MEM_PHYSICAL) && (err = vw_awe_window_new_locked(base, end - base, &ext)))
+        space_release(base, end - base, 0);
     if (!err && lprot != PROT_NONE) {
         err = os_protect(base, end - base, lprot);
         if (err)
@@ -177,7 +180,6 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
         /* Without a commit, ENOMEM can only mean address space. */
         return err == ENOMEM && !commit ? STATUS_NO_MEMORY : vm_status_from_errno(err);
     }
-    uint32_t ext = 0;
     if (type & MEM_WRITE_WATCH) {
         st = vm_watch_new_locked(base, end, &ext);
         if (st) {
@@ -189,8 +191,8 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
     }
     struct vw_run *r = rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
                                        commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
-    if (type & MEM_WRITE_WATCH) {
-        r->kind = VM_KIND_WRITE_WATCH;
+    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {   /* exclusive: the edge checked */
+        r->kind = (type & MEM_PHYSICAL) ? VM_KIND_PHYSICAL : VM_KIND_WRITE_WATCH;
         r->ext = ext;
     }
     if (commit)
@@ -281,7 +283,8 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
     if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
         return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
-    if (!r || end > rm_alloc_end(r)) {
+    /* An AWE window is committed only by mapping frames (WRK allocvm.c). */
+    if (!r || end > rm_alloc_end(r) || r->kind == VM_KIND_PHYSICAL) {
         map_unlock();
         return STATUS_CONFLICTING_ADDRESSES;
     }
@@ -314,6 +317,12 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
 
 NTSTATUS vm_reset(uintptr_t start, uintptr_t end, int undo)
 {
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    int window = r && r->kind == VM_KIND_PHYSICAL;
+    map_unlock();
+    if (window)
+        return STATUS_CONFLICTING_ADDRESSES;   /* AWE windows (WRK allocvm.c) */
     DWORD err = undo ? vw_reset_undo(start, end - start) : vw_reset(start, end - start);
     return vm_status_from_error(err);
 }

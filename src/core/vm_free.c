@@ -33,6 +33,9 @@ NTSTATUS vm_release(uintptr_t start, uintptr_t rend, uintptr_t *out_base, size_t
         return STATUS_UNABLE_TO_FREE_VM;
     }
     uint16_t flags = r->alloc_flags;
+    /* An AWE window's pages may carry MADV_DONTFORK even where no frame is
+     * mapped (vm_awe.c): remapped on release, so the space comes back clean. */
+    int window = r->kind == VM_KIND_PHYSICAL;
     struct rm_summary s;
     rm_summarize(&vw_state.map, r->start, end, &s);
     int err = 0;
@@ -41,17 +44,19 @@ NTSTATUS vm_release(uintptr_t start, uintptr_t rend, uintptr_t *out_base, size_t
     if (flags & ALLOC_HOLES) {
         /* Only the runs are ours to give back; the holes may hold anything. */
         for (struct vw_run *q = r; !err && q; q = rm_alloc_next(q))
-            err = space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED);
+            err = space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED || window);
         if (!err)
             space_free_granules(base, end - base);   /* retired ones stay */
     } else {
-        err = space_release(base, end - base, s.any_committed);
+        err = space_release(base, end - base, s.any_committed || window);
     }
     if (err) {
         /* The kernel refused: the allocation stays as it was. */
         map_unlock();
         return vm_status_from_errno(err);
     }
+    if (window)
+        vw_awe_window_gone_locked(r->ext);   /* its frames stay allocated */
     rm_remove_alloc(&vw_state.map, r);
     vw_state.committed -= s.committed_bytes;
     vw_state.locked -= s.locked_bytes;
@@ -70,7 +75,7 @@ NTSTATUS vm_decommit(uintptr_t start, uintptr_t end)
      * the base page, as for release. */
     struct vw_run *r = end ? rm_find(&vw_state.map, start) : rm_find_from(&vw_state.map, start);
     NTSTATUS st = 0;
-    if (!r)
+    if (!r || r->kind == VM_KIND_PHYSICAL)   /* AWE windows: frames are freed, not decommitted */
         st = STATUS_MEMORY_NOT_ALLOCATED;
     else if (end == 0 && r->alloc_base != start)
         st = rm_find(&vw_state.map, start) ? STATUS_FREE_VM_NOT_AT_BASE

@@ -93,8 +93,9 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
         return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (r) {
-        st = prot_validate(prot) ? STATUS_INVALID_PAGE_PROTECTION   /* private: no WRITECOPY */
-                                 : protect_own_locked(r, start, end, change, prot, &o);
+        st = prot_validate(prot)              ? STATUS_INVALID_PAGE_PROTECTION /* private: no WRITECOPY */
+             : r->kind == VM_KIND_PHYSICAL ? vm_awe_protect_locked(r, start, end, change, prot, &o)
+                                              : protect_own_locked(r, start, end, change, prot, &o);
         map_unlock();
     } else if (vw_touches_library_locked(start, end)) {
         map_unlock();

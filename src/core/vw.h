@@ -231,4 +231,18 @@ DWORD vw_error_from_errno(int err);
  * partly failed mprotect (core/vm_alloc.c). */
 void vw_restore_protection_locked(uintptr_t start, uintptr_t end);
 
+/* AWE windows (core/vm_awe.c), all with the lock held.  A window is an
+ * allocation of kind VM_KIND_PHYSICAL whose runs carry ext = its record.
+ * window_new: a record for a new window [base, base+len) (0 or an errno);
+ * window_gone: the window was released (its pages replaced by the kernel
+ * already): its frames are unmapped, its record freed; pages_gone: the pages
+ * of a run piece left the window at the program's hands (munmap, mmap over
+ * it): the frames mapped there are unmapped; after_fork: the child's repair
+ * (no frames, windows empty), from vw_process_enter.  The calls themselves
+ * are in core/vm.h. */
+int vw_awe_window_new_locked(uintptr_t base, size_t len, uint32_t *ext);
+void vw_awe_window_gone_locked(uint32_t ext);
+void vw_awe_pages_gone_locked(const struct vw_run *piece);
+void vw_awe_after_fork(void);
+
 #endif

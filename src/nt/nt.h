@@ -27,6 +27,11 @@ NTSTATUS nt_duplicate(HANDLE src_process, HANDLE src, HANDLE dst_process, PHANDL
 NTSTATUS nt_get_write_watch(HANDLE h, ULONG flags, PVOID base, SIZE_T size, PVOID *addresses,
                             PULONG_PTR count, PULONG granularity);
 NTSTATUS nt_reset_write_watch(HANDLE h, PVOID base, SIZE_T size);
+/* Address Windowing Extensions (nt/awe.c). */
+NTSTATUS nt_awe_alloc(HANDLE h, PULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_free(HANDLE h, PULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_map(PVOID addr, ULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_scatter(PVOID *addrs, ULONG_PTR n, PULONG_PTR frames);
 /* RtlNtStatusToDosError. */
 ULONG nt_dos_error(NTSTATUS st);
 

@@ -97,8 +97,6 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
         base = page_floor(addr);
         len = page_ceil(addr + size) - base;
         st = vm_reset(base, base + len, !!(type & MEM_RESET_UNDO));
-    } else if (type & MEM_PHYSICAL) {
-        st = STATUS_NOT_SUPPORTED;   /* not built yet */
     } else if ((type & MEM_RESERVE) || !addr) {
         st = vm_reserve(addr, size, type, prot, limit, &base, &len);
     } else {

@@ -111,5 +111,15 @@ void os_raise_self(int sig);
  * on its own thread: no headroom refill (its bank is the lock holder's) and
  * no fault-injection point.  0 or an errno. */
 int os_protect_in_handler(uintptr_t addr, size_t len, int prot);
+/* Files of shared memory, for AWE page frames (core/vm_awe.c): a memfd
+ * (close-on-exec) in *fd; memory allocated for [off, off+len) of it (the file
+ * grows to cover it; ENOSPC/ENOMEM when memory is short); a hole punched in
+ * it (the pages read zero again and give their memory back); and pages of it
+ * mapped MAP_SHARED over [addr, addr+len), which the caller owns (MAP_FIXED:
+ * whatever was there is replaced in one step).  0 or an errno. */
+int os_memfd(const char *name, int *fd);
+int os_fallocate(int fd, uint64_t off, uint64_t len);
+int os_punch_hole(int fd, uint64_t off, uint64_t len);
+int os_map_shared_fixed(uintptr_t addr, size_t len, int prot, int fd, uint64_t off);
 
 #endif

@@ -67,6 +67,7 @@ static void count_removed(const struct vw_run *piece, void *ctx)
         vw_state.locked -= n;
     if (piece->kind == VM_KIND_WRITE_WATCH)
         vm_watch_removed_locked(piece);
+    vw_awe_pages_gone_locked(piece);   /* AWE frames mapped there: unmapped */
 }
 
 /* An allocation lost its last page: its arena granules are free again
@@ -96,6 +97,15 @@ static void mark_allocs_locked(uintptr_t start, uintptr_t end, uint16_t flags)
         while (r && r->alloc_base == base)
             r = rm_next(r);
     }
+}
+
+/* 1 if [start, end) holds pages of an AWE window. */
+static int awe_window_inside_locked(uintptr_t start, uintptr_t end)
+{
+    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end; r = rm_next(r))
+        if (r->kind == VM_KIND_PHYSICAL)
+            return 1;
+    return 0;
 }
 
 /* 1 if some arena space in [start, end) is free (in no allocation's runs and
@@ -562,6 +572,10 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
     if (touches_old && arena_free_inside_locked(old, old_end)) {
         map_unlock();
         return (void *)fail_errno(EFAULT);   /* not mapped, as the program sees it */
+    }
+    if (touches_old && awe_window_inside_locked(old, old_end)) {
+        map_unlock();
+        return (void *)fail_errno(EINVAL);   /* AWE frames do not move: nothing changed */
     }
     struct snapshot sn;
     take_snapshot_locked(old, old_end, &sn);

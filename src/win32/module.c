@@ -57,6 +57,9 @@ static const struct {
     API(AddVectoredContinueHandler), API(RemoveVectoredContinueHandler),
     API(SetUnhandledExceptionFilter), API(UnhandledExceptionFilter),
     API(RaiseException),
+    API(AllocateUserPhysicalPages),  API(AllocateUserPhysicalPagesNuma),
+    API(FreeUserPhysicalPages),      API(MapUserPhysicalPages),
+    API(MapUserPhysicalPagesScatter),
 };
 
 /* ntdll exports. */
@@ -72,6 +75,8 @@ static const struct {
     API(RtlAddVectoredExceptionHandler), API(RtlRemoveVectoredExceptionHandler),
     API(RtlAddVectoredContinueHandler),  API(RtlRemoveVectoredContinueHandler),
     API(RtlRaiseException),
+    API(NtAllocateUserPhysicalPages), API(NtFreeUserPhysicalPages),
+    API(NtMapUserPhysicalPages),      API(NtMapUserPhysicalPagesScatter),
 };
 
 /* This library's load base. */
