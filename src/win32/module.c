@@ -52,6 +52,8 @@ static const struct {
     API(VirtualUnlock),              API(LoadLibraryA),
     API(LoadLibraryW),               API(FreeLibrary),
     API(CloseHandle),                API(DuplicateHandle),
+    API(VirtualAlloc2),              API(VirtualAlloc2FromApp),
+    API(VirtualAllocFromApp),
 };
 
 /* ntdll exports. */
@@ -63,6 +65,7 @@ static const struct {
     API(NtLockVirtualMemory),     API(NtProtectVirtualMemory),  API(NtQueryVirtualMemory),
     API(NtUnlockVirtualMemory),   API(RtlNtStatusToDosError),
     API(NtClose),                 API(NtDuplicateObject),
+    API(NtAllocateVirtualMemoryEx),
 };
 
 /* This library's load base. */
