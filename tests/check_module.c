@@ -238,12 +238,12 @@ START_TEST(test_windows_pattern)
 END_TEST
 
 /* Item 6: names that are not the library's exports give NULL and ERROR_PROC_NOT_FOUND
- * (127): calls not built (VirtualAlloc2, VirtualAllocExNuma, ...), the
+ * (127): calls not built (VirtualAlloc3, VirtualAllocExNuma, ...), the
  * empty name, near misses, and wrong case (export names are case-sensitive). */
 START_TEST(test_unknown_procs)
 {
     static const char *const bad[] = {
-        "VirtualAlloc2", "VirtualAllocExNuma",
+        "VirtualAlloc3", "VirtualAllocExNuma",
         "MapViewOfFile3", "CreateFileMappingA", "", "VirtualAllocx", "VirtualAllo",
         "virtualalloc", "VIRTUALALLOC", "Virtualalloc", "mmap", "munmap", "malloc",
         "vw_init", "getpid",

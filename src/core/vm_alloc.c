@@ -189,12 +189,18 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
             return st;
         }
     }
+    rm_write_begin();   /* readers see the run with its kind */
     struct vw_run *r = rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
                                        commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
-    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {   /* exclusive: the edge checked */
-        r->kind = (type & MEM_PHYSICAL) ? VM_KIND_PHYSICAL : VM_KIND_WRITE_WATCH;
-        r->ext = ext;
-    }
+    /* At most one of these: the edge checked. */
+    if (type & MEM_PHYSICAL)
+        r->kind = VM_KIND_PHYSICAL;
+    else if (type & MEM_WRITE_WATCH)
+        r->kind = VM_KIND_WRITE_WATCH;
+    else if (type & MEM_RESERVE_PLACEHOLDER)
+        r->kind = VM_KIND_PLACEHOLDER;
+    r->ext = ext;
+    rm_write_end();
     if (commit)
         vw_state.committed += end - base;
     map_unlock();
@@ -246,16 +252,26 @@ static uintptr_t find_below(size_t size, uintptr_t from, uintptr_t limit, uintpt
 NTSTATUS vm_reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uintptr_t limit,
                     uintptr_t *base, size_t *len)
 {
+    struct vm_window w = { 0, limit, 0 };
+    return vm_reserve_in(addr, size, type, prot, &w, base, len);
+}
+
+NTSTATUS vm_reserve_in(uintptr_t addr, size_t size, ULONG type, DWORD prot,
+                       const struct vm_window *w, uintptr_t *base, size_t *len)
+{
     int large = !!(type & MEM_LARGE_PAGES);
     if ((type & MEM_COMMIT) && (prot & PAGE_GUARD))
         vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
-    if (addr || !limit || limit >= VW_MAX_ADDR)
+    uintptr_t limit = w->highest && w->highest < VW_MAX_ADDR ? w->highest : VW_MAX_ADDR;
+    uintptr_t align = large ? vw_large_page_size() : VW_GRANULE;
+    if (addr || (limit == VW_MAX_ADDR && w->lowest <= VW_MIN_ADDR && w->align <= align))
         return large ? reserve_large(addr, size, prot, base, len)
                      : reserve(addr, size, type, prot, base, len);
-    uintptr_t align = large ? vw_large_page_size() : VW_GRANULE;
+    if (w->align > align)
+        align = w->align;
     size_t need = large ? size : page_ceil(size);
     int top_down = !!(type & MEM_TOP_DOWN);
-    uintptr_t from = VW_MIN_ADDR;
+    uintptr_t from = w->lowest > VW_MIN_ADDR ? w->lowest : VW_MIN_ADDR;
     /* A spot taken meanwhile, or one the kernel keeps from us (below
      * vm.mmap_min_addr: EPERM), moves the search past it. */
     for (int attempt = 0; attempt < 64; attempt++) {
@@ -283,8 +299,10 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
     if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
         return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
-    /* An AWE window is committed only by mapping frames (WRK allocvm.c). */
-    if (!r || end > rm_alloc_end(r) || r->kind == VM_KIND_PHYSICAL) {
+    /* An AWE window is committed only by mapping frames (WRK allocvm.c), a
+     * placeholder only by replacing it (spec 15). */
+    if (!r || end > rm_alloc_end(r) || r->kind == VM_KIND_PHYSICAL ||
+        r->kind == VM_KIND_PLACEHOLDER) {
         map_unlock();
         return STATUS_CONFLICTING_ADDRESSES;
     }

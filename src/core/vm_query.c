@@ -144,7 +144,8 @@ NTSTATUS vm_region(uintptr_t p, MEMORY_REGION_INFORMATION *ri)
         ri->AllocationBase = (PVOID)q->alloc_base;
         ri->AllocationProtect = q->alloc_protect;
         ri->RegionType = MEMORY_REGION_PRIVATE |
-                         ((q->kind == VM_KIND_LARGE_PAGES) ? MEMORY_REGION_PAGE_SIZE_LARGE : 0);
+                         ((q->kind == VM_KIND_LARGE_PAGES) ? MEMORY_REGION_PAGE_SIZE_LARGE : 0) |
+                         ((q->kind == VM_KIND_PLACEHOLDER) ? MEMORY_REGION_PLACEHOLDER : 0);
         ri->RegionSize = rm_alloc_end(q) - q->alloc_base;
         for (; q; q = rm_alloc_next(q))
             if (q->state == RUN_COMMITTED)

@@ -60,6 +60,8 @@ static const struct {
     API(AllocateUserPhysicalPages),  API(AllocateUserPhysicalPagesNuma),
     API(FreeUserPhysicalPages),      API(MapUserPhysicalPages),
     API(MapUserPhysicalPagesScatter),
+    API(VirtualAlloc2),              API(VirtualAlloc2FromApp),
+    API(VirtualAllocFromApp),
 };
 
 /* ntdll exports. */
@@ -77,6 +79,7 @@ static const struct {
     API(RtlRaiseException),
     API(NtAllocateUserPhysicalPages), API(NtFreeUserPhysicalPages),
     API(NtMapUserPhysicalPages),      API(NtMapUserPhysicalPagesScatter),
+    API(NtAllocateVirtualMemoryEx),
 };
 
 /* This library's load base. */
