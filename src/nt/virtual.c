@@ -33,7 +33,7 @@ static uintptr_t zero_bits_limit(ULONG_PTR zb)
 }
 
 /* AllocationType alone (STATUS_INVALID_PARAMETER_5 if wrong). */
-static int type_invalid(ULONG type, ULONG prot)
+static int type_invalid(ULONG type)
 {
     const ULONG allowed = MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN |
                           MEM_WRITE_WATCH | MEM_PHYSICAL | MEM_LARGE_PAGES;
@@ -44,7 +44,7 @@ static int type_invalid(ULONG type, ULONG prot)
         return 1;
     if ((type & MEM_WRITE_WATCH) && !(type & MEM_RESERVE))
         return 1;
-    if ((type & MEM_PHYSICAL) && (core != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
+    if ((type & MEM_PHYSICAL) && core != (MEM_RESERVE | MEM_PHYSICAL))
         return 1;
     return (type & MEM_LARGE_PAGES) && !(type & MEM_COMMIT);
 }
@@ -65,8 +65,10 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
     uintptr_t limit = zero_bits_limit(ZeroBits);
     if (limit == 1)
         return STATUS_INVALID_PARAMETER_3;
-    if (type_invalid(type, prot))
+    if (type_invalid(type))
         return STATUS_INVALID_PARAMETER_5;
+    if ((type & MEM_PHYSICAL) && prot != PAGE_READWRITE)
+        return STATUS_INVALID_PARAMETER_6;   /* AWE windows are read-write (WRK allocvm.c) */
     if (!(type & (MEM_RESET | MEM_RESET_UNDO)) && prot_validate(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
     if (probe_inout(BaseAddress, RegionSize))
