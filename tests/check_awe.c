@@ -113,6 +113,20 @@ START_TEST(window_reserve_rules)
     for (size_t i = 0; i < sizeof bad_type / sizeof bad_type[0]; i++)
         VW_EXPECT_ALLOC_FAIL(VirtualAlloc(NULL, VW_64K, bad_type[i], PAGE_READWRITE),
                              ERROR_INVALID_PARAMETER);
+    /* The native statuses: a type bit too many is parameter 5, a protection
+     * other than read-write parameter 6 (WRK allocvm.c). */
+    PVOID base = NULL;
+    SIZE_T size = VW_64K;
+    ck_assert_int_eq(NtAllocateVirtualMemory(ME, &base, 0, &size, PHYS | MEM_COMMIT, PAGE_READWRITE),
+                     STATUS_INVALID_PARAMETER_5);
+    ck_assert_int_eq(NtAllocateVirtualMemory(ME, &base, 0, &size, PHYS, PAGE_READONLY),
+                     STATUS_INVALID_PARAMETER_6);
+    ck_assert_int_eq(NtAllocateVirtualMemory(ME, &base, 0, &size, PHYS, 0x3),
+                     STATUS_INVALID_PARAMETER_6);
+    ck_assert_ptr_null(base);
+    ck_assert_int_eq(NtAllocateVirtualMemory(ME, &base, 0, &size, PHYS, PAGE_READWRITE),
+                     STATUS_SUCCESS);
+    vw_release(base);
     /* At an explicit address, as any reservation. */
     char *at = vw_free_space(VW_64K);
     VW_EXPECT_ALLOC_AT(VirtualAlloc(at + 100, PG, PHYS, PAGE_READWRITE), at);

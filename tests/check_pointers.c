@@ -294,6 +294,8 @@ static struct outcome call_rtl_raise(void *p)
     RtlRaiseException(p);
     RemoveVectoredExceptionHandler(h);
     return out_raised(0xE0000101, p);   /* never valid: every kind is bad here */
+}
+
 /* AWE (issue 15): each process of these rows has never allocated a frame, so
  * a call that gets past its pointers fails with ERROR_INVALID_PARAMETER. */
 static struct outcome call_awe_alloc_n(void *p)

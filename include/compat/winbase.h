@@ -3,8 +3,10 @@
  * token and handle calls that AWE programs (Microsoft's "AWE Example" among
  * them) make around the memory calls, as inline functions of this header:
  * - GetProcessHeap, HeapAlloc, HeapFree: the C heap (HEAP_ZERO_MEMORY zeroes);
- * - OpenProcessToken, LookupPrivilegeValueA/W, AdjustTokenPrivileges,
- *   CloseHandle: a token of the current process whose only privilege is
+ * - OpenProcessToken, LookupPrivilegeValueA/W, AdjustTokenPrivileges: the
+ *   pseudo handle of the current process's token (GetCurrentProcessToken's
+ *   (HANDLE)-4, which the library's CloseHandle accepts as it accepts every
+ *   pseudo handle), whose only privilege is
  *   SeLockMemoryPrivilege.  Adjusting it succeeds with ERROR_SUCCESS: what
  *   stands in for that privilege is the soft RLIMIT_MEMLOCK, which
  *   AllocateUserPhysicalPages checks itself (README, "Address Windowing
@@ -128,12 +130,6 @@ static inline BOOL AdjustTokenPrivileges(HANDLE TokenHandle, BOOL DisableAllPriv
         return FALSE;
     }
     SetLastError(ERROR_SUCCESS);
-    return TRUE;
-}
-
-static inline BOOL CloseHandle(HANDLE hObject)
-{
-    (void)hObject;
     return TRUE;
 }
 

@@ -2,8 +2,8 @@
  * object.c: the native object calls on the handle table: NtClose and
  * NtDuplicateObject.
  *
- * Pseudo handles (the current process -1, the current thread -2) are not in
- * the table: closing one succeeds and does nothing, as on Windows.  A handle
+ * Pseudo handles (the current process -1, the current thread -2, the tokens
+ * -4 to -6) are not in the table: closing one succeeds and does nothing, as on Windows.  A handle
  * to the current process as an object (what duplicating the pseudo handle
  * gives on Windows) belongs to the process family, which does not exist yet:
  * duplicating a pseudo handle is STATUS_NOT_SUPPORTED until it does.
@@ -14,11 +14,13 @@
 #include "core/handles.h"
 #include "core/probe.h"
 
-#define PSEUDO_THREAD ((HANDLE)(intptr_t)-2)
-
+/* The pseudo handles: -1 the current process, -2 the current thread, -4, -5
+ * and -6 the process, thread and effective thread tokens
+ * (GetCurrentProcessToken and friends; the compat <winbase.h> hands out -4). */
 static int is_pseudo(HANDLE h)
 {
-    return h == VW_PSEUDO_PROCESS || h == PSEUDO_THREAD;
+    intptr_t v = (intptr_t)h;
+    return v == -1 || v == -2 || (v <= -4 && v >= -6);
 }
 
 NTSTATUS nt_close(HANDLE h)

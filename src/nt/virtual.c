@@ -51,7 +51,7 @@ static int type_invalid(ULONG type, ULONG prot)
     if ((type & MEM_WRITE_WATCH) &&
         (!(type & MEM_RESERVE) || (type & (MEM_PHYSICAL | MEM_LARGE_PAGES))))
         return 1;
-    if ((type & MEM_PHYSICAL) && (core != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
+    if ((type & MEM_PHYSICAL) && core != (MEM_RESERVE | MEM_PHYSICAL))
         return 1;
     return (type & MEM_LARGE_PAGES) && !(type & MEM_COMMIT);
 }
@@ -84,6 +84,11 @@ NTSTATUS nt_allocate_in(PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type, ULON
     NTSTATUS st;
     if (type_invalid(type, prot))
         return bad_type;
+    /* AWE windows are read-write (WRK allocvm.c); the protection is the
+     * parameter after the type in both calls (STATUS_INVALID_PARAMETER_n are
+     * consecutive). */
+    if ((type & MEM_PHYSICAL) && prot != PAGE_READWRITE)
+        return (NTSTATUS)(bad_type + 1);
     if (!(type & (MEM_RESET | MEM_RESET_UNDO)) && prot_validate(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
     if (probe_inout(BaseAddress, RegionSize))
