@@ -9,7 +9,7 @@
  * GetModuleHandle(NULL) is the executable's base; GetProcAddress finds the
  * library's exported API and gives NULL with ERROR_PROC_NOT_FOUND (127) for
  * anything else, so the pattern
- *     GetProcAddress(GetModuleHandleA("kernel32.dll"), "VirtualAlloc2")
+ *     GetProcAddress(GetModuleHandleA("kernel32.dll"), "VirtualAllocExNuma")
  * tells Windows code that a call is not there.  Every test names its rule.
  */
 #include <check.h>
@@ -206,17 +206,16 @@ typedef LPVOID(WINAPI *VirtualAlloc_t)(LPVOID, SIZE_T, DWORD, DWORD);
 typedef BOOL(WINAPI *VirtualFree_t)(LPVOID, SIZE_T, DWORD);
 /* Casts from FARPROC go through void (*)(void): a direct cast to a type whose return
  * type is not INT_PTR draws -Wcast-function-type (in -Wextra). */
-typedef PVOID(WINAPI *VirtualAlloc2_t)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, void *, ULONG);
+typedef PVOID(WINAPI *VirtualAllocExNuma_t)(HANDLE, PVOID, SIZE_T, DWORD, DWORD, DWORD);
 
-/* Item 6: the Windows pattern: look a call up, use it if it is there.  VirtualAlloc2 is
- * not implemented: NULL and ERROR_PROC_NOT_FOUND (127); VirtualAlloc is, and calling it
+/* Item 6: the Windows pattern: look a call up, use it if it is there.  VirtualAllocExNuma
+ * is not implemented: NULL and ERROR_PROC_NOT_FOUND (127); VirtualAlloc is, and calling it
  * through the returned pointer works (section 4). */
 START_TEST(test_windows_pattern)
 {
     SetLastError(SENTINEL);
-    VirtualAlloc2_t va2 =
-        (VirtualAlloc2_t)(void (*)(void))GetProcAddress(GetModuleHandleA("kernel32.dll"),
-                                                       "VirtualAlloc2");
+    VirtualAllocExNuma_t va2 = (VirtualAllocExNuma_t)(void (*)(void))GetProcAddress(
+        GetModuleHandleA("kernel32.dll"), "VirtualAllocExNuma");
     ck_assert_ptr_null(fn_addr((FARPROC)(void (*)(void))va2));
     ck_assert_uint_eq(GetLastError(), ERROR_PROC_NOT_FOUND);
 

@@ -335,7 +335,8 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
 
 NTSTATUS vm_reset(uintptr_t start, uintptr_t end, int undo)
 {
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     int window = r && r->kind == VM_KIND_PHYSICAL;
     map_unlock();

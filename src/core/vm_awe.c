@@ -144,7 +144,8 @@ static size_t take_new_locked(ULONG_PTR *out, size_t n)
 
 NTSTATUS vm_awe_alloc(ULONG_PTR *out, size_t n, size_t *got)
 {
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     int none;
     size_t quota = quota_frames(&none);
     NTSTATUS st = none ? STATUS_PRIVILEGE_NOT_HELD : quota == 0 ? STATUS_COMMITMENT_LIMIT : 0;
@@ -197,7 +198,8 @@ NTSTATUS vm_awe_free(const ULONG_PTR *in, size_t n, size_t *done)
 {
     NTSTATUS st = STATUS_SUCCESS;
     size_t i = 0;
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     if (!awe.ever) {
         map_unlock();
         *done = 0;
@@ -375,7 +377,11 @@ NTSTATUS vm_awe_map(uintptr_t start, size_t n, const ULONG_PTR *user)
     if (st)
         return st;
     struct rm_spares sp = { { NULL, NULL } };
-    map_lock();
+    if (!map_lock_unless_mine()) {   /* a handler that interrupted this thread's change */
+        if (user)
+            capture_done(&c);
+        return STATUS_POSSIBLE_DEADLOCK;
+    }
     struct awe_window *w = NULL;
     if (!awe.ever || !(w = window_of_locked(start, end)))
         st = STATUS_INVALID_PARAMETER_1;
@@ -493,7 +499,12 @@ NTSTATUS vm_awe_scatter(PVOID const *addrs_user, size_t n, const ULONG_PTR *user
         return st;
     }
     PVOID const *addrs = (PVOID const *)ca.v;
-    map_lock();
+    if (!map_lock_unless_mine()) {   /* a handler that interrupted this thread's change */
+        if (user)
+            capture_done(&cf);
+        capture_done(&ca);
+        return STATUS_POSSIBLE_DEADLOCK;
+    }
     if (!awe.ever)
         st = STATUS_INVALID_PARAMETER_1;
     for (size_t i = 0; i < n && !st; i++) {

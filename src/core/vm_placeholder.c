@@ -58,7 +58,8 @@ NTSTATUS vm_placeholder_replace(uintptr_t start, uintptr_t end, ULONG type, DWOR
     int commit = !!(type & MEM_COMMIT);
     DWORD eff = prot_effective(prot, prot);
     struct vw_run *ph;
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     NTSTATUS st = vm_placeholder_check_locked(start, end, &ph);
     if (!st && commit && vw_commit_check_locked(end - start))
         st = STATUS_COMMITMENT_LIMIT;
@@ -116,7 +117,8 @@ NTSTATUS vm_placeholder_restore_locked(uintptr_t start, uintptr_t end, int charg
 
 NTSTATUS vm_placeholder_restore(uintptr_t start, uintptr_t end, int charged)
 {
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     NTSTATUS st = vm_placeholder_restore_locked(start, end, charged);
     map_unlock();
     return st;
@@ -146,7 +148,8 @@ static NTSTATUS split_locked(struct vw_run *r, uintptr_t start, uintptr_t end)
 
 NTSTATUS vm_placeholder_preserve(uintptr_t start, uintptr_t end)
 {
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     NTSTATUS st;
     if (!r)
@@ -163,7 +166,8 @@ NTSTATUS vm_placeholder_preserve(uintptr_t start, uintptr_t end)
 
 NTSTATUS vm_placeholder_coalesce(uintptr_t start, uintptr_t end)
 {
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *first = rm_find(&vw_state.map, start), *q = first;
     uintptr_t cur = start;
     int pieces = 0;

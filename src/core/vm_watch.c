@@ -368,7 +368,8 @@ NTSTATUS vm_watch_get(uintptr_t start, uintptr_t end, int reset, PVOID *out, siz
     for (int first = 1; cur < end && got < max; first = 0) {
         struct vw_run *r;
         size_t n = 0, want = max - got < CHUNK * 4 ? max - got : CHUNK * 4;
-        map_lock();
+        if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+            return STATUS_POSSIBLE_DEADLOCK;
         NTSTATUS st = check_locked(start, end, &r);
         if (!st)
             st = chunk_locked(r, &cur, end, reset, first, buf, want, &n);
@@ -385,7 +386,8 @@ NTSTATUS vm_watch_get(uintptr_t start, uintptr_t end, int reset, PVOID *out, siz
 NTSTATUS vm_watch_reset(uintptr_t start, uintptr_t end)
 {
     struct vw_run *r;
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     NTSTATUS st = check_locked(start, end, &r);
     int err = 0;
     if (!st && W.engine == ENG_UFFD) {
