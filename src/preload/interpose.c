@@ -270,6 +270,7 @@ VW_API int mprotect(void *addr, size_t len, int prot)
         while (r && r->alloc_base == base)
             r = rm_next(r);
     }
+    vm_watch_program_protected_locked(start, end, prot);
     map_unlock();
     return 0;
 }
@@ -471,10 +472,8 @@ static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const 
         c.alloc_base = base;
         rm_set_alloc_end(&c, end);
         c.flags = 0;   /* mremap does not carry mlock over */
-        if (c.kind == VM_KIND_WRITE_WATCH) {
-            c.kind = VM_KIND_PRIVATE;   /* nor a userfaultfd registration: unwatched */
-            c.ext = 0;
-        }
+        if (c.kind == VM_KIND_WRITE_WATCH)
+            vm_watch_moved_locked(&c);   /* nor a userfaultfd registration: unwatched */
         struct rm_spares sp = { { NULL, NULL } };
         if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
             rm_insert_run(&vw_state.map, &sp, &c);
