@@ -175,12 +175,12 @@ static void w9_engine(const char *eng, struct row *out)
 
 static void bench_watch(void)
 {
-    static const char *const engines[] = { "uffd", "softdirty" };
+    static const char *const engines[] = { "uffd", "softdirty", "sigsegv" };
     struct row *shared = mmap(NULL, 3 * sizeof *shared, PROT_READ | PROT_WRITE,
                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED)
         return;
-    for (size_t e = 0; e < 2; e++) {
+    for (size_t e = 0; e < sizeof engines / sizeof engines[0]; e++) {
         progress("9: write watches, engine %s (forked child)", engines[e]);
         for (int k = 0; k < 3; k++) {
             static const char *const ids[] = { "9a", "9b", "9c" };

@@ -3,7 +3,7 @@
  * GetWriteWatch, ResetWriteWatch, NtGetWriteWatch and NtResetWriteWatch.
  *
  * The whole suite runs once per tracking engine, forced with
- * VIRTUALWIN_WRITE_WATCH (uffd, softdirty); an engine this kernel cannot run
+ * VIRTUALWIN_WRITE_WATCH (uffd, softdirty, sigsegv); an engine this kernel cannot run
  * (VirtualAlloc(MEM_WRITE_WATCH) gives ERROR_NOT_SUPPORTED in a probe child)
  * is skipped with that reason printed.  Each test names the rule it checks
  * and asserts return values, last errors, the addresses reported, VirtualQuery
@@ -68,10 +68,16 @@ START_TEST(watch_invisible_in_query)
     p[3 * PG] = 1;
     p[9 * PG] = 1;
     VW_CHECK_MBI(p + 5 * PG, p + 5 * PG, p, RW, 11 * PG, MEM_COMMIT, RW, MEM_PRIVATE);
-    vw_assert_range_agrees(p, 16 * PG);
-    char flags[256];
-    ck_assert(vw_vmflags((uintptr_t)p, flags, sizeof flags));
-    ck_assert_msg(vw_has_vmflag(flags, "nh"), "no MADV_NOHUGEPAGE on the watch: %s", flags);
+    if (watch_is_sigsegv()) {
+        /* Stated reason: that engine's write protection of clean pages is what
+         * the kernel shows (by design), and mprotect already splits huge pages. */
+        ck_assert(vw_kernel_mapping((uintptr_t)p + 4 * PG, &(struct vw_kmap){ 0 }));
+    } else {
+        vw_assert_range_agrees(p, 16 * PG);
+        char flags[256];
+        ck_assert(vw_vmflags((uintptr_t)p, flags, sizeof flags));
+        ck_assert_msg(vw_has_vmflag(flags, "nh"), "no MADV_NOHUGEPAGE on the watch: %s", flags);
+    }
     VW_FREE_OK(p, 0, MEM_RELEASE);
 }
 END_TEST

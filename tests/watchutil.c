@@ -94,7 +94,18 @@ int child_fork_checks(char *p, size_t size)
     return 0;
 }
 
-static const char *const engines[] = { "uffd", "softdirty" };
+const char *watch_engine(void)
+{
+    const char *e = getenv("VIRTUALWIN_WRITE_WATCH");
+    return e ? e : "";
+}
+
+int watch_is_sigsegv(void)
+{
+    return !strcmp(watch_engine(), "sigsegv");
+}
+
+static const char *const engines[] = { "uffd", "softdirty", "sigsegv" };
 
 /* 0 if VirtualAlloc(MEM_WRITE_WATCH) works under the engine now set, 1 if it
  * gives ERROR_NOT_SUPPORTED, 2 otherwise (in a child, so this process keeps no

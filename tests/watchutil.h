@@ -27,6 +27,11 @@ size_t watch_pages(const void *base, size_t size, DWORD flags, size_t *idx, size
  * number of the failed step. */
 int child_fork_checks(char *p, size_t size);
 
+/* The engine the suite runs on now (VIRTUALWIN_WRITE_WATCH), "" if unset. */
+const char *watch_engine(void);
+/* 1 on the sigsegv engine, whose documented limits some tests check instead. */
+int watch_is_sigsegv(void);
+
 /* Runs the suite once per engine (VIRTUALWIN_WRITE_WATCH); engines this kernel
  * lacks are skipped with the reason printed.  The exit status for main. */
 int watch_run_engines(const char *prog, Suite *(*make)(void));

@@ -175,13 +175,22 @@ void vm_ws_done(int pagemap);
 NTSTATUS vm_watch_get(uintptr_t start, uintptr_t end, int reset, PVOID *out, size_t *count);
 NTSTATUS vm_watch_reset(uintptr_t start, uintptr_t end);
 /* Hooks, map lock held: a new watched allocation [base, end) (mapped, not yet
- * in the map; *ext gets its side record), a decommit of [start, end) in r's
+ * in the map, kernel protection lprot; *ext gets its side record), a decommit of [start, end) in r's
  * allocation (after the map change), the release of r's allocation (before
  * the space goes back), and pages the program took away (interposers). */
-NTSTATUS vm_watch_new_locked(uintptr_t base, uintptr_t end, uint32_t *ext);
+NTSTATUS vm_watch_new_locked(uintptr_t base, uintptr_t end, int lprot, uint32_t *ext);
+/* The kernel protection of [start, end) of r's watched allocation set to
+ * lprot as the engine needs it (clean pages may stay write-protected): 0 or
+ * an errno, as os_protect. */
+int vm_watch_protect_locked(struct vw_run *r, uintptr_t start, uintptr_t end, int lprot);
 void vm_watch_decommitted_locked(struct vw_run *r, uintptr_t start, uintptr_t end);
 void vm_watch_release_locked(struct vw_run *r);
 void vm_watch_removed_locked(const struct vw_run *piece);
+/* A run of a watched allocation the program moved with mremap (the
+ * interposer's copy, before it enters the map): no longer watched. */
+void vm_watch_moved_locked(struct vw_run *c);
+/* The program's mprotect gave [start, end) lprot: watched pages re-armed. */
+void vm_watch_program_protected_locked(uintptr_t start, uintptr_t end, int lprot);
 void vm_watch_emptied_locked(uintptr_t base);
 
 /* System figures (vm_sysinfo.c) for GetSystemInfo and GlobalMemoryStatusEx:

@@ -181,7 +181,7 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
         return err == ENOMEM && !commit ? STATUS_NO_MEMORY : vm_status_from_errno(err);
     }
     if (type & MEM_WRITE_WATCH) {
-        st = vm_watch_new_locked(base, end, &ext);
+        st = vm_watch_new_locked(base, end, lprot, &ext);
         if (st) {
             space_release(base, end - base, commit);
             rm_spare_put(&vw_state.map, &sp);
@@ -319,7 +319,9 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
         map_unlock();
         return st;
     }
-    int err = os_protect(start, end - start, prot_to_linux(eff));
+    int err = r->kind == VM_KIND_WRITE_WATCH
+                  ? vm_watch_protect_locked(r, start, end, prot_to_linux(eff))
+                  : os_protect(start, end - start, prot_to_linux(eff));
     if (err) {
         vw_restore_protection_locked(start, end);
         rm_spare_put(&vw_state.map, &sp);

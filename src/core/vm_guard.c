@@ -66,7 +66,7 @@ int vm_guard_fault(uintptr_t addr)
     if (cur && cur->state == RUN_COMMITTED && (cur->protect & PAGE_GUARD) &&
         rm_spare_get(&vw_state.map, &sp, 2) == 0) {
         uint16_t p = (uint16_t)(cur->protect & ~PAGE_GUARD);
-        if (os_protect(page, vw_page(), prot_to_linux(p)) == 0) {
+        if (vm_watch_protect_locked(cur, page, page + vw_page(), prot_to_linux(p)) == 0) {
             rm_set_range(&vw_state.map, &sp, page, page + vw_page(), 0, p, 0, 0);
             st = VM_GUARD_CLEARED;
         }

@@ -37,7 +37,7 @@ static void clear_guard_locked(uintptr_t start, uintptr_t end, struct rm_spares 
         uintptr_t b = r->end < end ? r->end : end;
         if (r->state == RUN_COMMITTED && (r->protect & PAGE_GUARD)) {
             uint16_t p = (uint16_t)(r->protect & ~PAGE_GUARD);
-            if (os_protect(cur, b - cur, prot_to_linux(p)) == 0) {
+            if (vm_watch_protect_locked(r, cur, b, prot_to_linux(p)) == 0) {
                 rm_set_range(&vw_state.map, sp, cur, b, 0, p, 0, 0);
                 rm_spare_get(&vw_state.map, sp, 2);
             }

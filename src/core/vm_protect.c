@@ -40,7 +40,9 @@ static NTSTATUS protect_own_locked(struct vw_run *r, uintptr_t start, uintptr_t 
         rm_spare_put(&vw_state.map, &sp);
         return STATUS_NO_MEMORY;
     }
-    int err = os_protect(start, end - start, prot_to_linux(eff));
+    int err = r->kind == VM_KIND_WRITE_WATCH
+                  ? vm_watch_protect_locked(r, start, end, prot_to_linux(eff))
+                  : os_protect(start, end - start, prot_to_linux(eff));
     if (err) {
         vw_restore_protection_locked(start, end);
         rm_spare_put(&vw_state.map, &sp);

@@ -5,8 +5,8 @@
  * watch true.
  *
  * Engines, chosen once per process at the first watched allocation
- * (VIRTUALWIN_WRITE_WATCH=uffd|softdirty forces one; unset: the first that
- * works, in that order):
+ * (VIRTUALWIN_WRITE_WATCH=uffd|softdirty|sigsegv forces one; unset: the
+ * first that works, in that order; sigsegv is in vm_watch_sig.c):
  * - uffd (Linux 6.7+): the allocation is registered with a userfaultfd in
  *   asynchronous write-protect mode and every page protected (markers on
  *   unpopulated ones).  The first store to a page, by the program or by the
@@ -32,7 +32,7 @@
  * that are not present, and reports every present page as written once (a
  * superset of the parent's state at the fork, never a lost write).
  */
-#include "core/vm.h"
+#include "core/watch.h"
 #include "os/os.h"
 #include "os/wp.h"
 #include "os/proc.h"
@@ -42,27 +42,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-enum { ENG_UNKNOWN = 0, ENG_NONE, ENG_UFFD, ENG_SOFTDIRTY };
+struct watch_state vw_watch = { ENG_UNKNOWN, 0, -1, -1, NULL, 1, 0, 0 };
+#define W vw_watch
 
-/* A watched allocation's dirty bits (softdirty engine). */
-struct watch_rec {
-    uintptr_t base;   /* 0: a free record */
-    size_t pages, bits_len;
-    uint64_t *bits;
-};
-
-static struct {
-    int engine;
-    int pid;   /* the process the descriptors were opened in */
-    int uffd, pagemap;
-    struct watch_rec *rec;   /* rec[0] unused: ext 0 means none */
-    size_t nrec, caprec, rec_len;
-} W = { ENG_UNKNOWN, 0, -1, -1, NULL, 1, 0, 0 };
-
-static size_t pages_of(uintptr_t a, uintptr_t b)
-{
-    return (b - a) / vw_page();
-}
+#define pages_of watch_pages_of
 
 static int softdirty_works(void)
 {
@@ -83,6 +66,10 @@ static int softdirty_works(void)
 /* Opens the descriptors of `engine` in this process; 0 or an errno. */
 static int open_engine(int engine)
 {
+    if (engine == ENG_SIGSEGV) {
+        W.pid = os_proc_pid();
+        return sig_start();
+    }
     if (os_pagemap_open(&W.pagemap))
         return ENOTSUP;
     if (engine == ENG_UFFD) {
@@ -103,13 +90,16 @@ static int choose(void)
 {
     const char *e = getenv("VIRTUALWIN_WRITE_WATCH");
     int want = !e || !*e ? 0 : !strcmp(e, "uffd") ? ENG_UFFD
-                         : !strcmp(e, "softdirty") ? ENG_SOFTDIRTY : ENG_NONE;
+                         : !strcmp(e, "softdirty") ? ENG_SOFTDIRTY
+                         : !strcmp(e, "sigsegv") ? ENG_SIGSEGV : ENG_NONE;
     if (want == ENG_NONE)
         return ENG_NONE;   /* an engine this build does not have */
-    if (want != ENG_SOFTDIRTY && open_engine(ENG_UFFD) == 0)
+    if ((!want || want == ENG_UFFD) && open_engine(ENG_UFFD) == 0)
         return ENG_UFFD;
-    if (want != ENG_UFFD && open_engine(ENG_SOFTDIRTY) == 0)
+    if ((!want || want == ENG_SOFTDIRTY) && open_engine(ENG_SOFTDIRTY) == 0)
         return ENG_SOFTDIRTY;
+    if ((!want || want == ENG_SIGSEGV) && open_engine(ENG_SIGSEGV) == 0)
+        return ENG_SIGSEGV;
     return ENG_NONE;
 }
 
@@ -139,7 +129,8 @@ static int reopen_locked(void)
 {
     if (W.uffd >= 0)
         os_close(W.uffd);
-    os_close(W.pagemap);
+    if (W.pagemap >= 0)
+        os_close(W.pagemap);
     W.uffd = W.pagemap = -1;
     if (open_engine(W.engine)) {
         W.engine = ENG_NONE;
@@ -159,14 +150,15 @@ static int ensure_locked(void)
         W.engine = choose();
     if (W.engine == ENG_NONE)
         return ENOTSUP;
-    return W.pid == os_proc_pid() ? 0 : reopen_locked();
+    /* A written page's protection is inherited: the sigsegv state needs no repair. */
+    return W.pid == os_proc_pid() || W.engine == ENG_SIGSEGV ? 0 : reopen_locked();
 }
 
 /* ---- softdirty records ------------------------------------------------------ */
 
 static void fold_all_locked(void)
 {
-    for (size_t i = 1; i < W.nrec; i++)
+    for (size_t i = 1; W.engine == ENG_SOFTDIRTY && i < W.nrec; i++)
         if (W.rec[i].base)
             os_softdirty_or(W.pagemap, W.rec[i].base, W.rec[i].pages, vw_page(), W.rec[i].bits, 0);
 }
@@ -189,35 +181,37 @@ static int rec_new_locked(uintptr_t base, size_t pages, uint32_t *ext)
     size_t i = 1;
     while (i < W.nrec && W.rec[i].base)
         i++;
-    if (i == W.nrec && W.nrec == W.caprec) {
+    if (i >= W.caprec) {   /* rec[0] is never used: a first table is needed too */
         size_t cap = W.caprec ? W.caprec * 2 : 64;
         size_t len = page_ceil(cap * sizeof *W.rec);
         uintptr_t a = 0;
         if (cap >= ((size_t)1 << 28) || os_map_anon(&a, len, PROT_READ | PROT_WRITE))
             return ENOMEM;
-        if (W.rec) {
+        if (W.rec)   /* the old table stays: a fault claimer may be reading it */
             memcpy((void *)a, W.rec, W.nrec * sizeof *W.rec);
-            os_unmap((uintptr_t)W.rec, W.rec_len);
-        }
-        W.rec = (struct watch_rec *)a;
+        __atomic_store_n(&W.rec, (struct watch_rec *)a, __ATOMIC_RELEASE);
         W.caprec = cap;
         W.rec_len = len;
     }
-    size_t blen = page_ceil((pages + 63) / 64 * 8);
+    size_t bits = (pages + 63) / 64 * 8;
+    size_t blen = page_ceil(bits + (W.engine == ENG_SIGSEGV ? pages : 0));
     uintptr_t b = 0;
     if (os_map_anon(&b, blen, PROT_READ | PROT_WRITE))
         return ENOMEM;
-    W.rec[i] = (struct watch_rec){ base, pages, blen, (uint64_t *)b };
+    W.rec[i] = (struct watch_rec){ 0, pages, blen, (uint64_t *)b, (uint8_t *)(b + bits) };
+    __atomic_store_n(&W.rec[i].base, base, __ATOMIC_RELEASE);
     if (i == W.nrec)
-        W.nrec++;
+        __atomic_store_n(&W.nrec, W.nrec + 1, __ATOMIC_RELEASE);
     *ext = (uint32_t)i;
     return 0;
 }
 
 static void rec_free(struct watch_rec *w)
 {
+    __atomic_store_n(&w->base, 0, __ATOMIC_RELEASE);
+    if (W.engine == ENG_SIGSEGV)
+        sig_quiesce();   /* no claimer still reads the arrays */
     os_unmap((uintptr_t)w->bits, w->bits_len);
-    w->base = 0;
 }
 
 static struct watch_rec *rec_of(const struct vw_run *r)
@@ -228,7 +222,7 @@ static struct watch_rec *rec_of(const struct vw_run *r)
 
 /* ---- hooks (map lock held) -------------------------------------------------- */
 
-NTSTATUS vm_watch_new_locked(uintptr_t base, uintptr_t end, uint32_t *ext)
+NTSTATUS vm_watch_new_locked(uintptr_t base, uintptr_t end, int lprot, uint32_t *ext)
 {
     *ext = 0;
     if (ensure_locked())
@@ -238,6 +232,11 @@ NTSTATUS vm_watch_new_locked(uintptr_t base, uintptr_t end, uint32_t *ext)
         err = uffd_arm(base, end, 1);
         if (err)
             os_uffd_unregister(W.uffd, base, end - base);
+    } else if (W.engine == ENG_SIGSEGV) {
+        err = rec_new_locked(base, pages_of(base, end), ext);
+        if (!err && lprot != PROT_NONE &&
+            (err = sig_protect_locked(&W.rec[*ext], base, end, lprot)) != 0)
+            rec_free(&W.rec[*ext]);
     } else {
         /* Cleared before the record exists: the new mapping reads all
          * soft-dirty until a clear. */
@@ -263,10 +262,40 @@ void vm_watch_decommitted_locked(struct vw_run *r, uintptr_t start, uintptr_t en
         return;
     }
     struct watch_rec *w = rec_of(r);
+    if (W.engine == ENG_SIGSEGV) {
+        if (w)
+            sig_forget_locked(w, start, end);
+        return;
+    }
     os_advise(start, end - start, MADV_NOHUGEPAGE);
     sd_clear_locked();
     if (w)
         bits_clear(w, pages_of(base, start), pages_of(base, end));
+}
+
+void vm_watch_moved_locked(struct vw_run *c)
+{
+    /* Unwatched at its new address: the protection the map gives it, not the
+     * write protection the sigsegv engine left on clean pages. */
+    if (W.engine == ENG_SIGSEGV && c->state == RUN_COMMITTED)
+        os_protect(c->start, c->end - c->start, prot_to_linux(c->protect));
+    c->kind = VM_KIND_PRIVATE;
+    c->ext = 0;
+}
+
+void vm_watch_program_protected_locked(uintptr_t start, uintptr_t end, int lprot)
+{
+    for (struct vw_run *q = rm_find_from(&vw_state.map, start);
+         W.engine == ENG_SIGSEGV && q && q->start < end; q = rm_next(q))
+        if (q->kind == VM_KIND_WRITE_WATCH && q->state == RUN_COMMITTED)
+            vm_watch_protect_locked(q, q->start > start ? q->start : start,
+                                    q->end < end ? q->end : end, lprot);
+}
+
+int vm_watch_protect_locked(struct vw_run *r, uintptr_t start, uintptr_t end, int lprot)
+{
+    struct watch_rec *w = W.engine == ENG_SIGSEGV ? rec_of(r) : NULL;
+    return w ? sig_protect_locked(w, start, end, lprot) : os_protect(start, end - start, lprot);
 }
 
 void vm_watch_release_locked(struct vw_run *r)
@@ -286,15 +315,17 @@ void vm_watch_release_locked(struct vw_run *r)
 
 void vm_watch_removed_locked(const struct vw_run *piece)
 {
-    struct watch_rec *w = W.engine == ENG_SOFTDIRTY ? rec_of(piece) : NULL;
-    if (w)
+    struct watch_rec *w = W.engine == ENG_UFFD ? NULL : rec_of(piece);
+    if (w && W.engine == ENG_SIGSEGV)
+        sig_forget_locked(w, piece->start, piece->end);
+    else if (w)
         bits_clear(w, pages_of(piece->alloc_base, piece->start),
                    pages_of(piece->alloc_base, piece->end));
 }
 
 void vm_watch_emptied_locked(uintptr_t base)
 {
-    for (size_t i = 1; W.engine == ENG_SOFTDIRTY && i < W.nrec; i++)
+    for (size_t i = 1; W.engine > ENG_UFFD && i < W.nrec; i++)
         if (W.rec[i].base == base)
             rec_free(&W.rec[i]);
 }
@@ -341,6 +372,18 @@ static NTSTATUS chunk_locked(struct vw_run *r, uintptr_t *cur, uintptr_t end, in
     if (!w)
         return STATUS_INVALID_PARAMETER;
     uintptr_t base = r->alloc_base;
+    if (W.engine == ENG_SIGSEGV) {
+        size_t i = pages_of(base, *cur), stop = pages_of(base, end);
+        for (; i < stop && *n < want; i++)
+            if (watch_bit(w, i)) {
+                buf[(*n)++] = base + i * vw_page();
+                int err = reset ? sig_clean_locked(w, buf[*n - 1], buf[*n - 1] + vw_page()) : 0;
+                if (err)
+                    return vm_status_from_errno(err);
+            }
+        *cur = base + i * vw_page();
+        return STATUS_SUCCESS;
+    }
     if (first) {
         /* Reset: all state into the bitmaps, hardware bits clear; from here
          * on, stores land in the soft-dirty bits, never in reported ones. */
@@ -392,6 +435,9 @@ NTSTATUS vm_watch_reset(uintptr_t start, uintptr_t end)
     int err = 0;
     if (!st && W.engine == ENG_UFFD) {
         err = os_uffd_protect(W.uffd, start, end - start);
+    } else if (!st && W.engine == ENG_SIGSEGV) {
+        struct watch_rec *w = rec_of(r);
+        err = w ? sig_clean_locked(w, start, end) : 0;
     } else if (!st) {
         struct watch_rec *w = rec_of(r);
         err = sd_clear_locked();

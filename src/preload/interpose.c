@@ -304,6 +304,7 @@ VW_API int mprotect(void *addr, size_t len, int prot)
         while (r && r->alloc_base == base)
             r = rm_next(r);
     }
+    vm_watch_program_protected_locked(start, end, prot);
     map_unlock();
     return 0;
 }
@@ -522,10 +523,8 @@ static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const 
          * grew (with MREMAP_DONTUNMAP too, on the new range); reset state
          * does not follow (the moved pages are ordinary again). */
         c.flags &= RUN_LOCKED;
-        if (c.kind == VM_KIND_WRITE_WATCH) {
-            c.kind = VM_KIND_PRIVATE;   /* nor a userfaultfd registration: unwatched */
-            c.ext = 0;
-        }
+        if (c.kind == VM_KIND_WRITE_WATCH)
+            vm_watch_moved_locked(&c);   /* nor a userfaultfd registration: unwatched */
         struct rm_spares sp = { { NULL, NULL } };
         if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
             rm_insert_run(&vw_state.map, &sp, &c);
