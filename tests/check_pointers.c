@@ -229,6 +229,73 @@ static struct outcome call_proc_address(void *p)
     return out_bool(GetProcAddress(GetModuleHandleA("kernel32.dll"), p) != NULL);
 }
 
+/* Sections and files (issue 14).  A successful create sets the last error
+ * to 0, as on Windows: these calls put the row's 1234 back after closing
+ * what they made, so "success" reads as it does for the other rows. */
+static struct outcome out_handle(HANDLE h, HANDLE bad)
+{
+    if (h == bad)
+        return out_bool(FALSE);
+    DWORD e = GetLastError();
+    CloseHandle(h);
+    SetLastError(e == 0 || e == ERROR_ALREADY_EXISTS ? 1234 : e);
+    return out_bool(TRUE);
+}
+static struct outcome call_open_mapping_a(void *p)
+{
+    return out_handle(OpenFileMappingA(FILE_MAP_READ, FALSE, p), NULL);
+}
+static struct outcome call_open_mapping_w(void *p)
+{
+    return out_handle(OpenFileMappingW(FILE_MAP_READ, FALSE, p), NULL);
+}
+static struct outcome call_create_mapping_a(void *p)
+{
+    return out_handle(CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, PG, p),
+                      NULL);
+}
+static struct outcome call_create_mapping_w(void *p)
+{
+    return out_handle(CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, PG, p),
+                      NULL);
+}
+static struct outcome call_create_file_a(void *p)
+{
+    return out_handle(CreateFileA(p, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL),
+                      INVALID_HANDLE_VALUE);
+}
+static struct outcome call_create_file_w(void *p)
+{
+    return out_handle(CreateFileW(p, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL),
+                      INVALID_HANDLE_VALUE);
+}
+static struct outcome call_file_size(void *p)
+{
+    HANDLE f = CreateFileA("/dev/null", GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
+    ck_assert_ptr_ne(f, INVALID_HANDLE_VALUE);
+    SetLastError(1234);
+    BOOL r = GetFileSizeEx(f, p);
+    DWORD e = GetLastError();
+    CloseHandle(f);
+    SetLastError(e);
+    return out_bool(r);
+}
+/* DuplicateHandle's target, now that a real handle exists to duplicate. */
+static struct outcome call_duplicate_target(void *p)
+{
+    HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, PG, NULL);
+    ck_assert_ptr_nonnull(h);
+    SetLastError(1234);
+    BOOL r = DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), p, 0, FALSE,
+                             DUPLICATE_SAME_ACCESS);
+    DWORD e = GetLastError();
+    if (r && p)
+        CloseHandle(*(HANDLE *)p);
+    CloseHandle(h);
+    SetLastError(e);
+    return out_bool(r);
+}
+
 /* Rows for the pointers the library dereferences.  The *_err fields say what
  * a kind gives when it is not ERROR_NOACCESS: VALID (the call succeeds) or
  * the error Windows documents. */
@@ -281,6 +348,26 @@ static const struct data_row data_rows[] = {
     /* Values below 0x10000 are ordinals, as on Windows: none is exported. */
     { "GetProcAddress lpProcName", call_proc_address, 16, 0, ERROR_PROC_NOT_FOUND,
       ERROR_PROC_NOT_FOUND, ERROR_PROC_NOT_FOUND, NULL },
+    /* Names of sections and files.  NULL: the call's own rule.  In the
+     * read-only pages: for the A calls a short name of pattern bytes (the
+     * page holds a 0 byte soon after), which names nothing or makes a new
+     * section; for the W calls pattern characters longer than any name the
+     * library takes (ERROR_INVALID_NAME). */
+    { "OpenFileMappingA lpName", call_open_mapping_a, 16, 0, ERROR_INVALID_PARAMETER, 0,
+      ERROR_FILE_NOT_FOUND, NULL },
+    { "OpenFileMappingW lpName", call_open_mapping_w, 16, 0, ERROR_INVALID_PARAMETER, 0,
+      ERROR_INVALID_NAME, NULL },
+    { "CreateFileMappingA lpName", call_create_mapping_a, 16, 0, VALID, 0, VALID, NULL },
+    { "CreateFileMappingW lpName", call_create_mapping_w, 16, 0, VALID, 0, ERROR_INVALID_NAME,
+      NULL },
+    { "CreateFileA lpFileName", call_create_file_a, 16, 0, ERROR_PATH_NOT_FOUND, 0,
+      ERROR_FILE_NOT_FOUND, NULL },
+    { "CreateFileW lpFileName", call_create_file_w, 16, 0, ERROR_PATH_NOT_FOUND, 0,
+      ERROR_INVALID_NAME, NULL },
+    { "GetFileSizeEx lpFileSize", call_file_size, sizeof(LARGE_INTEGER), 1, 0, 0, 0, NULL },
+    /* NULL: the duplicate is made and closed again (NtDuplicateObject). */
+    { "DuplicateHandle lpTargetHandle", call_duplicate_target, sizeof(HANDLE), 1, VALID, 0, 0,
+      NULL },
     /* NATIVE ROWS go here once src/nt exists: NtQueryVirtualMemory
      * (MemoryInformation, ReturnLength), NtProtectVirtualMemory (BaseAddress,
      * RegionSize, OldAccessProtection), NtAllocateVirtualMemory and

@@ -52,6 +52,15 @@ static const struct {
     API(VirtualUnlock),              API(LoadLibraryA),
     API(LoadLibraryW),               API(FreeLibrary),
     API(CloseHandle),                API(DuplicateHandle),
+    /* sections and views (issue 14) */
+    API(CreateFileMappingA),         API(CreateFileMappingW),
+    API(CreateFileMapping2),         API(OpenFileMappingA),
+    API(OpenFileMappingW),           API(MapViewOfFile),
+    API(MapViewOfFileEx),            API(MapViewOfFile3),
+    API(UnmapViewOfFile),            API(UnmapViewOfFileEx),
+    API(UnmapViewOfFile2),           API(FlushViewOfFile),
+    API(CreateFileA),                API(CreateFileW),
+    API(GetFileSizeEx),
 };
 
 /* ntdll exports. */
@@ -63,6 +72,7 @@ static const struct {
     API(NtLockVirtualMemory),     API(NtProtectVirtualMemory),  API(NtQueryVirtualMemory),
     API(NtUnlockVirtualMemory),   API(RtlNtStatusToDosError),
     API(NtClose),                 API(NtDuplicateObject),
+    API(NtMapViewOfSection),      API(NtUnmapViewOfSection),    API(NtUnmapViewOfSectionEx),
 };
 
 /* This library's load base. */
