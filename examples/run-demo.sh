@@ -92,7 +92,7 @@ run() {
     fi
 }
 
-for example in sparse_array jit; do
+for example in sparse_array jit shared_section; do
     run linked "$example"
     run preload "${example}_preload"
 done

@@ -181,6 +181,17 @@ static size_t open_committed_locked(struct vw_run *r, struct vw_section *s, DWOR
     return done;
 }
 
+/* Records [base, end) as a placeholder (VirtualAlloc2's shape: one reserved
+ * PAGE_NOACCESS allocation of kind VM_KIND_PLACEHOLDER); uses one spare. */
+static void insert_placeholder_locked(struct rm_spares *sp, uintptr_t base, uintptr_t end)
+{
+    struct vw_run *p = rm_insert_alloc(&vw_state.map, sp, base, end, PAGE_NOACCESS,
+                                       RUN_RESERVED, 0);
+    rm_write_begin();
+    p->kind = VM_KIND_PLACEHOLDER;
+    rm_write_end();
+}
+
 /* Finds or checks the place of a new view; claims its space. */
 static NTSTATUS place_locked(uintptr_t addr, size_t len, int replace, uintptr_t *base)
 {
@@ -236,15 +247,20 @@ NTSTATUS vm_view_map(HANDLE section, uintptr_t addr, uint64_t offset, size_t siz
     struct rm_spares sp = { { NULL, NULL } };
     uintptr_t base = 0;
     map_lock();
-    uint32_t ext = rm_spare_get(&vw_state.map, &sp, 1) ? 0 : rec_new_locked(s, offset);
+    uint32_t ext = rm_spare_get(&vw_state.map, &sp, 2) ? 0 : rec_new_locked(s, offset);
     st = ext ? place_locked(addr, len, replace, &base) : STATUS_NO_MEMORY;
     if (!st) {
         int err = os_map_fd_fixed(base, len, reserve ? PROT_NONE : prot_to_linux(prot), shared,
                                   si.fd, offset);
-        if (err) {
+        if (err && replace) {
+            /* The placeholder comes back as it was (reserved, PROT_NONE). */
+            os_decommit(base, len);
+            insert_placeholder_locked(&sp, base, base + len);
+        } else if (err) {
             space_release(base, len, 1);
-            st = vm_status_from_errno(err);
         }
+        if (err)
+            st = vm_status_from_errno(err);
     }
     if (st) {
         if (ext) {
@@ -302,11 +318,7 @@ NTSTATUS vm_view_unmap(uintptr_t addr, int preserve)
         rm_remove_alloc(&vw_state.map, rm_find(&vw_state.map, base));
         vw_state.committed -= s.committed_bytes;
         vw_state.locked -= s.locked_bytes;
-        struct vw_run *p = rm_insert_alloc(&vw_state.map, &sp, base, end, PAGE_NOACCESS,
-                                           RUN_RESERVED, 0);
-        rm_write_begin();
-        p->kind = VM_KIND_PLACEHOLDER;
-        rm_write_end();
+        insert_placeholder_locked(&sp, base, end);
         rm_spare_put(&vw_state.map, &sp);
     } else {
         NTSTATUS st = vm_release_alloc_locked(r);
