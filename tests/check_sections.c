@@ -120,6 +120,10 @@ START_TEST(test_view_basics)
     VW_EXPECT_FAIL(VirtualFree(w, 0, MEM_RELEASE), ERROR_INVALID_PARAMETER);
     VW_EXPECT_FAIL(VirtualFree(w, G, MEM_DECOMMIT), ERROR_INVALID_PARAMETER);
     ck_assert(vw_has_pattern(w, 4 * G, 11));
+    /* MEM_RESET applies (Windows: the contents may go; a shared view keeps them). */
+    VW_EXPECT_ALLOC_AT(VirtualAlloc(w, 4 * G, MEM_RESET, PAGE_READONLY), w);
+    VW_CHECK_MBI(w, w, w, PAGE_READWRITE, 4 * G, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+    ck_assert(vw_has_pattern(r, 4 * G, 11));
     /* Unmapping by an address inside the view; twice fails. */
     VW_EXPECT_OK(UnmapViewOfFile(w + 5));
     VW_CHECK_FREE(w, 4 * G);
@@ -738,7 +742,11 @@ START_TEST(test_native)
     ck_assert_ptr_nonnull(v);
     VW_CHECK_MBI(v, v, v, PAGE_READONLY, 2 * G, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
     VW_EXPECT_OK(UnmapViewOfFile2(GetCurrentProcess(), v, 0));
-    EXPECT_MAP_FAIL(MapViewOfFile3(h, NULL, NULL, 0, 0, 0, PAGE_READONLY, NULL, 0),
+    /* NULL is the current process (Microsoft's own sample passes it); another is not. */
+    v = MapViewOfFile3(h, NULL, NULL, 0, 0, 0, PAGE_READONLY, NULL, 0);
+    ck_assert_ptr_nonnull(v);
+    VW_EXPECT_OK(UnmapViewOfFile(v));
+    EXPECT_MAP_FAIL(MapViewOfFile3(h, (HANDLE)0x40, NULL, 0, 0, 0, PAGE_READONLY, NULL, 0),
                     ERROR_INVALID_HANDLE);
     EXPECT_MAP_FAIL(MapViewOfFile3(h, GetCurrentProcess(), NULL, 0, 0, 0, PAGE_READONLY, NULL, 1),
                     ERROR_INVALID_PARAMETER);
@@ -763,6 +771,22 @@ START_TEST(test_program_munmap)
     vw_assert_all_agree();
     VW_EXPECT_OK(UnmapViewOfFile(v));
     VW_CHECK_FREE(v, G);
+    /* mprotect and mremap by the program: the view moves with its section. */
+    char *m = map_ok(h, FILE_MAP_WRITE, 0, G);
+    m[1] = 21;
+    ck_assert_int_eq(mprotect(m, PG, PROT_READ), 0);
+    VW_CHECK_MBI(m, m, m, PAGE_READWRITE, PG, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+    char *to = vw_free_space(G);
+    ck_assert_ptr_eq(mremap(m, G, G, MREMAP_MAYMOVE | MREMAP_FIXED, to), to);
+    VW_CHECK_FREE(m, G);
+    VW_CHECK_MBI(to + PG, to + PG, to, PAGE_READWRITE, G - PG, MEM_COMMIT, PAGE_READWRITE,
+                 MEM_MAPPED);
+    char *other = map_ok(h, FILE_MAP_READ, 0, 0);
+    ck_assert_int_eq(other[1], 21);
+    ck_assert_int_eq(to[1], 21);
+    vw_assert_all_agree();
+    VW_EXPECT_OK(UnmapViewOfFile(to));
+    VW_EXPECT_OK(UnmapViewOfFile(other));
     char *w = map_ok(h, FILE_MAP_WRITE, 0, 0);
     ck_assert_int_eq(munmap(w, 2 * G), 0);
     VW_EXPECT_FAIL(UnmapViewOfFile(w), ERROR_INVALID_ADDRESS);

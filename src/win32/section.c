@@ -8,7 +8,8 @@
  * offset from its two halves, names converted to UTF-8 after their probe
  * (an unreadable name: ERROR_NOACCESS), and the last error of a successful
  * CreateFileMapping / CreateFile: ERROR_ALREADY_EXISTS when the object was
- * there, else 0 (Windows sets it on success for these calls).
+ * there, else 0 (Windows sets it on success for these calls); MapViewOfFile3
+ * with a NULL process maps into the current one.
  */
 #include "core/vw.h"
 #include "nt/nt.h"
@@ -213,9 +214,9 @@ VW_API PVOID WINAPI MapViewOfFile3(HANDLE FileMapping, HANDLE Process, PVOID Bas
         r = (PVOID)(uintptr_t)vw_fail(ERROR_INVALID_PARAMETER);
     else if (ParameterCount)
         r = (PVOID)(uintptr_t)vw_fail(ERROR_NOT_SUPPORTED);   /* README: extended parameters */
-    else
-        r = map_view(FileMapping, Process, BaseAddress, Offset, ViewSize, AllocationType,
-                     PageProtection);
+    else   /* kernelbase: NULL is the current process (Microsoft's ring-buffer sample) */
+        r = map_view(FileMapping, Process ? Process : VW_PSEUDO_PROCESS, BaseAddress, Offset,
+                     ViewSize, AllocationType, PageProtection);
     VW_TRACE(r != NULL, "MapViewOfFile3(%H, %H, %p, %z, %z, %A, %P, %p, %u) = %p", FileMapping,
              Process, BaseAddress, (size_t)Offset, ViewSize, AllocationType, PageProtection,
              ExtendedParameters, ParameterCount, r);
