@@ -92,7 +92,7 @@ run() {
     fi
 }
 
-for example in sparse_array jit shared_section; do
+for example in sparse_array jit shared_section ring_buffer; do
     run linked "$example"
     run preload "${example}_preload"
 done

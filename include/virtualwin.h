@@ -439,9 +439,9 @@ typedef struct _WIN32_MEMORY_RANGE_ENTRY {
 } WIN32_MEMORY_RANGE_ENTRY, *PWIN32_MEMORY_RANGE_ENTRY;
 
 /* ---- extended parameters (VirtualAlloc2, MapViewOfFile3) ------------------
- * Not implemented by the library; declared so that code which declares
- * pointers to those calls before looking them up with GetProcAddress (and
- * falls back when the lookup fails) compiles unchanged.  Win64 layouts. */
+ * VirtualAlloc2 takes MemExtendedParameterAddressRequirements (a pointer to
+ * MEM_ADDRESS_REQUIREMENTS), MemExtendedParameterNumaNode (accepted, a
+ * preference) and MemExtendedParameterAttributeFlags 0.  Win64 layouts. */
 typedef enum MEM_EXTENDED_PARAMETER_TYPE {
     MemExtendedParameterInvalidType = 0,
     MemExtendedParameterAddressRequirements,
@@ -544,6 +544,19 @@ WINBASEAPI BOOL WINAPI FreeLibrary(HMODULE hLibModule);
 #define LoadLibrary LoadLibraryA
 #endif
 WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
+
+/* VirtualAlloc2 and placeholders (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER;
+ * VirtualFree with MEM_PRESERVE_PLACEHOLDER / MEM_COALESCE_PLACEHOLDERS). */
+WINBASEAPI PVOID WINAPI VirtualAlloc2(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+                                      ULONG AllocationType, ULONG PageProtection,
+                                      MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                      ULONG ParameterCount);
+WINBASEAPI PVOID WINAPI VirtualAlloc2FromApp(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+                                             ULONG AllocationType, ULONG PageProtection,
+                                             MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                             ULONG ParameterCount);
+WINBASEAPI PVOID WINAPI VirtualAllocFromApp(PVOID BaseAddress, SIZE_T Size, ULONG AllocationType,
+                                            ULONG Protection);
 
 /* Handles (sections, processes): CloseHandle and DuplicateHandle. */
 WINBASEAPI BOOL WINAPI CloseHandle(HANDLE hObject);

@@ -238,12 +238,12 @@ START_TEST(test_windows_pattern)
 END_TEST
 
 /* Item 6: names that are not the library's exports give NULL and ERROR_PROC_NOT_FOUND
- * (127): calls not built (GetWriteWatch, ResetWriteWatch, VirtualAlloc2, ...), the
+ * (127): calls not built (GetWriteWatch, ResetWriteWatch, ...), the
  * empty name, near misses, and wrong case (export names are case-sensitive). */
 START_TEST(test_unknown_procs)
 {
     static const char *const bad[] = {
-        "GetWriteWatch", "ResetWriteWatch", "VirtualAlloc2", "VirtualAllocExNuma",
+        "GetWriteWatch", "ResetWriteWatch", "VirtualAlloc3", "VirtualAllocExNuma",
         "MapViewOfFile2", "CreateFileMappingNumaA", "", "VirtualAllocx", "VirtualAllo",
         "virtualalloc", "VIRTUALALLOC", "Virtualalloc", "mmap", "munmap", "malloc",
         "vw_init", "getpid",

@@ -117,7 +117,8 @@ START_TEST(test_alloc_failures)
         { ME, 0, 0, 0x1000, MEM_COMMIT | AT_ROUND_TO_PAGE, PAGE_READWRITE, STATUS_INVALID_PARAMETER_5 },
         { ME, 0, 0, 0x1000, MEM_COMMIT | MEM_RESET, PAGE_READWRITE, STATUS_INVALID_PARAMETER_5 },
         { ME, 0, 0, 0x1000, MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE, STATUS_INVALID_PARAMETER_5 },
-        { ME, 0, 0, 0x1000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, STATUS_INVALID_PARAMETER_5 },
+        /* Placeholders only through NtAllocateVirtualMemoryEx (Wine's ntdll tests). */
+        { ME, 0, 0, 0x1000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, STATUS_INVALID_PARAMETER },
         { ME, 0, 0, 0x1000, MEM_COMMIT, 0, STATUS_INVALID_PAGE_PROTECTION },
         { ME, 0, 0, 0x1000, MEM_COMMIT, PAGE_WRITECOPY, STATUS_INVALID_PAGE_PROTECTION },
         { ME, 0, 0, 0x1000, MEM_COMMIT, PAGE_READWRITE | PAGE_READONLY, STATUS_INVALID_PAGE_PROTECTION },
@@ -301,7 +302,10 @@ START_TEST(test_free_statuses)
     len = 0;
     ck_status(NtFreeVirtualMemory(ME, &at, &len, 0), STATUS_INVALID_PARAMETER_4);
     ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_RELEASE | MEM_DECOMMIT), STATUS_INVALID_PARAMETER_4);
+    /* A placeholder flag with size 0 (check_placeholders has the rest). */
     ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER),
+              STATUS_INVALID_PARAMETER_3);
+    ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_DECOMMIT | MEM_PRESERVE_PLACEHOLDER),
               STATUS_INVALID_PARAMETER_4);
     ck_status(NtFreeVirtualMemory(NULL, &at, &len, MEM_RELEASE), STATUS_INVALID_HANDLE);
     at = NULL;

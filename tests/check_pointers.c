@@ -26,6 +26,7 @@
  */
 #include <check.h>
 #include <virtualwin.h>
+#include <virtualwin/nt.h>
 #include "testutil.h"
 
 #include <stdio.h>
@@ -296,6 +297,49 @@ static struct outcome call_duplicate_target(void *p)
     return out_bool(r);
 }
 
+/* VirtualAlloc2's extended parameters: the array, and the address
+ * requirements one points to; NtAllocateVirtualMemoryEx's in/out pair (a
+ * native call: its status becomes the last error here). */
+static struct outcome call_alloc2_params(void *p)
+{
+    void *r = VirtualAlloc2(NULL, NULL, PG, MEM_RESERVE, PAGE_READWRITE, p, 1);
+    if (r)
+        vw_release(r);
+    return out_bool(r != NULL);
+}
+static struct outcome call_alloc2_requirements(void *p)
+{
+    MEM_EXTENDED_PARAMETER e;
+    memset(&e, 0, sizeof e);
+    e.Type = MemExtendedParameterAddressRequirements;
+    e.Pointer = p;
+    return call_alloc2_params(&e);
+}
+static struct outcome out_status(NTSTATUS st)
+{
+    if (st)
+        SetLastError(RtlNtStatusToDosError(st));
+    return (struct outcome){ st == STATUS_SUCCESS, 0 };
+}
+static struct outcome call_ntalloc_ex_base(void *p)
+{
+    SIZE_T s = PG;
+    NTSTATUS st = NtAllocateVirtualMemoryEx(GetCurrentProcess(), p, &s, MEM_RESERVE,
+                                            PAGE_READWRITE, NULL, 0);
+    struct outcome o = out_status(st);
+    o.wrote_good = st && s != PG;
+    return o;
+}
+static struct outcome call_ntalloc_ex_size(void *p)
+{
+    PVOID b = NULL;
+    NTSTATUS st = NtAllocateVirtualMemoryEx(GetCurrentProcess(), &b, p, MEM_RESERVE,
+                                            PAGE_READWRITE, NULL, 0);
+    struct outcome o = out_status(st);
+    o.wrote_good = st && b != NULL;
+    return o;
+}
+
 /* Rows for the pointers the library dereferences.  The *_err fields say what
  * a kind gives when it is not ERROR_NOACCESS: VALID (the call succeeds) or
  * the error Windows documents. */
@@ -367,6 +411,18 @@ static const struct data_row data_rows[] = {
     { "GetFileSizeEx lpFileSize", call_file_size, sizeof(LARGE_INTEGER), 1, 0, 0, 0, NULL },
     /* NULL: the duplicate is made and closed again (NtDuplicateObject). */
     { "DuplicateHandle lpTargetHandle", call_duplicate_target, sizeof(HANDLE), 1, VALID, 0, 0,
+      NULL },
+    /* An array of one: NULL with a count is ERROR_INVALID_PARAMETER; in the
+     * read-only pages the pattern is no valid parameter (reserved bits set). */
+    { "VirtualAlloc2 ExtendedParameters", call_alloc2_params, sizeof(MEM_EXTENDED_PARAMETER), 0,
+      ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
+    /* In the read-only pages: a LowestStartingAddress off 64 KiB. */
+    { "VirtualAlloc2 MEM_ADDRESS_REQUIREMENTS", call_alloc2_requirements,
+      sizeof(MEM_ADDRESS_REQUIREMENTS), 0, ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER,
+      NULL },
+    { "NtAllocateVirtualMemoryEx BaseAddress", call_ntalloc_ex_base, sizeof(PVOID), 1, 0, 0, 0,
+      NULL },
+    { "NtAllocateVirtualMemoryEx RegionSize", call_ntalloc_ex_size, sizeof(SIZE_T), 1, 0, 0, 0,
       NULL },
     /* NATIVE ROWS go here once src/nt exists: NtQueryVirtualMemory
      * (MemoryInformation, ReturnLength), NtProtectVirtualMemory (BaseAddress,
@@ -502,6 +558,20 @@ static DWORD a_alloc_ex_commit(void *p)
         vw_release(r);
     return e;
 }
+/* VirtualAlloc2 takes the address as VirtualAlloc does (NULL: placed). */
+static DWORD a_alloc2_commit(void *p)
+{
+    void *r = VirtualAlloc2(NULL, p, PG, MEM_COMMIT, PAGE_READWRITE, NULL, 0);
+    DWORD e = last_if(r != NULL);
+    if (r)
+        vw_release(r);
+    return e;
+}
+/* Splitting at an address that holds no placeholder. */
+static DWORD a_free_split(void *p)
+{
+    return last_if(VirtualFree(p, PG, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+}
 static DWORD a_free_release(void *p)
 {
     return last_if(VirtualFree(p, 0, MEM_RELEASE));
@@ -550,6 +620,8 @@ static DWORD a_flush(void *p)
 static const struct addr_row addr_rows[] = {
     { "VirtualAlloc lpAddress (MEM_COMMIT)", a_alloc_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },
     { "VirtualAllocEx lpAddress (MEM_COMMIT)", a_alloc_ex_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },
+    { "VirtualAlloc2 BaseAddress (MEM_COMMIT)", a_alloc2_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },
+    { "VirtualFree lpAddress (MEM_PRESERVE_PLACEHOLDER)", a_free_split, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 0 },
     { "VirtualFree lpAddress", a_free_release, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 0 },
     { "VirtualFreeEx lpAddress", a_free_ex_decommit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 0 },
     { "VirtualProtect lpAddress", a_protect, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 0 },

@@ -795,6 +795,68 @@ START_TEST(test_program_munmap)
 }
 END_TEST
 
+/* ---- placeholders: the ring buffer ------------------------------------------------------ */
+
+#define PLACEHOLDER_MBI(addr, base, size)                                                  \
+    VW_CHECK_MBI(addr, addr, base, PAGE_NOACCESS, size, MEM_RESERVE, 0, MEM_PRIVATE)
+
+START_TEST(test_ring_buffer)
+{
+    const SIZE_T size = 2 * G;
+    HANDLE h = new_section(PAGE_READWRITE, (DWORD)size);
+    char *p = VirtualAlloc2(NULL, NULL, 2 * size, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+                            PAGE_NOACCESS, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    /* A view must cover one placeholder exactly. */
+    EXPECT_MAP_FAIL(MapViewOfFile3(h, NULL, p, 0, size, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+                                   NULL, 0),
+                    ERROR_INVALID_ADDRESS);
+    VW_EXPECT_OK(VirtualFree(p, size, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+    PLACEHOLDER_MBI(p, p, size);
+    PLACEHOLDER_MBI(p + size, p + size, size);
+    EXPECT_MAP_FAIL(MapViewOfFile3(h, NULL, p, 0, size / 2, MEM_REPLACE_PLACEHOLDER,
+                                   PAGE_READWRITE, NULL, 0),
+                    ERROR_INVALID_ADDRESS);
+    PLACEHOLDER_MBI(p, p, size);
+    SetLastError(VW_KEEP_ERR);
+    char *v1 = MapViewOfFile3(h, NULL, p, 0, size, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+                              NULL, 0);
+    char *v2 = MapViewOfFile3(h, GetCurrentProcess(), p + size, 0, size,
+                              MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
+    ck_assert_uint_eq(GetLastError(), VW_KEEP_ERR);
+    ck_assert_ptr_eq(v1, p);
+    ck_assert_ptr_eq(v2, p + size);
+    VW_CHECK_MBI(v1, v1, v1, PAGE_READWRITE, size, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+    VW_CHECK_MBI(v2, v2, v2, PAGE_READWRITE, size, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+    /* A message written across the seam reads back contiguously, and wraps. */
+    static const char msg[] = "a message across the seam of the ring";
+    size_t at = size - 10;
+    memcpy(v1 + at, msg, sizeof msg);
+    ck_assert(memcmp(v1 + at, msg, sizeof msg) == 0);
+    ck_assert(memcmp(v1, msg + 10, sizeof msg - 10) == 0);   /* the wrapped part */
+    vw_assert_all_agree();
+    /* A view that is no placeholder's cannot become one. */
+    char *plain = map_ok(h, FILE_MAP_READ, 0, 0);
+    VW_EXPECT_FAIL(UnmapViewOfFileEx(plain, MEM_PRESERVE_PLACEHOLDER), ERROR_INVALID_ADDRESS);
+    VW_EXPECT_OK(UnmapViewOfFile(plain));
+    /* Back to a placeholder, and mapped again. */
+    VW_EXPECT_OK(UnmapViewOfFileEx(v2, MEM_PRESERVE_PLACEHOLDER));
+    PLACEHOLDER_MBI(p + size, p + size, size);
+    VW_CHECK_NO_ACCESS(p + size);
+    ck_assert_ptr_eq(MapViewOfFile3(h, NULL, p + size, 0, size, MEM_REPLACE_PLACEHOLDER,
+                                    PAGE_READONLY, NULL, 0),
+                     p + size);
+    ck_assert(memcmp(p + size, msg + 10, sizeof msg - 10) == 0);
+    VW_EXPECT_OK(UnmapViewOfFile2(GetCurrentProcess(), p + size, MEM_PRESERVE_PLACEHOLDER));
+    VW_EXPECT_OK(VirtualFree(p + size, 0, MEM_RELEASE));
+    /* Unmapped without MEM_PRESERVE_PLACEHOLDER: the range is free. */
+    VW_EXPECT_OK(UnmapViewOfFile(v1));
+    VW_CHECK_FREE(p, size);
+    vw_assert_all_agree();
+    VW_EXPECT_OK(CloseHandle(h));
+}
+END_TEST
+
 /* ---- found by name through the right module ----------------------------------------------- */
 
 START_TEST(test_found_by_name)
@@ -859,6 +921,7 @@ static Suite *sections_suite(void)
     tcase_add_test(tc, test_native);
     tcase_add_test(tc, test_program_munmap);
     tcase_add_test(tc, test_found_by_name);
+    tcase_add_test(tc, test_ring_buffer);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -516,6 +516,17 @@ static void expect_alloc(const struct run *R, uintptr_t addr, size_t size, DWORD
 static void expect_free(const struct run *R, uintptr_t addr, size_t size, DWORD type,
                         struct expect *E)
 {
+    if (type == (MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS) ||
+        type == (MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)) {
+        /* Spec 15: valid flags, but nothing here is (or was) a placeholder:
+         * size 0 or a bad range is ERROR_INVALID_PARAMETER, the rest
+         * ERROR_INVALID_ADDRESS. */
+        if (!size || !pfloor(R, addr) || range_bad(R, addr, size))
+            ex_fail(E, ERROR_INVALID_PARAMETER);
+        else
+            ex_fail(E, ERROR_INVALID_ADDRESS);
+        return;
+    }
     if ((type != MEM_DECOMMIT && type != MEM_RELEASE) || !addr) {
         ex_fail(E, ERROR_INVALID_PARAMETER);
         return;

@@ -125,7 +125,8 @@ typedef enum _MEMORY_INFORMATION_CLASS {
 typedef struct _MEMORY_REGION_INFORMATION {
     PVOID AllocationBase;
     ULONG AllocationProtect;
-    ULONG RegionType;   /* bit 0 Private, 1 MappedDataFile, 2 MappedImage, ..., 11 PageSizeLarge */
+    ULONG RegionType;   /* bit 0 Private, 1 MappedDataFile, 2 MappedImage, ..., 8
+                         * PlaceholderReservation, ..., 11 PageSizeLarge */
     SIZE_T RegionSize;
     SIZE_T CommitSize;
     ULONG_PTR PartitionId;
@@ -136,6 +137,7 @@ typedef struct _MEMORY_REGION_INFORMATION {
 #define MEMORY_REGION_MAPPED_DATA_FILE 0x002
 #define MEMORY_REGION_MAPPED_IMAGE     0x004
 #define MEMORY_REGION_PAGE_SIZE_LARGE  0x800
+#define MEMORY_REGION_PLACEHOLDER      0x100   /* PlaceholderReservation */
 
 /* One 64-bit word: for a valid (resident) page Valid, ShareCount,
  * Win32Protection, Shared, Node, Locked, LargePage, Bad.  The SDK declares
@@ -166,6 +168,11 @@ typedef struct _MEMORY_WORKING_SET_EX_INFORMATION {
 NTSYSAPI NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
                                                 ULONG_PTR ZeroBits, PSIZE_T RegionSize,
                                                 ULONG AllocationType, ULONG Protect);
+NTSYSAPI NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE ProcessHandle, PVOID *BaseAddress,
+                                                  PSIZE_T RegionSize, ULONG AllocationType,
+                                                  ULONG PageProtection,
+                                                  PMEM_EXTENDED_PARAMETER ExtendedParameters,
+                                                  ULONG ExtendedParameterCount);
 NTSYSAPI NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
                                             PSIZE_T RegionSize, ULONG FreeType);
 NTSYSAPI NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,

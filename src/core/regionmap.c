@@ -361,3 +361,58 @@ void rm_clear_locks(struct vw_regionmap *m)
         merge_forward(m, r);
     rm_write_end();
 }
+
+/* ---- allocations cut and joined (placeholders) ---------------------------- */
+
+struct vw_run *rm_find_before(const struct vw_regionmap *m, uintptr_t addr)
+{
+    struct rb_node *n = m->tree.node;
+    struct vw_run *best = NULL;
+    while (n) {
+        struct vw_run *r = RUN(n);
+        if (r->start < addr) {
+            best = r;
+            n = n->right;
+        } else {
+            n = n->left;
+        }
+    }
+    return best;
+}
+
+void rm_split_alloc(struct vw_regionmap *m, struct rm_spares *s, struct vw_run *r, uintptr_t at)
+{
+    rm_write_begin();
+    struct vw_run *first = rm_alloc_first(r);
+    uintptr_t base = first->alloc_base, end = rm_alloc_end(first);
+    struct vw_run *q = rm_find_from(m, at);
+    if (q && q->alloc_base == base && q->start < at)
+        q = split(m, s, q, at);
+    /* Runs from `at` on form the upper allocation; those below keep the base. */
+    for (struct vw_run *p = q; p && p->alloc_base == base; p = rm_next(p)) {
+        p->alloc_base = at;
+        rm_set_alloc_end(p, end);
+    }
+    for (struct vw_run *p = first; p && p->alloc_base == base; p = rm_next(p))
+        rm_set_alloc_end(p, at);
+    m->nallocs++;
+    rm_write_end();
+}
+
+void rm_join_allocs(struct vw_regionmap *m, struct vw_run *r, uintptr_t end)
+{
+    rm_write_begin();
+    struct vw_run *first = rm_alloc_first(r);
+    uintptr_t base = first->alloc_base, prev_base = base;
+    for (struct vw_run *p = first; p && p->start < end; p = rm_next(p)) {
+        if (p->alloc_base != prev_base) {
+            prev_base = p->alloc_base;
+            m->nallocs--;
+        }
+        p->alloc_base = base;
+        rm_set_alloc_end(p, end);
+    }
+    for (struct vw_run *p = first; p && p->start < end; p = rm_next(p))
+        merge_forward(m, p);
+    rm_write_end();
+}

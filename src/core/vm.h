@@ -38,7 +38,7 @@ enum vm_kind {
     VM_KIND_WRITE_WATCH = 2,  /* MEM_WRITE_WATCH: planned */
     VM_KIND_PHYSICAL = 3,     /* AWE windows: planned */
     VM_KIND_VIEW = 4,         /* section views: built (vm_view.c) */
-    VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: planned */
+    VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: built (vm_placeholder.c) */
 };
 
 /* Planned: per-kind behaviour, indexed by enum vm_kind. */
@@ -62,6 +62,14 @@ struct vm_hooks {
  * *base and *len describe the allocation. */
 NTSTATUS vm_reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uintptr_t limit,
                     uintptr_t *base, size_t *len);
+/* Where vm_reserve_in may place an allocation at addr 0 (MEM_ADDRESS_REQUIREMENTS,
+ * ZeroBits): every byte in [lowest, highest] (highest 0: no limit), the base a
+ * multiple of align (0: 64 KiB).  No room: STATUS_NO_MEMORY. */
+struct vm_window {
+    uintptr_t lowest, highest, align;
+};
+NTSTATUS vm_reserve_in(uintptr_t addr, size_t size, ULONG type, DWORD prot,
+                       const struct vm_window *w, uintptr_t *base, size_t *len);
 /* Commit [start, end) (pages) inside one reservation with protection prot. */
 NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot);
 /* MEM_RESET / MEM_RESET_UNDO on [start, end). */
@@ -81,6 +89,46 @@ NTSTATUS vm_decommit(uintptr_t start, uintptr_t end);
 NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWORD *old);
 /* Lock (lock 1) or unlock [start, end). */
 NTSTATUS vm_lock(uintptr_t start, uintptr_t end, int lock);
+
+/* ---- placeholders (vm_placeholder.c; spec 15) ------------------------------
+ * A placeholder is an allocation of kind VM_KIND_PLACEHOLDER: one reserved
+ * run, alloc_protect PAGE_NOACCESS, backed by PROT_NONE|MAP_NORESERVE space
+ * like any reservation (MEM_RESERVE|MEM_RESERVE_PLACEHOLDER in vm_reserve).
+ * Splitting makes each piece an allocation of its own (pieces are whole
+ * pages; neighbours may share a 64 KiB granule).  An allocation made by
+ * replacing one carries ALLOC_FROM_PLACEHOLDER and can be turned back.
+ *
+ * MEM_RELEASE|MEM_PRESERVE_PLACEHOLDER of [start, end): split a placeholder
+ * into 2 or 3 pieces, or turn an allocation made from one back into a
+ * placeholder (exact bounds; its pages are discarded). */
+NTSTATUS vm_placeholder_preserve(uintptr_t start, uintptr_t end);
+/* MEM_RELEASE|MEM_COALESCE_PLACEHOLDERS: [start, end) is exactly two or more
+ * adjacent placeholders; they become one. */
+NTSTATUS vm_placeholder_coalesce(uintptr_t start, uintptr_t end);
+/* MEM_RESERVE|MEM_REPLACE_PLACEHOLDER (MEM_COMMIT in type: committed too):
+ * [start, end) is exactly one placeholder; it becomes a private allocation
+ * with AllocationProtect prot. */
+NTSTATUS vm_placeholder_replace(uintptr_t start, uintptr_t end, ULONG type, DWORD prot);
+
+/* For families that put something else into a placeholder (section views):
+ * with the map lock held, check that [start, end) is exactly one placeholder
+ * (STATUS_CONFLICTING_ADDRESSES otherwise, nothing changed) and get its run;
+ * map the kernel object over it (MAP_FIXED replaces the PROT_NONE space);
+ * then retype the run with vm_placeholder_claim_locked (kind, side record,
+ * AllocationProtect, committed or reserved with protect).  The allocation
+ * gets ALLOC_FROM_PLACEHOLDER.  Neither takes the lock or makes a syscall. */
+NTSTATUS vm_placeholder_check_locked(uintptr_t start, uintptr_t end, struct vw_run **ph);
+void vm_placeholder_claim_locked(struct vw_run *ph, unsigned kind, uint32_t ext,
+                                 DWORD alloc_protect, int committed, DWORD protect);
+/* Turns the allocation [start, end) (exact bounds, made from a placeholder,
+ * any kind) back into a placeholder: remaps it PROT_NONE|MAP_NORESERVE (so
+ * whatever was mapped there is gone: contents discarded, locks dropped) and
+ * records one placeholder run.  `charged`: its committed pages were counted
+ * in vw_state.committed (private memory; say 0 if the family does not count
+ * them).  STATUS_CONFLICTING_ADDRESSES if [start, end) is not such an
+ * allocation; nothing changed on failure.  _locked: the map lock is held. */
+NTSTATUS vm_placeholder_restore(uintptr_t start, uintptr_t end, int charged);
+NTSTATUS vm_placeholder_restore_locked(uintptr_t start, uintptr_t end, int charged);
 
 /* Makes stores to [base, base+len) visible to instruction fetch. */
 void vm_flush_icache(uintptr_t base, size_t len);

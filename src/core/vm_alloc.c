@@ -153,8 +153,12 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
         /* Without a commit, ENOMEM can only mean address space. */
         return err == ENOMEM && !commit ? STATUS_NO_MEMORY : vm_status_from_errno(err);
     }
-    rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
-                    commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
+    rm_write_begin();   /* readers see the run with its kind */
+    struct vw_run *r = rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
+                                       commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
+    if (type & MEM_RESERVE_PLACEHOLDER)
+        r->kind = VM_KIND_PLACEHOLDER;
+    rm_write_end();
     if (commit)
         vw_state.committed += end - base;
     map_unlock();
@@ -206,14 +210,24 @@ static uintptr_t find_below(size_t size, uintptr_t from, uintptr_t limit, uintpt
 NTSTATUS vm_reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uintptr_t limit,
                     uintptr_t *base, size_t *len)
 {
+    struct vm_window w = { 0, limit, 0 };
+    return vm_reserve_in(addr, size, type, prot, &w, base, len);
+}
+
+NTSTATUS vm_reserve_in(uintptr_t addr, size_t size, ULONG type, DWORD prot,
+                       const struct vm_window *w, uintptr_t *base, size_t *len)
+{
     int large = !!(type & MEM_LARGE_PAGES);
-    if (addr || !limit || limit >= VW_MAX_ADDR)
+    uintptr_t limit = w->highest && w->highest < VW_MAX_ADDR ? w->highest : VW_MAX_ADDR;
+    uintptr_t align = large ? vw_large_page_size() : VW_GRANULE;
+    if (addr || (limit == VW_MAX_ADDR && w->lowest <= VW_MIN_ADDR && w->align <= align))
         return large ? reserve_large(addr, size, prot, base, len)
                      : reserve(addr, size, type, prot, base, len);
-    uintptr_t align = large ? vw_large_page_size() : VW_GRANULE;
+    if (w->align > align)
+        align = w->align;
     size_t need = large ? size : page_ceil(size);
     int top_down = !!(type & MEM_TOP_DOWN);
-    uintptr_t from = VW_MIN_ADDR;
+    uintptr_t from = w->lowest > VW_MIN_ADDR ? w->lowest : VW_MIN_ADDR;
     /* A spot taken meanwhile, or one the kernel keeps from us (below
      * vm.mmap_min_addr: EPERM), moves the search past it. */
     for (int attempt = 0; attempt < 64; attempt++) {
@@ -238,7 +252,8 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
 
     map_lock();
     struct vw_run *r = rm_find(&vw_state.map, start);
-    if (!r || end > rm_alloc_end(r)) {
+    /* A placeholder is committed only by replacing it (spec 15). */
+    if (!r || end > rm_alloc_end(r) || r->kind == VM_KIND_PLACEHOLDER) {
         map_unlock();
         return STATUS_CONFLICTING_ADDRESSES;
     }

@@ -5,10 +5,10 @@
  * A file object owns one descriptor (close-on-exec) and remembers whether it
  * was opened for writing, which is what a section's protection is checked
  * against.  Share modes are not enforced (Linux has no mandatory sharing
- * locks; README "Sections").  Records come from a pool under the map lock.
+ * locks; README "Sections").  Records come from a record table
+ * (vm_section.c) under the map lock.
  */
 #include "core/vm_section.h"
-#include "core/pool.h"
 #include "os/os.h"
 #include "os/osfile.h"
 
@@ -21,14 +21,14 @@
 #define OPEN_ALWAYS_ 4
 #define TRUNCATE_EXISTING_ 5
 
-static struct vw_pool file_pool = VW_POOL_INIT(sizeof(struct vw_file));
+static struct rec_table file_table = REC_TABLE_INIT(struct vw_file, 1u << 16);
 
 static void file_destroy(struct vw_object *o)
 {
     struct vw_file *f = (struct vw_file *)o;
     os_close(f->fd);
     map_lock();
-    pool_put(&file_pool, f);
+    rec_put_locked(&file_table, f);
     map_unlock();
 }
 
@@ -75,7 +75,7 @@ NTSTATUS vm_file_open(const char *path, ACCESS_MASK access, ULONG disposition, H
     if (fd < 0)
         return status_of_errno(-fd);
     map_lock();
-    struct vw_file *f = pool_get(&file_pool);
+    struct vw_file *f = rec_get_locked(&file_table);
     map_unlock();
     if (!f) {
         os_close(fd);

@@ -147,7 +147,8 @@ NTSTATUS vm_region(uintptr_t p, MEMORY_REGION_INFORMATION *ri)
         ri->AllocationProtect = q->alloc_protect;
         ri->RegionType = (q->kind == VM_KIND_VIEW ? MEMORY_REGION_MAPPED_DATA_FILE
                                                   : MEMORY_REGION_PRIVATE) |
-                         ((q->kind == VM_KIND_LARGE_PAGES) ? MEMORY_REGION_PAGE_SIZE_LARGE : 0);
+                         ((q->kind == VM_KIND_LARGE_PAGES) ? MEMORY_REGION_PAGE_SIZE_LARGE : 0) |
+                         ((q->kind == VM_KIND_PLACEHOLDER) ? MEMORY_REGION_PLACEHOLDER : 0);
         ri->RegionSize = rm_alloc_end(q) - q->alloc_base;
         for (; q && q->alloc_base == r->alloc_base; q = rm_next(q))
             if (q->state == RUN_COMMITTED)

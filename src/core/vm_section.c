@@ -4,12 +4,13 @@
  * A section is a shared file and what Windows keeps about it: size, page
  * protection, SEC_COMMIT or SEC_RESERVE and, for SEC_RESERVE, which pages
  * are committed (a bitmap in its own anonymous mapping, shared by every view
- * in this process).  Records come from a pool under the map lock (no malloc).
+ * in this process).
  *
  * Lifetime: handles (and calls in flight) hold the object's references; when
  * the last goes (section_destroy), the descriptors close and the name is
  * dropped; the record itself stays while views of it remain (views count,
  * under the map lock), as a Windows section outlives its handles in its views.
+ * Records live in a table of their own (rec_get_locked; no malloc).
  *
  * Names: a named section is the file /dev/shm/virtualwin-UID-NAME (NAME with
  * bytes outside [A-Za-z0-9._-] as %XX, "Local\" and "Global\" dropped), so
@@ -29,7 +30,6 @@
  * process: another process opening the name sees it SEC_COMMIT.
  */
 #include "core/vm_section.h"
-#include "core/pool.h"
 #include "os/os.h"
 #include "os/osfile.h"
 
@@ -56,7 +56,29 @@ struct vw_section {
     char path[PATH_CAP];
 };
 
-static struct vw_pool section_pool = VW_POOL_INIT(sizeof(struct vw_section));
+static struct rec_table section_table = REC_TABLE_INIT(struct vw_section, 1u << 16);
+
+void *rec_get_locked(struct rec_table *t)
+{
+    if (t->free_list) {
+        void *o = t->free_list;
+        t->free_list = *(void **)o;
+        return o;
+    }
+    if (!t->base) {
+        uintptr_t a = 0;
+        if (os_map_flags(&a, t->objsize * t->max, PROT_READ | PROT_WRITE, MAP_NORESERVE, 0))
+            return NULL;
+        t->base = (char *)a;
+    }
+    return t->used < t->max ? t->base + t->objsize * t->used++ : NULL;
+}
+
+void rec_put_locked(struct rec_table *t, void *obj)
+{
+    *(void **)obj = t->free_list;
+    t->free_list = obj;
+}
 
 static NTSTATUS status_of_errno(int e)
 {
@@ -127,7 +149,7 @@ static void section_free_locked(struct vw_section *s)
 {
     if (s->bits)
         os_unmap((uintptr_t)s->bits, s->bits_len);
-    pool_put(&section_pool, s);
+    rec_put_locked(&section_table, s);
 }
 
 /* Last handle gone: close the files, drop the name if no process holds it. */
@@ -171,7 +193,7 @@ static NTSTATUS section_new(int fd, uint64_t size, DWORD protect, ULONG attrs,
         }
     }
     map_lock();
-    struct vw_section *s = pool_get(&section_pool);
+    struct vw_section *s = rec_get_locked(&section_table);
     map_unlock();
     if (!s) {
         if (bits)

@@ -79,6 +79,20 @@ void vm_view_hold_locked(uint32_t ext);
  * region) where pages were copied (those report PAGE_READWRITE). */
 void vm_view_refine(MEMORY_BASIC_INFORMATION *m);
 
+/* Record tables for section and file objects (vm_section.c): one lazily
+ * made MAP_NORESERVE mapping each, so the library's bookkeeping never merges
+ * with (and changes) a program's anonymous mapping next to it; free records
+ * on a list through their first word.  Map lock held. */
+struct rec_table {
+    char *base;
+    size_t objsize;
+    uint32_t max, used;
+    void *free_list;
+};
+#define REC_TABLE_INIT(type, n) { NULL, sizeof(type), (n), 0, NULL }
+void *rec_get_locked(struct rec_table *t);
+void rec_put_locked(struct rec_table *t, void *obj);
+
 /* Internal to vm_section.c and vm_view.c. */
 struct vw_section;
 struct vw_section *section_ref(HANDLE h, ACCESS_MASK *access, NTSTATUS *st);

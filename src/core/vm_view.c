@@ -35,7 +35,6 @@ struct view_rec {
     uint64_t offset;
     uint32_t allocs;         /* allocations of the map naming this record */
     uint32_t next_free;      /* free list, index + 1 */
-    uint8_t placeholder;     /* made by replacing a placeholder */
 };
 
 static struct {
@@ -113,7 +112,7 @@ static uint32_t rec_new_locked(struct vw_section *s, uint64_t offset)
     } else {
         return 0;
     }
-    vt.v[i] = (struct view_rec){ s, offset, 1, 0, 0 };
+    vt.v[i] = (struct view_rec){ s, offset, 1, 0 };
     return i + 1;
 }
 
@@ -181,36 +180,19 @@ static size_t open_committed_locked(struct vw_run *r, struct vw_section *s, DWOR
     return done;
 }
 
-/* Records [base, end) as a placeholder (VirtualAlloc2's shape: one reserved
- * PAGE_NOACCESS allocation of kind VM_KIND_PLACEHOLDER); uses one spare. */
-static void insert_placeholder_locked(struct rm_spares *sp, uintptr_t base, uintptr_t end)
+/* Finds or checks the place of a new view; claims its space (replace: the
+ * placeholder's run, *ph, is retyped once the file is mapped over it). */
+static NTSTATUS place_locked(uintptr_t addr, size_t len, int replace, uintptr_t *base,
+                             struct vw_run **ph)
 {
-    struct vw_run *p = rm_insert_alloc(&vw_state.map, sp, base, end, PAGE_NOACCESS,
-                                       RUN_RESERVED, 0);
-    rm_write_begin();
-    p->kind = VM_KIND_PLACEHOLDER;
-    rm_write_end();
-}
-
-/* Finds or checks the place of a new view; claims its space. */
-static NTSTATUS place_locked(uintptr_t addr, size_t len, int replace, uintptr_t *base)
-{
-    if (replace) {
-        struct vw_run *p = rm_find(&vw_state.map, addr);
-        if (!p || p->kind != VM_KIND_PLACEHOLDER || p->alloc_base != addr ||
-            rm_alloc_end(p) != addr + len)
-            return STATUS_CONFLICTING_ADDRESSES;
-        rm_remove_alloc(&vw_state.map, p);   /* its space stays claimed: the view's now */
-        *base = addr;
-        return STATUS_SUCCESS;
-    }
+    *base = addr;
+    if (replace)
+        return vm_placeholder_check_locked(addr, addr + len, ph);
     int err;
-    if (addr) {
+    if (addr)
         err = rm_overlaps(&vw_state.map, addr, addr + len) ? EEXIST : space_claim(addr, len);
-        *base = addr;
-    } else {
+    else
         err = space_alloc(len, 0, base);
-    }
     return err == EEXIST ? STATUS_CONFLICTING_ADDRESSES : vm_status_from_errno(err);
 }
 
@@ -247,18 +229,16 @@ NTSTATUS vm_view_map(HANDLE section, uintptr_t addr, uint64_t offset, size_t siz
     struct rm_spares sp = { { NULL, NULL } };
     uintptr_t base = 0;
     map_lock();
-    uint32_t ext = rm_spare_get(&vw_state.map, &sp, 2) ? 0 : rec_new_locked(s, offset);
-    st = ext ? place_locked(addr, len, replace, &base) : STATUS_NO_MEMORY;
+    struct vw_run *r = NULL;
+    uint32_t ext = rm_spare_get(&vw_state.map, &sp, 1) ? 0 : rec_new_locked(s, offset);
+    st = ext ? place_locked(addr, len, replace, &base, &r) : STATUS_NO_MEMORY;
     if (!st) {
         int err = os_map_fd_fixed(base, len, reserve ? PROT_NONE : prot_to_linux(prot), shared,
                                   si.fd, offset);
-        if (err && replace) {
-            /* The placeholder comes back as it was (reserved, PROT_NONE). */
-            os_decommit(base, len);
-            insert_placeholder_locked(&sp, base, base + len);
-        } else if (err) {
+        if (err && replace)
+            os_decommit(base, len);   /* the placeholder's space as it was */
+        else if (err)
             space_release(base, len, 1);
-        }
         if (err)
             st = vm_status_from_errno(err);
     }
@@ -273,11 +253,14 @@ NTSTATUS vm_view_map(HANDLE section, uintptr_t addr, uint64_t offset, size_t siz
         section_put(s);
         return st;
     }
-    vt.v[ext - 1].placeholder = (uint8_t)replace;
     section_view_added_locked(s);
-    struct vw_run *r = rm_insert_alloc(&vw_state.map, &sp, base, base + len, (uint16_t)prot,
-                                       reserve ? RUN_RESERVED : RUN_COMMITTED, (uint16_t)prot);
-    set_kind(r, ext);
+    if (replace) {
+        vm_placeholder_claim_locked(r, VM_KIND_VIEW, ext, prot, !reserve, prot);
+    } else {
+        r = rm_insert_alloc(&vw_state.map, &sp, base, base + len, (uint16_t)prot,
+                            reserve ? RUN_RESERVED : RUN_COMMITTED, (uint16_t)prot);
+        set_kind(r, ext);
+    }
     size_t committed = reserve ? open_committed_locked(r, s, prot) : len;
     if (committed != (size_t)-1)
         vw_state.committed += committed;
@@ -292,7 +275,6 @@ NTSTATUS vm_view_map(HANDLE section, uintptr_t addr, uint64_t offset, size_t siz
 
 NTSTATUS vm_view_unmap(uintptr_t addr, int preserve)
 {
-    struct rm_spares sp = { { NULL, NULL } };
     map_lock();
     struct vw_run *r = rm_find_from(&vw_state.map, page_floor(addr));
     if (!r || r->kind != VM_KIND_VIEW || addr < r->alloc_base || addr >= rm_alloc_end(r)) {
@@ -300,32 +282,12 @@ NTSTATUS vm_view_unmap(uintptr_t addr, int preserve)
         return STATUS_NOT_MAPPED_VIEW;
     }
     uint32_t ext = r->ext;
-    if (preserve && (!vt.v[ext - 1].placeholder || (r->alloc_flags & ALLOC_HOLES))) {
+    /* Back to a placeholder (made from one: vm_placeholder.c checks), or gone. */
+    NTSTATUS st = preserve ? vm_placeholder_restore_locked(r->alloc_base, rm_alloc_end(r), 1)
+                           : vm_release_alloc_locked(r);
+    if (st) {
         map_unlock();
-        return STATUS_CONFLICTING_ADDRESSES;
-    }
-    uintptr_t base = r->alloc_base, end = rm_alloc_end(r);
-    if (preserve) {
-        /* Back to a placeholder: the range stays claimed, reserved again. */
-        int err = rm_spare_get(&vw_state.map, &sp, 1) ? ENOMEM : os_decommit(base, end - base);
-        if (err) {
-            rm_spare_put(&vw_state.map, &sp);
-            map_unlock();
-            return vm_status_from_errno(err);
-        }
-        struct rm_summary s;
-        rm_summarize(&vw_state.map, base, end, &s);
-        rm_remove_alloc(&vw_state.map, rm_find(&vw_state.map, base));
-        vw_state.committed -= s.committed_bytes;
-        vw_state.locked -= s.locked_bytes;
-        insert_placeholder_locked(&sp, base, end);
-        rm_spare_put(&vw_state.map, &sp);
-    } else {
-        NTSTATUS st = vm_release_alloc_locked(r);
-        if (st) {
-            map_unlock();
-            return st;
-        }
+        return st;
     }
     vm_view_forget_locked(ext);
     map_unlock();

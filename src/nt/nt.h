@@ -16,6 +16,18 @@
 NTSTATUS nt_allocate(HANDLE h, PVOID *base, ULONG_PTR zero_bits, PSIZE_T size, ULONG type,
                      ULONG prot);
 NTSTATUS nt_free(HANDLE h, PVOID *base, PSIZE_T size, ULONG type);
+/* NtAllocateVirtualMemoryEx (nt/virtual_ex.c), and the allocation both
+ * native calls share (nt/virtual.c): the process checked, a placement window
+ * (`required`: it came from MEM_ADDRESS_REQUIREMENTS, so a base address is
+ * refused), and the status for a bad AllocationType (_5 natively, plain
+ * STATUS_INVALID_PARAMETER for the Ex call). */
+struct vm_window;
+NTSTATUS nt_allocate_ex(HANDLE h, PVOID *base, PSIZE_T size, ULONG type, ULONG prot,
+                        MEM_EXTENDED_PARAMETER *params, ULONG count);
+NTSTATUS nt_allocate_in(PVOID *base, PSIZE_T size, ULONG type, ULONG prot,
+                        const struct vm_window *w, int required, NTSTATUS bad_type);
+/* 1 if the placeholder flags of an AllocationType break Windows' rules. */
+int nt_placeholder_type_invalid(ULONG type, ULONG prot);
 NTSTATUS nt_protect(HANDLE h, PVOID *base, PSIZE_T size, ULONG prot, PULONG old);
 NTSTATUS nt_query(HANDLE h, PVOID addr, MEMORY_INFORMATION_CLASS cls, PVOID buf, SIZE_T len,
                   PSIZE_T retlen);

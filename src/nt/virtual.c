@@ -32,12 +32,17 @@ static uintptr_t zero_bits_limit(ULONG_PTR zb)
     return high >= 63 ? 0 : ((uintptr_t)1 << (high + 1)) - 1;
 }
 
-/* AllocationType alone (STATUS_INVALID_PARAMETER_5 if wrong). */
+/* AllocationType alone (STATUS_INVALID_PARAMETER_5 if wrong; the placeholder
+ * flags come only through NtAllocateVirtualMemoryEx, which checks them in
+ * nt_placeholder_type_invalid). */
 static int type_invalid(ULONG type, ULONG prot)
 {
     const ULONG allowed = MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN |
-                          MEM_WRITE_WATCH | MEM_PHYSICAL | MEM_LARGE_PAGES;
+                          MEM_WRITE_WATCH | MEM_PHYSICAL | MEM_LARGE_PAGES |
+                          MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER;
     if ((type & ~allowed) || !(type & (MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO)))
+        return 1;
+    if (nt_placeholder_type_invalid(type, prot))
         return 1;
     ULONG core = type & ~(ULONG)MEM_TOP_DOWN;
     if ((type & (MEM_RESET | MEM_RESET_UNDO)) && core != MEM_RESET && core != MEM_RESET_UNDO)
@@ -65,8 +70,18 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
     uintptr_t limit = zero_bits_limit(ZeroBits);
     if (limit == 1)
         return STATUS_INVALID_PARAMETER_3;
+    if (type & (MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER))
+        return STATUS_INVALID_PARAMETER;   /* NtAllocateVirtualMemoryEx only */
+    struct vm_window w = { 0, limit, 0 };
+    return nt_allocate_in(BaseAddress, RegionSize, type, prot, &w, 0, STATUS_INVALID_PARAMETER_5);
+}
+
+NTSTATUS nt_allocate_in(PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type, ULONG prot,
+                        const struct vm_window *w, int required, NTSTATUS bad_type)
+{
+    NTSTATUS st;
     if (type_invalid(type, prot))
-        return STATUS_INVALID_PARAMETER_5;
+        return bad_type;
     if (!(type & (MEM_RESET | MEM_RESET_UNDO)) && prot_validate(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
     if (probe_inout(BaseAddress, RegionSize))
@@ -77,6 +92,10 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
         return STATUS_INVALID_PARAMETER_2;
     if (size == 0 || vw_range_invalid(addr, size))
         return STATUS_INVALID_PARAMETER_4;
+    /* MEM_ADDRESS_REQUIREMENTS place new allocations only; MEM_REPLACE_PLACEHOLDER
+     * names its placeholder. */
+    if ((addr && required) || (!addr && (type & MEM_REPLACE_PLACEHOLDER)))
+        return STATUS_INVALID_PARAMETER;
     if (type & MEM_LARGE_PAGES) {
         /* Committed at once; with an address it must also say MEM_RESERVE
          * (at NULL the reservation is implicit, as for plain MEM_COMMIT). */
@@ -95,10 +114,15 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
         base = page_floor(addr);
         len = page_ceil(addr + size) - base;
         st = vm_reset(base, base + len, !!(type & MEM_RESET_UNDO));
+    } else if (type & MEM_REPLACE_PLACEHOLDER) {
+        base = page_floor(addr);
+        len = page_ceil(addr + size) - base;
+        st = (type & MEM_WRITE_WATCH) ? STATUS_NOT_SUPPORTED
+                                      : vm_placeholder_replace(base, base + len, type, prot);
     } else if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {
         st = STATUS_NOT_SUPPORTED;   /* not built yet */
     } else if ((type & MEM_RESERVE) || !addr) {
-        st = vm_reserve(addr, size, type, prot, limit, &base, &len);
+        st = vm_reserve_in(addr, size, type, prot, w, &base, &len);
     } else {
         base = page_floor(addr);
         len = page_ceil(addr + size) - base;
@@ -117,12 +141,17 @@ NTSTATUS nt_free(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type)
     NTSTATUS st = vm_check_process(h);
     if (st)
         return st;
-    if (type != MEM_DECOMMIT && type != MEM_RELEASE)
+    const ULONG placeholder = MEM_PRESERVE_PLACEHOLDER | MEM_COALESCE_PLACEHOLDERS;
+    if (type != MEM_DECOMMIT && type != MEM_RELEASE &&
+        type != (MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER) &&
+        type != (MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS))
         return STATUS_INVALID_PARAMETER_4;
     if (probe_inout(BaseAddress, RegionSize))
         return STATUS_ACCESS_VIOLATION;
     uintptr_t addr = (uintptr_t)*BaseAddress;
     size_t size = *RegionSize;
+    if ((type & placeholder) && !size)
+        return STATUS_INVALID_PARAMETER_3;
     /* Spec 5: an address in no allocation is ERROR_INVALID_ADDRESS, kernel
      * addresses included (the model tests it), so above the user range is
      * STATUS_MEMORY_NOT_ALLOCATED here, where the WRK's freevm.c is read as
@@ -136,7 +165,11 @@ NTSTATUS nt_free(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type)
         return STATUS_INVALID_PARAMETER;   /* the NULL page: never an allocation */
     uintptr_t base = start;
     size_t len = 0;
-    if (type == MEM_RELEASE) {
+    if (type & placeholder) {
+        st = (type & MEM_PRESERVE_PLACEHOLDER) ? vm_placeholder_preserve(start, end)
+                                               : vm_placeholder_coalesce(start, end);
+        len = end - start;
+    } else if (type == MEM_RELEASE) {
         st = vm_release(start, end, &base, &len);
     } else {
         st = vm_decommit(start, end);

@@ -61,6 +61,8 @@ static const struct {
     API(UnmapViewOfFile2),           API(FlushViewOfFile),
     API(CreateFileA),                API(CreateFileW),
     API(GetFileSizeEx),
+    API(VirtualAlloc2),              API(VirtualAlloc2FromApp),
+    API(VirtualAllocFromApp),
 };
 
 /* ntdll exports. */
@@ -73,6 +75,7 @@ static const struct {
     API(NtUnlockVirtualMemory),   API(RtlNtStatusToDosError),
     API(NtClose),                 API(NtDuplicateObject),
     API(NtMapViewOfSection),      API(NtUnmapViewOfSection),    API(NtUnmapViewOfSectionEx),
+    API(NtAllocateVirtualMemoryEx),
 };
 
 /* This library's load base. */
