@@ -23,7 +23,9 @@
 #include <virtualwin/nt.h>
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -826,6 +828,93 @@ START_TEST(test_program_maps_into_placeholder)
 }
 END_TEST
 
+/* ---- threads: two workers cut, replace, restore and join their own
+ * placeholders while a third walks both with VirtualQuery (which reads the
+ * map without the lock).  Every answer must be a whole state: inside a
+ * placeholder's span nothing is ever free, every region lies inside its
+ * allocation, and allocations start inside the span.  Fixed rounds, no
+ * timing. */
+#define T_SPAN (4 * K64)
+#define T_ROUNDS 300
+struct worker {
+    char *base;
+    int bad;
+    char msg[160];
+};
+static volatile int walkers_stop;
+
+static void *ph_worker(void *arg)
+{
+    struct worker *w = arg;
+    char *p = w->base;
+    for (int i = 0; i < T_ROUNDS && !w->bad; i++) {
+        size_t cut = (size_t)(1 + i % 15) * 0x1000;
+        int ok = VirtualFree(p + cut, K64, SPLIT) &&
+                 VirtualAlloc2(NULL, p + cut, K64,
+                               MEM_RESERVE | MEM_COMMIT | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+                               NULL, 0) == p + cut;
+        if (ok) {
+            p[cut] = (char)i;
+            ok = p[cut] == (char)i && VirtualFree(p + cut, K64, SPLIT) &&
+                 VirtualFree(p, T_SPAN, JOIN);
+        }
+        if (!ok) {
+            w->bad = 1;
+            snprintf(w->msg, sizeof w->msg, "round %d: error %u", i, (unsigned)GetLastError());
+        }
+    }
+    return NULL;
+}
+
+static void *ph_walker(void *arg)
+{
+    struct worker *w = arg;   /* w[0], w[1] */
+    while (!walkers_stop) {
+        for (int k = 0; k < 2; k++) {
+            char *s = w[k].base, *e = s + T_SPAN;
+            for (char *c = s; c < e;) {
+                MEMORY_BASIC_INFORMATION m;
+                if (VirtualQuery(c, &m, sizeof m) != sizeof m || m.State == MEM_FREE ||
+                    (char *)m.AllocationBase < s || (char *)m.AllocationBase > c ||
+                    m.RegionSize == 0 || (char *)m.BaseAddress != c) {
+                    w[k].bad = 2;
+                    snprintf(w[k].msg, sizeof w[k].msg,
+                             "walk at +%#zx: state %#x base %p size %#zx", (size_t)(c - s),
+                             (unsigned)m.State, m.AllocationBase, (size_t)m.RegionSize);
+                    return NULL;
+                }
+                c = (char *)m.BaseAddress + m.RegionSize;
+            }
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_threads)
+{
+    struct worker w[2];
+    memset(w, 0, sizeof w);
+    w[0].base = ph_new(T_SPAN);
+    w[1].base = ph_new(T_SPAN);
+    walkers_stop = 0;
+    pthread_t t[3];
+    ck_assert_int_eq(pthread_create(&t[2], NULL, ph_walker, w), 0);
+    ck_assert_int_eq(pthread_create(&t[0], NULL, ph_worker, &w[0]), 0);
+    ck_assert_int_eq(pthread_create(&t[1], NULL, ph_worker, &w[1]), 0);
+    pthread_join(t[0], NULL);
+    pthread_join(t[1], NULL);
+    walkers_stop = 1;
+    pthread_join(t[2], NULL);
+    ck_assert_msg(!w[0].bad, "%s", w[0].msg);
+    ck_assert_msg(!w[1].bad, "%s", w[1].msg);
+    for (int k = 0; k < 2; k++) {
+        CHECK_PH(w[k].base, w[k].base, T_SPAN);
+        vw_assert_range_agrees(w[k].base, T_SPAN);
+        VW_FREE_OK(w[k].base, 0, MEM_RELEASE);
+    }
+}
+END_TEST
+
 static Suite *placeholders_suite(void)
 {
     Suite *s = suite_create("placeholders");
@@ -849,6 +938,7 @@ static Suite *placeholders_suite(void)
     tcase_add_test(tc, test_walk_agrees);
     tcase_add_test(tc, test_large_placeholder);
     tcase_add_test(tc, test_program_maps_into_placeholder);
+    tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -125,8 +125,9 @@ void vm_placeholder_claim_locked(struct vw_run *ph, unsigned kind, uint32_t ext,
  * whatever was mapped there is gone: contents discarded, locks dropped) and
  * records one placeholder run.  `charged`: its committed pages were counted
  * in vw_state.committed (private memory; say 0 if the family does not count
- * them).  STATUS_CONFLICTING_ADDRESSES if [start, end) is not such an
- * allocation; nothing changed on failure.  _locked: the map lock is held. */
+ * them).  The run's side record (ext) is the family's to drop.
+ * STATUS_CONFLICTING_ADDRESSES if [start, end) is not such an allocation;
+ * nothing changed on failure.  _locked: the map lock is held. */
 NTSTATUS vm_placeholder_restore(uintptr_t start, uintptr_t end, int charged);
 NTSTATUS vm_placeholder_restore_locked(uintptr_t start, uintptr_t end, int charged);
 
