@@ -327,6 +327,35 @@ static int raw_remap(void *p, size_t len)
 }
 #endif
 
+/* ==== workload 9: MapViewOfFile + UnmapViewOfFile of a 64 KiB view ========== */
+static int w9_lib(long n, void *ctx)
+{
+    HANDLE h = ctx;
+    for (long i = 0; i < n; i++) {
+        void *p = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+        if (!p)
+            return api_fail("9: MapViewOfFile"), -1;
+        if (!UnmapViewOfFile(p))
+            return api_fail("9: UnmapViewOfFile"), -1;
+    }
+    return 0;
+}
+
+#ifndef _WIN32
+static int w9_raw(long n, void *ctx)
+{
+    int fd = (int)(intptr_t)ctx;
+    for (long i = 0; i < n; i++) {
+        void *p = mmap(NULL, g_gran, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+            return sys_fail("9: mmap"), -1;
+        if (munmap(p, g_gran))
+            return sys_fail("9: munmap"), -1;
+    }
+    return 0;
+}
+#endif
+
 /* ==== workload 2: reserve + commit 1 page + touch + decommit + release ===== */
 static int w2_lib(long n, void *ctx)
 {
@@ -1148,6 +1177,30 @@ int main(void)
 #endif
                              NULL, 50000 / scale);
     fill_pair_row(add_row("1", "reserve + release 64 KiB (raw: mmap + munmap)"), p1, 0.5);
+
+    /* ---- 9 ---- */
+    progress("9: MapViewOfFile + UnmapViewOfFile of a 64 KiB view");
+    {
+        HANDLE sec = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+                                        (DWORD)g_gran, NULL);
+        if (!sec) {
+            api_fail("9: CreateFileMappingA");
+        } else {
+#ifdef _WIN32
+            struct pair p9 = measure(w9_lib, sec, NULL, NULL, 20000 / scale);
+#else
+            int fd = memfd_create("vwbench", MFD_CLOEXEC);
+            if (fd < 0 || ftruncate(fd, (off_t)g_gran))
+                sys_fail("9: memfd_create");
+            struct pair p9 = measure(w9_lib, sec, w9_raw, (void *)(intptr_t)fd, 20000 / scale);
+            close(fd);
+#endif
+            fill_pair_row(add_row("9", "MapViewOfFile + UnmapViewOfFile of a 64 KiB view "
+                                       "(raw: mmap + munmap of a memfd)"),
+                          p9, 1.3);
+            CloseHandle(sec);
+        }
+    }
 
     /* ---- 2 ---- */
     progress("2: reserve + commit + touch + decommit + release");

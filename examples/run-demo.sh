@@ -92,7 +92,8 @@ run() {
     fi
 }
 
-for example in sparse_array jit reserve_commit guard_nullcheck gc_writewatch awe_window buffer_pool; do
+for example in sparse_array jit reserve_commit guard_nullcheck gc_writewatch awe_window buffer_pool \
+    shared_section ring_buffer; do
     run linked "$example"
     run preload "${example}_preload"
 done

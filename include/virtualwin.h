@@ -582,6 +582,113 @@ WINBASEAPI BOOL WINAPI DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSour
                                        DWORD dwDesiredAccess, BOOL bInheritHandle,
                                        DWORD dwOptions);
 
+/* ---- sections, views and the file handles they map ------------------------
+ * CreateFileMapping / OpenFileMapping / MapViewOfFile as on Windows; names
+ * are shared by the processes of one user (README "Sections").  CreateFile
+ * opens a file for a file-backed section (access and creation modes only;
+ * share modes are accepted and not enforced). */
+#define SECTION_QUERY                0x0001
+#define SECTION_MAP_WRITE            0x0002
+#define SECTION_MAP_READ             0x0004
+#define SECTION_MAP_EXECUTE          0x0008
+#define SECTION_EXTEND_SIZE          0x0010
+#define SECTION_MAP_EXECUTE_EXPLICIT 0x0020
+#define SECTION_ALL_ACCESS           0xF001F
+#define FILE_MAP_COPY                SECTION_QUERY
+#define FILE_MAP_WRITE               SECTION_MAP_WRITE
+#define FILE_MAP_READ                SECTION_MAP_READ
+#define FILE_MAP_ALL_ACCESS          SECTION_ALL_ACCESS
+#define FILE_MAP_EXECUTE             SECTION_MAP_EXECUTE_EXPLICIT
+#define FILE_MAP_RESERVE             0x80000000
+#define FILE_MAP_TARGETS_INVALID     0x40000000
+#define FILE_MAP_LARGE_PAGES         0x20000000
+#define SEC_FILE                     0x00800000
+#define SEC_IMAGE                    0x01000000
+#define SEC_RESERVE                  0x04000000
+#define SEC_COMMIT                   0x08000000
+#define SEC_NOCACHE                  0x10000000
+#define SEC_WRITECOMBINE             0x40000000
+#define SEC_LARGE_PAGES              0x80000000
+#define GENERIC_READ                 0x80000000
+#define GENERIC_WRITE                0x40000000
+#define GENERIC_EXECUTE              0x20000000
+#define GENERIC_ALL                  0x10000000
+#define FILE_SHARE_READ              0x00000001
+#define FILE_SHARE_WRITE             0x00000002
+#define FILE_SHARE_DELETE            0x00000004
+#define CREATE_NEW                   1
+#define CREATE_ALWAYS                2
+#define OPEN_EXISTING                3
+#define OPEN_ALWAYS                  4
+#define TRUNCATE_EXISTING            5
+#define FILE_ATTRIBUTE_READONLY      0x00000001
+#define FILE_ATTRIBUTE_NORMAL        0x00000080
+#define FILE_ATTRIBUTE_TEMPORARY     0x00000100
+#define ERROR_FILE_NOT_FOUND         2L
+#define ERROR_PATH_NOT_FOUND         3L
+#define ERROR_TOO_MANY_OPEN_FILES    4L
+#define ERROR_FILE_EXISTS            80L
+#define ERROR_DISK_FULL              112L
+#define ERROR_INVALID_NAME           123L
+#define ERROR_FILE_INVALID           1006L
+
+typedef struct _SECURITY_ATTRIBUTES {
+    DWORD nLength;
+    LPVOID lpSecurityDescriptor;
+    BOOL bInheritHandle;
+} SECURITY_ATTRIBUTES, *PSECURITY_ATTRIBUTES, *LPSECURITY_ATTRIBUTES;
+
+WINBASEAPI HANDLE WINAPI CreateFileMappingA(HANDLE hFile,
+                                            LPSECURITY_ATTRIBUTES lpFileMappingAttributes,
+                                            DWORD flProtect, DWORD dwMaximumSizeHigh,
+                                            DWORD dwMaximumSizeLow, LPCSTR lpName);
+WINBASEAPI HANDLE WINAPI CreateFileMappingW(HANDLE hFile,
+                                            LPSECURITY_ATTRIBUTES lpFileMappingAttributes,
+                                            DWORD flProtect, DWORD dwMaximumSizeHigh,
+                                            DWORD dwMaximumSizeLow, LPCWSTR lpName);
+WINBASEAPI HANDLE WINAPI CreateFileMapping2(HANDLE File, LPSECURITY_ATTRIBUTES SecurityAttributes,
+                                            ULONG DesiredAccess, ULONG PageProtection,
+                                            ULONG AllocationAttributes, ULONG64 MaximumSize,
+                                            PCWSTR Name, MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                            ULONG ParameterCount);
+WINBASEAPI HANDLE WINAPI OpenFileMappingA(DWORD dwDesiredAccess, BOOL bInheritHandle,
+                                          LPCSTR lpName);
+WINBASEAPI HANDLE WINAPI OpenFileMappingW(DWORD dwDesiredAccess, BOOL bInheritHandle,
+                                          LPCWSTR lpName);
+WINBASEAPI LPVOID WINAPI MapViewOfFile(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
+                                       DWORD dwFileOffsetHigh, DWORD dwFileOffsetLow,
+                                       SIZE_T dwNumberOfBytesToMap);
+WINBASEAPI LPVOID WINAPI MapViewOfFileEx(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
+                                         DWORD dwFileOffsetHigh, DWORD dwFileOffsetLow,
+                                         SIZE_T dwNumberOfBytesToMap, LPVOID lpBaseAddress);
+WINBASEAPI PVOID WINAPI MapViewOfFile3(HANDLE FileMapping, HANDLE Process, PVOID BaseAddress,
+                                       ULONG64 Offset, SIZE_T ViewSize, ULONG AllocationType,
+                                       ULONG PageProtection,
+                                       MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                       ULONG ParameterCount);
+WINBASEAPI BOOL WINAPI UnmapViewOfFile(LPCVOID lpBaseAddress);
+WINBASEAPI BOOL WINAPI UnmapViewOfFileEx(PVOID BaseAddress, ULONG UnmapFlags);
+WINBASEAPI BOOL WINAPI UnmapViewOfFile2(HANDLE Process, PVOID BaseAddress, ULONG UnmapFlags);
+WINBASEAPI BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush);
+WINBASEAPI HANDLE WINAPI CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+                                     LPSECURITY_ATTRIBUTES lpSecurityAttributes,
+                                     DWORD dwCreationDisposition, DWORD dwFlagsAndAttributes,
+                                     HANDLE hTemplateFile);
+WINBASEAPI HANDLE WINAPI CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+                                     LPSECURITY_ATTRIBUTES lpSecurityAttributes,
+                                     DWORD dwCreationDisposition, DWORD dwFlagsAndAttributes,
+                                     HANDLE hTemplateFile);
+WINBASEAPI BOOL WINAPI GetFileSizeEx(HANDLE hFile, PLARGE_INTEGER lpFileSize);
+#ifdef UNICODE
+#define CreateFileMapping CreateFileMappingW
+#define OpenFileMapping OpenFileMappingW
+#define CreateFile CreateFileW
+#else
+#define CreateFileMapping CreateFileMappingA
+#define OpenFileMapping OpenFileMappingA
+#define CreateFile CreateFileA
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -243,7 +243,7 @@ START_TEST(test_unknown_procs)
 {
     static const char *const bad[] = {
         "VirtualAlloc3", "VirtualAllocExNuma",
-        "MapViewOfFile3", "CreateFileMappingA", "", "VirtualAllocx", "VirtualAllo",
+        "MapViewOfFile2", "CreateFileMappingNumaA", "", "VirtualAllocx", "VirtualAllo",
         "virtualalloc", "VIRTUALALLOC", "Virtualalloc", "mmap", "munmap", "malloc",
         "vw_init", "getpid",
     };

@@ -333,6 +333,73 @@ static struct outcome call_awe_scatter_frames(void *p)
     return out_bool(MapUserPhysicalPagesScatter(at, 1, p));
 }
 
+/* Sections and files (issue 14).  A successful create sets the last error
+ * to 0, as on Windows: these calls put the row's 1234 back after closing
+ * what they made, so "success" reads as it does for the other rows. */
+static struct outcome out_handle(HANDLE h, HANDLE bad)
+{
+    if (h == bad)
+        return out_bool(FALSE);
+    DWORD e = GetLastError();
+    CloseHandle(h);
+    SetLastError(e == 0 || e == ERROR_ALREADY_EXISTS ? 1234 : e);
+    return out_bool(TRUE);
+}
+static struct outcome call_open_mapping_a(void *p)
+{
+    return out_handle(OpenFileMappingA(FILE_MAP_READ, FALSE, p), NULL);
+}
+static struct outcome call_open_mapping_w(void *p)
+{
+    return out_handle(OpenFileMappingW(FILE_MAP_READ, FALSE, p), NULL);
+}
+static struct outcome call_create_mapping_a(void *p)
+{
+    return out_handle(CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, PG, p),
+                      NULL);
+}
+static struct outcome call_create_mapping_w(void *p)
+{
+    return out_handle(CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, PG, p),
+                      NULL);
+}
+static struct outcome call_create_file_a(void *p)
+{
+    return out_handle(CreateFileA(p, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL),
+                      INVALID_HANDLE_VALUE);
+}
+static struct outcome call_create_file_w(void *p)
+{
+    return out_handle(CreateFileW(p, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL),
+                      INVALID_HANDLE_VALUE);
+}
+static struct outcome call_file_size(void *p)
+{
+    HANDLE f = CreateFileA("/dev/null", GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
+    ck_assert_ptr_ne(f, INVALID_HANDLE_VALUE);
+    SetLastError(1234);
+    BOOL r = GetFileSizeEx(f, p);
+    DWORD e = GetLastError();
+    CloseHandle(f);
+    SetLastError(e);
+    return out_bool(r);
+}
+/* DuplicateHandle's target, now that a real handle exists to duplicate. */
+static struct outcome call_duplicate_target(void *p)
+{
+    HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, PG, NULL);
+    ck_assert_ptr_nonnull(h);
+    SetLastError(1234);
+    BOOL r = DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), p, 0, FALSE,
+                             DUPLICATE_SAME_ACCESS);
+    DWORD e = GetLastError();
+    if (r && p)
+        CloseHandle(*(HANDLE *)p);
+    CloseHandle(h);
+    SetLastError(e);
+    return out_bool(r);
+}
+
 /* VirtualAlloc2's extended parameters: the array, and the address
  * requirements one points to; NtAllocateVirtualMemoryEx's in/out pair (a
  * native call: its status becomes the last error here). */
@@ -453,6 +520,26 @@ static const struct data_row data_rows[] = {
       0, ERROR_INVALID_PARAMETER, NULL },
     { "MapUserPhysicalPagesScatter PageArray", call_awe_scatter_frames, sizeof(ULONG_PTR), 0,
       ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
+    /* Names of sections and files.  NULL: the call's own rule.  In the
+     * read-only pages: for the A calls a short name of pattern bytes (the
+     * page holds a 0 byte soon after), which names nothing or makes a new
+     * section; for the W calls pattern characters longer than any name the
+     * library takes (ERROR_INVALID_NAME). */
+    { "OpenFileMappingA lpName", call_open_mapping_a, 16, 0, ERROR_INVALID_PARAMETER, 0,
+      ERROR_FILE_NOT_FOUND, NULL },
+    { "OpenFileMappingW lpName", call_open_mapping_w, 16, 0, ERROR_INVALID_PARAMETER, 0,
+      ERROR_INVALID_NAME, NULL },
+    { "CreateFileMappingA lpName", call_create_mapping_a, 16, 0, VALID, 0, VALID, NULL },
+    { "CreateFileMappingW lpName", call_create_mapping_w, 16, 0, VALID, 0, ERROR_INVALID_NAME,
+      NULL },
+    { "CreateFileA lpFileName", call_create_file_a, 16, 0, ERROR_PATH_NOT_FOUND, 0,
+      ERROR_FILE_NOT_FOUND, NULL },
+    { "CreateFileW lpFileName", call_create_file_w, 16, 0, ERROR_PATH_NOT_FOUND, 0,
+      ERROR_INVALID_NAME, NULL },
+    { "GetFileSizeEx lpFileSize", call_file_size, sizeof(LARGE_INTEGER), 1, 0, 0, 0, NULL },
+    /* NULL: the duplicate is made and closed again (NtDuplicateObject). */
+    { "DuplicateHandle lpTargetHandle", call_duplicate_target, sizeof(HANDLE), 1, VALID, 0, 0,
+      NULL },
     /* An array of one: NULL with a count is ERROR_INVALID_PARAMETER; in the
      * read-only pages the pattern is no valid parameter (reserved bits set). */
     { "VirtualAlloc2 ExtendedParameters", call_alloc2_params, sizeof(MEM_EXTENDED_PARAMETER), 0,

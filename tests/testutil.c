@@ -277,7 +277,7 @@ static int check_region(const MEMORY_BASIC_INFORMATION *m, char *msg, size_t len
                          (unsigned long)a, (unsigned)m->State);
                 return 1;
             }
-            if (m->Type == MEM_PRIVATE) {
+            if (m->Type == MEM_PRIVATE || m->Type == MEM_MAPPED) {
                 const char *want = vw_expected_perms(m->State, m->Protect);
                 if (strncmp(k.perms, want, 3) != 0) {
                     snprintf(msg, len, "page %#lx: VirtualQuery state %#x protect %#x, kernel %s",

@@ -84,6 +84,23 @@ typedef NTSTATUS *PNTSTATUS;
 #define STATUS_COMMITMENT_LIMIT         ((NTSTATUS)0xC000012DL)
 #define STATUS_DLL_NOT_FOUND            ((NTSTATUS)0xC0000135L)
 #define STATUS_INVALID_ADDRESS          ((NTSTATUS)0xC0000141L)
+/* Sections, views and names. */
+#define STATUS_OBJECT_NAME_EXISTS       ((NTSTATUS)0x40000000L)
+#define STATUS_NOT_MAPPED_VIEW          ((NTSTATUS)0xC0000019L)
+#define STATUS_INVALID_VIEW_SIZE        ((NTSTATUS)0xC000001FL)
+#define STATUS_OBJECT_NAME_INVALID      ((NTSTATUS)0xC0000033L)
+#define STATUS_OBJECT_NAME_NOT_FOUND    ((NTSTATUS)0xC0000034L)
+#define STATUS_OBJECT_NAME_COLLISION    ((NTSTATUS)0xC0000035L)
+#define STATUS_OBJECT_PATH_NOT_FOUND    ((NTSTATUS)0xC000003AL)
+#define STATUS_SECTION_TOO_BIG          ((NTSTATUS)0xC0000040L)
+#define STATUS_DISK_FULL                ((NTSTATUS)0xC000007FL)
+#define STATUS_MAPPED_FILE_SIZE_ZERO    ((NTSTATUS)0xC000011EL)
+#define STATUS_TOO_MANY_OPENED_FILES    ((NTSTATUS)0xC000011FL)
+#define STATUS_MAPPED_ALIGNMENT         ((NTSTATUS)0xC0000220L)
+#define STATUS_INVALID_PARAMETER_7      ((NTSTATUS)0xC00000F5L)
+#define STATUS_INVALID_PARAMETER_8      ((NTSTATUS)0xC00000F6L)
+#define STATUS_INVALID_PARAMETER_9      ((NTSTATUS)0xC00000F7L)
+#define STATUS_INVALID_PARAMETER_10     ((NTSTATUS)0xC00000F8L)
 
 /* ---- NtLockVirtualMemory map types and flags --------------------------- */
 #ifndef MAP_PROCESS
@@ -198,6 +215,20 @@ NTSYSAPI NTSTATUS NTAPI NtDuplicateObject(HANDLE SourceProcessHandle, HANDLE Sou
                                           HANDLE TargetProcessHandle, PHANDLE TargetHandle,
                                           ACCESS_MASK DesiredAccess, ULONG HandleAttributes,
                                           ULONG Options);
+
+/* ---- section views ---------------------------------------------------------- */
+typedef enum _SECTION_INHERIT {
+    ViewShare = 1,
+    ViewUnmap = 2
+} SECTION_INHERIT;
+NTSYSAPI NTSTATUS NTAPI NtMapViewOfSection(HANDLE SectionHandle, HANDLE ProcessHandle,
+                                           PVOID *BaseAddress, ULONG_PTR ZeroBits,
+                                           SIZE_T CommitSize, PLARGE_INTEGER SectionOffset,
+                                           PSIZE_T ViewSize, SECTION_INHERIT InheritDisposition,
+                                           ULONG AllocationType, ULONG Win32Protect);
+NTSYSAPI NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE ProcessHandle, PVOID BaseAddress);
+NTSYSAPI NTSTATUS NTAPI NtUnmapViewOfSectionEx(HANDLE ProcessHandle, PVOID BaseAddress,
+                                               ULONG Flags);
 
 #ifdef __cplusplus
 }

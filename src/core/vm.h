@@ -37,7 +37,7 @@ enum vm_kind {
     VM_KIND_LARGE_PAGES = 1,  /* MEM_LARGE_PAGES: built */
     VM_KIND_WRITE_WATCH = 2,  /* MEM_WRITE_WATCH: built (vm_watch.c) */
     VM_KIND_PHYSICAL = 3,     /* AWE windows: built (vm_awe.c) */
-    VM_KIND_VIEW = 4,         /* section views: planned */
+    VM_KIND_VIEW = 4,         /* section views: built (vm_view.c) */
     VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: built (vm_placeholder.c) */
 };
 
@@ -78,6 +78,9 @@ NTSTATUS vm_reset(uintptr_t start, uintptr_t end, int undo);
  * allocation, else [start, end) must be exactly the allocation.  On success
  * *base and *len describe what was released. */
 NTSTATUS vm_release(uintptr_t start, uintptr_t end, uintptr_t *base, size_t *len);
+/* Releases the whole allocation holding r (any kind), map lock held: the
+ * space goes back, the runs leave the map; nothing changes on failure. */
+NTSTATUS vm_release_alloc_locked(struct vw_run *r);
 /* MEM_DECOMMIT of [start, end); end 0: the whole allocation, start its base. */
 NTSTATUS vm_decommit(uintptr_t start, uintptr_t end);
 /* Protect [start, end) (change 0: only report); *old gets the first page's

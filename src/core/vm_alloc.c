@@ -12,6 +12,7 @@
 #include "os/os.h"
 #include "core/space.h"
 #include "core/topdown.h"
+#include "core/vm_section.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -305,6 +306,12 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
         r->kind == VM_KIND_PLACEHOLDER) {
         map_unlock();
         return STATUS_CONFLICTING_ADDRESSES;
+    }
+    if (r->kind == VM_KIND_VIEW) {
+        /* Commits in the section, for every view (vm_view.c). */
+        NTSTATUS vst = vm_view_commit_locked(r, start, end, prot);
+        map_unlock();
+        return vst;
     }
     DWORD eff = prot_effective(prot, r->alloc_protect);
     struct rm_summary s;

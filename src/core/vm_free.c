@@ -14,6 +14,39 @@
 #include "os/os.h"
 #include "core/space.h"
 
+NTSTATUS vm_release_alloc_locked(struct vw_run *r)
+{
+    uintptr_t base = r->alloc_base, end = rm_alloc_end(r);
+    uint16_t flags = r->alloc_flags;
+    r = rm_find_from(&vw_state.map, base);
+    /* Pages that map something even where reserved are always remapped, so
+     * the space comes back clean: a view's file, an AWE window's pages (which
+     * may carry MADV_DONTFORK where no frame is mapped, vm_awe.c). */
+    int remap = r->kind == VM_KIND_VIEW || r->kind == VM_KIND_PHYSICAL;
+    struct rm_summary s;
+    rm_summarize(&vw_state.map, r->start, end, &s);
+    int err = 0;
+    if (r->kind == VM_KIND_WRITE_WATCH)
+        vm_watch_release_locked(r);   /* if the kernel then refuses, the watch is gone */
+    if (flags & ALLOC_HOLES) {
+        /* Only the runs are ours to give back; the holes may hold anything. */
+        for (struct vw_run *q = r; !err && q; q = rm_alloc_next(q))
+            err = space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED || remap);
+        if (!err)
+            space_free_granules(base, end - base);   /* retired ones stay */
+    } else {
+        err = space_release(base, end - base, s.any_committed || remap);
+    }
+    if (err)
+        return vm_status_from_errno(err);   /* the kernel refused: nothing changed */
+    if (r->kind == VM_KIND_PHYSICAL)
+        vw_awe_window_gone_locked(r->ext);   /* its frames stay allocated */
+    rm_remove_alloc(&vw_state.map, r);
+    vw_state.committed -= s.committed_bytes;
+    vw_state.locked -= s.locked_bytes;
+    return STATUS_SUCCESS;
+}
+
 NTSTATUS vm_release(uintptr_t start, uintptr_t rend, uintptr_t *out_base, size_t *out_len)
 {
     if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
@@ -27,40 +60,16 @@ NTSTATUS vm_release(uintptr_t start, uintptr_t rend, uintptr_t *out_base, size_t
         return st;
     }
     uintptr_t base = r->alloc_base, end = rm_alloc_end(r);
-    if (rend && rend != end) {
-        /* Part of an allocation cannot be released. */
-        map_unlock();
-        return STATUS_UNABLE_TO_FREE_VM;
-    }
-    uint16_t flags = r->alloc_flags;
-    /* An AWE window's pages may carry MADV_DONTFORK even where no frame is
-     * mapped (vm_awe.c): remapped on release, so the space comes back clean. */
-    int window = r->kind == VM_KIND_PHYSICAL;
-    struct rm_summary s;
-    rm_summarize(&vw_state.map, r->start, end, &s);
-    int err = 0;
-    if (r->kind == VM_KIND_WRITE_WATCH)
-        vm_watch_release_locked(r);   /* if the kernel then refuses, the watch is gone */
-    if (flags & ALLOC_HOLES) {
-        /* Only the runs are ours to give back; the holes may hold anything. */
-        for (struct vw_run *q = r; !err && q; q = rm_alloc_next(q))
-            err = space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED || window);
-        if (!err)
-            space_free_granules(base, end - base);   /* retired ones stay */
-    } else {
-        err = space_release(base, end - base, s.any_committed || window);
-    }
-    if (err) {
-        /* The kernel refused: the allocation stays as it was. */
-        map_unlock();
-        return vm_status_from_errno(err);
-    }
-    if (window)
-        vw_awe_window_gone_locked(r->ext);   /* its frames stay allocated */
-    rm_remove_alloc(&vw_state.map, r);
-    vw_state.committed -= s.committed_bytes;
-    vw_state.locked -= s.locked_bytes;
+    NTSTATUS st = STATUS_SUCCESS;
+    if (r->kind == VM_KIND_VIEW)
+        st = STATUS_INVALID_PARAMETER;   /* views go with UnmapViewOfFile */
+    else if (rend && rend != end)
+        st = STATUS_UNABLE_TO_FREE_VM;   /* part of an allocation cannot be released */
+    if (!st)
+        st = vm_release_alloc_locked(r);
     map_unlock();
+    if (st)
+        return st;
     *out_base = base;
     *out_len = end - base;
     return STATUS_SUCCESS;
@@ -77,6 +86,8 @@ NTSTATUS vm_decommit(uintptr_t start, uintptr_t end)
     NTSTATUS st = 0;
     if (!r || r->kind == VM_KIND_PHYSICAL)   /* AWE windows: frames are freed, not decommitted */
         st = STATUS_MEMORY_NOT_ALLOCATED;
+    else if (r->kind == VM_KIND_VIEW)
+        st = STATUS_INVALID_PARAMETER;   /* a view's pages belong to its section */
     else if (end == 0 && r->alloc_base != start)
         st = rm_find(&vw_state.map, start) ? STATUS_FREE_VM_NOT_AT_BASE
                                            : STATUS_MEMORY_NOT_ALLOCATED;

@@ -20,6 +20,7 @@
 #include "core/space.h"
 #include "os/kernelview.h"
 #include "core/foreign.h"
+#include "core/vm_section.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -95,9 +96,14 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
         return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (r) {
-        st = prot_validate(prot)              ? STATUS_INVALID_PAGE_PROTECTION /* private: no WRITECOPY */
-             : r->kind == VM_KIND_PHYSICAL ? vm_awe_protect_locked(r, start, end, change, prot, &o)
-                                              : protect_own_locked(r, start, end, change, prot, &o);
+        if (r->kind == VM_KIND_PHYSICAL)
+            st = vm_awe_protect_locked(r, start, end, change, prot, &o);
+        else if (r->kind == VM_KIND_VIEW)   /* within the view's and the section's rights */
+            st = vm_view_protect_check(r, prot);
+        else   /* private: no WRITECOPY */
+            st = prot_validate(prot) ? STATUS_INVALID_PAGE_PROTECTION : STATUS_SUCCESS;
+        if (!st && r->kind != VM_KIND_PHYSICAL)
+            st = protect_own_locked(r, start, end, change, prot, &o);
         map_unlock();
     } else if (vw_touches_library_locked(start, end)) {
         map_unlock();

@@ -16,6 +16,7 @@
 #include "core/space.h"
 #include "os/kernelview.h"
 #include "core/foreign.h"
+#include "core/vm_section.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -40,7 +41,9 @@ static void describe_own(const struct rm_region *g, uintptr_t p, MEMORY_BASIC_IN
     m->RegionSize = g->end - p;
     m->State = r->state == RUN_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
     m->Protect = r->state == RUN_COMMITTED ? r->protect : 0;
-    m->Type = MEM_PRIVATE;
+    m->Type = r->kind == VM_KIND_VIEW ? MEM_MAPPED : MEM_PRIVATE;
+    if (r->kind == VM_KIND_VIEW)
+        vm_view_refine(m);   /* write-copy pages already copied */
 }
 
 static void describe_stack_reserve(uintptr_t base, uintptr_t p, uintptr_t end,
@@ -143,7 +146,8 @@ NTSTATUS vm_region(uintptr_t p, MEMORY_REGION_INFORMATION *ri)
         struct vw_run *q = rm_alloc_first(r);
         ri->AllocationBase = (PVOID)q->alloc_base;
         ri->AllocationProtect = q->alloc_protect;
-        ri->RegionType = MEMORY_REGION_PRIVATE |
+        ri->RegionType = (q->kind == VM_KIND_VIEW ? MEMORY_REGION_MAPPED_DATA_FILE
+                                                  : MEMORY_REGION_PRIVATE) |
                          ((q->kind == VM_KIND_LARGE_PAGES) ? MEMORY_REGION_PAGE_SIZE_LARGE : 0) |
                          ((q->kind == VM_KIND_PLACEHOLDER) ? MEMORY_REGION_PLACEHOLDER : 0);
         ri->RegionSize = rm_alloc_end(q) - q->alloc_base;

@@ -11,6 +11,7 @@
 #define VW_NT_NT_H
 
 #include <virtualwin/nt.h>
+#include <stdint.h>
 
 NTSTATUS nt_allocate(HANDLE h, PVOID *base, ULONG_PTR zero_bits, PSIZE_T size, ULONG type,
                      ULONG prot);
@@ -44,6 +45,19 @@ NTSTATUS nt_awe_alloc(HANDLE h, PULONG_PTR n, PULONG_PTR frames);
 NTSTATUS nt_awe_free(HANDLE h, PULONG_PTR n, PULONG_PTR frames);
 NTSTATUS nt_awe_map(PVOID addr, ULONG_PTR n, PULONG_PTR frames);
 NTSTATUS nt_awe_scatter(PVOID *addrs, ULONG_PTR n, PULONG_PTR frames);
+/* Sections, views and file handles (nt/section.c); names in UTF-8, out
+ * handles in the caller's (the Win32 edge's) locals. */
+NTSTATUS nt_create_section(HANDLE *h, HANDLE file, uint64_t size, ULONG prot, ULONG attrs,
+                           const char *name, int *existed);
+NTSTATUS nt_open_section(HANDLE *h, ACCESS_MASK access, const char *name);
+NTSTATUS nt_map_view(HANDLE section, HANDLE process, PVOID *base, ULONG_PTR zero_bits,
+                     SIZE_T commit, const LARGE_INTEGER *offset, PSIZE_T size, ULONG inherit,
+                     ULONG type, ULONG prot);
+NTSTATUS nt_unmap_view(HANDLE process, PVOID base, ULONG flags);
+NTSTATUS nt_flush_view(HANDLE process, PVOID base, SIZE_T size);
+NTSTATUS nt_create_file(HANDLE *h, const char *path, ACCESS_MASK access, ULONG disposition,
+                        int *existed);
+NTSTATUS nt_file_size(HANDLE h, uint64_t *size);
 /* RtlNtStatusToDosError. */
 ULONG nt_dos_error(NTSTATUS st);
 

@@ -39,6 +39,7 @@
 #include "os/os.h"
 #include "core/space.h"
 #include "os/faultinject.h"
+#include "core/vm_section.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -56,10 +57,15 @@
 #define MREMAP_DONTUNMAP 4
 #endif
 
+/* The view record of the allocation whose pieces are leaving (0: not a
+ * view): the allocation's last piece comes right before its `emptied`. */
+static uint32_t leaving_view;
+
 /* Accounting for pages leaving the map. */
 static void count_removed(const struct vw_run *piece, void *ctx)
 {
     (void)ctx;
+    leaving_view = piece->kind == VM_KIND_VIEW ? (uint32_t)piece->ext : 0;
     size_t n = piece->end - piece->start;
     if (piece->state == RUN_COMMITTED)
         vw_state.committed -= n;
@@ -78,6 +84,8 @@ static void release_emptied(uintptr_t base, uintptr_t end, uint16_t flags, void 
     (void)flags;
     vm_watch_emptied_locked(base);
     space_free_granules(base, end - base);
+    vm_view_forget_locked(leaving_view);   /* a view the program unmapped whole */
+    leaving_view = 0;
 }
 
 static const struct rm_remove_ops remove_ops = { count_removed, release_emptied, NULL };
@@ -586,6 +594,9 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
         errno = e;
         return MAP_FAILED;
     }
+    /* A view moved (or copied) keeps its record for the new allocation. */
+    if (sn.n && sn.run[0].kind == VM_KIND_VIEW && (uintptr_t)r != old)
+        vm_view_hold_locked((uint32_t)sn.run[0].ext);
     uintptr_t res = (uintptr_t)r, new_end = page_ceil(res + new_size);
     if (touches_new) {
         /* The target's old contents were replaced. */

@@ -60,6 +60,15 @@ static const struct {
     API(AllocateUserPhysicalPages),  API(AllocateUserPhysicalPagesNuma),
     API(FreeUserPhysicalPages),      API(MapUserPhysicalPages),
     API(MapUserPhysicalPagesScatter),
+    /* sections and views (issue 14) */
+    API(CreateFileMappingA),         API(CreateFileMappingW),
+    API(CreateFileMapping2),         API(OpenFileMappingA),
+    API(OpenFileMappingW),           API(MapViewOfFile),
+    API(MapViewOfFileEx),            API(MapViewOfFile3),
+    API(UnmapViewOfFile),            API(UnmapViewOfFileEx),
+    API(UnmapViewOfFile2),           API(FlushViewOfFile),
+    API(CreateFileA),                API(CreateFileW),
+    API(GetFileSizeEx),
     API(VirtualAlloc2),              API(VirtualAlloc2FromApp),
     API(VirtualAllocFromApp),
 };
@@ -79,6 +88,7 @@ static const struct {
     API(RtlRaiseException),
     API(NtAllocateUserPhysicalPages), API(NtFreeUserPhysicalPages),
     API(NtMapUserPhysicalPages),      API(NtMapUserPhysicalPagesScatter),
+    API(NtMapViewOfSection),      API(NtUnmapViewOfSection),    API(NtUnmapViewOfSectionEx),
     API(NtAllocateVirtualMemoryEx),
 };
 
