@@ -207,11 +207,17 @@ VW_API int munmap(void *addr, size_t len)
             mark_allocs_locked(cur, e, ALLOC_HOLES);
             continue;
         }
-        for (struct vw_run *r = rm_find_from(&vw_state.map, cur); r && r->start < e; r = rm_next(r)) {
+        /* One remap from the first run to the end of the last in this arena
+         * stretch: what lies between is arena space already PROT_NONE (free,
+         * or a hole of ours), and one step is all or nothing. */
+        struct vw_run *r = rm_find_from(&vw_state.map, cur), *last = NULL;
+        for (struct vw_run *q = r; q && q->start < e; q = rm_next(q))
+            last = q;
+        if (last) {
             uintptr_t a = r->start > cur ? r->start : cur;
-            uintptr_t b = r->end < e ? r->end : e;
+            uintptr_t b = last->end < e ? last->end : e;
             if ((err = os_decommit(a, b - a)) != 0) {
-                done = a;   /* (a refused remap or mprotect changes nothing) */
+                done = cur;   /* (a refused remap changes nothing) */
                 break;
             }
         }
