@@ -443,14 +443,18 @@ static void take_snapshot_locked(uintptr_t start, uintptr_t end, struct snapshot
     }
 }
 
-/* Fills a hole the kernel just made in an arena with PROT_NONE space again. */
+/* Fills a hole the kernel just made in an arena with PROT_NONE space again.
+ * If the kernel refuses, the hole is retired: space outside the arena from
+ * then on (claimed with MAP_FIXED_NOREPLACE like any), never taken for
+ * PROT_NONE arena space that is not there. */
 static void refill_arena_locked(uintptr_t start, uintptr_t end)
 {
     uintptr_t e;
     for (uintptr_t cur = start; cur < end; cur = e) {
         uintptr_t at = cur;
-        if (space_piece(cur, end, &e) == SPACE_ARENA)
-            os_reserve(&at, e - cur, 1);
+        int err = space_piece(cur, end, &e) == SPACE_ARENA ? os_reserve(&at, e - cur, 1) : 0;
+        if (err && err != EEXIST)   /* EEXIST: the arena's space is still there */
+            space_retire(cur, e - cur);
     }
 }
 
