@@ -21,7 +21,10 @@
  */
 #include <check.h>
 #include <virtualwin.h>
+#include <virtualwin/nt.h>
 #include "testutil.h"
+
+#include <errno.h>
 
 #include <pthread.h>
 #include <signal.h>
@@ -304,6 +307,214 @@ START_TEST(query_in_handler_threads)
 }
 END_TEST
 
+/* ---- (c) every exported function under a storm of handlers that change memory ----- */
+
+#define STORM_RUNS 1500
+
+static char *shmem;            /* the handler's: 2 pages committed RW, the rest reserved */
+static long storm_refused;     /* handler calls refused with the deadlock answers */
+
+static void storm_handler(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    DWORD saved_err = GetLastError();
+    MEMORY_BASIC_INFORMATION m;
+    if (VirtualQuery(stable, &m, sizeof m) != sizeof m ||
+        !mbi_is(&m, stable, stable, VW_64K, MEM_COMMIT, PAGE_READWRITE))
+        hfail("storm: VirtualQuery(stable) wrong");
+    if (map_cycle())
+        hfail("storm: the program's own mmap/mprotect/munmap failed");
+    /* Changes to the handler's own allocation: done, or refused cleanly. */
+    if (VirtualAlloc(shmem + 2 * VW_PAGE, VW_PAGE, MEM_COMMIT, PAGE_READWRITE)) {
+        shmem[2 * VW_PAGE] = 1;
+        if (!VirtualFree(shmem + 2 * VW_PAGE, VW_PAGE, MEM_DECOMMIT))
+            hfail("storm: decommit after a commit failed");
+    } else if (GetLastError() != ERROR_POSSIBLE_DEADLOCK) {
+        hfail("storm: commit failed with an unexpected error");
+    } else {
+        __atomic_add_fetch(&storm_refused, 1, __ATOMIC_RELAXED);
+    }
+    DWORD old;
+    if (!VirtualProtect(shmem, VW_PAGE, PAGE_READWRITE, &old) &&
+        GetLastError() != ERROR_POSSIBLE_DEADLOCK)
+        hfail("storm: VirtualProtect failed with an unexpected error");
+    if (mprotect(shmem, VW_PAGE, PROT_READ | PROT_WRITE) != 0 && errno != ENOMEM)
+        hfail("storm: interposed mprotect failed with an unexpected errno");
+    if (VirtualQuery(shmem, &m, sizeof m) != sizeof m || m.State != MEM_COMMIT ||
+        m.Protect != PAGE_READWRITE || m.RegionSize != 2 * VW_PAGE)
+        hfail("storm: VirtualQuery of the handler's allocation wrong");
+    if (shmem[0] != 0x21)
+        hfail("storm: the handler's allocation lost its contents");
+    __atomic_add_fetch(&handler_runs, 1, __ATOMIC_RELAXED);
+    SetLastError(saved_err);
+    errno = saved;
+}
+
+/* err is a caller's buffer of ERRLEN bytes. */
+#define ERRLEN 512
+#define SCHECK(cond, ...)                                                                  \
+    do {                                                                                   \
+        if (!(cond))                                                                       \
+            return vw_failf(err, ERRLEN, __LINE__, #cond, __VA_ARGS__);                    \
+    } while (0)
+
+/* One call of every exported function (and of the interposers on the
+ * library's memory); each must do exactly what it does without signals. */
+static int every_function(char *err, size_t len)
+{
+    (void)len;
+    HANDLE me = GetCurrentProcess();
+    SCHECK(me == (HANDLE)(intptr_t)-1, "GetCurrentProcess");
+    char *p = VirtualAlloc(NULL, VW_64K, MEM_RESERVE, PAGE_READWRITE);
+    SCHECK(p, "VirtualAlloc: %lu", (unsigned long)GetLastError());
+    SCHECK(VirtualAllocEx(me, p, 6 * VW_PAGE, MEM_COMMIT, PAGE_READWRITE) == p, "VirtualAllocEx");
+    memset(p, 0x11, 6 * VW_PAGE);
+    DWORD old = 0;
+    SCHECK(VirtualProtect(p, VW_PAGE, PAGE_READONLY, &old) && old == PAGE_READWRITE,
+           "VirtualProtect");
+    SCHECK(VirtualProtectEx(me, p, VW_PAGE, PAGE_READWRITE, &old) && old == PAGE_READONLY,
+           "VirtualProtectEx");
+    MEMORY_BASIC_INFORMATION m;
+    SCHECK(VirtualQuery(p, &m, sizeof m) == sizeof m && m.State == MEM_COMMIT &&
+               m.RegionSize == 6 * VW_PAGE, "VirtualQuery");
+    SCHECK(VirtualQueryEx(me, p + 6 * VW_PAGE, &m, sizeof m) == sizeof m &&
+               m.State == MEM_RESERVE, "VirtualQueryEx");
+    SCHECK(VirtualLock(p, VW_PAGE) && VirtualUnlock(p, VW_PAGE), "VirtualLock/Unlock: %lu",
+           (unsigned long)GetLastError());
+    SCHECK(FlushInstructionCache(me, p, VW_PAGE), "FlushInstructionCache");
+    SCHECK(DiscardVirtualMemory(p + VW_PAGE, VW_PAGE) == 0, "DiscardVirtualMemory");
+    SCHECK(OfferVirtualMemory(p + 2 * VW_PAGE, VW_PAGE, VmOfferPriorityNormal) == 0,
+           "OfferVirtualMemory");
+    DWORD rc = ReclaimVirtualMemory(p + 2 * VW_PAGE, VW_PAGE);
+    SCHECK(rc == 0 || rc == ERROR_BUSY, "ReclaimVirtualMemory: %lu", (unsigned long)rc);
+    WIN32_MEMORY_RANGE_ENTRY e = { p, 2 * VW_PAGE };
+    SCHECK(PrefetchVirtualMemory(me, 1, &e, 0), "PrefetchVirtualMemory");
+    SCHECK(VirtualAlloc(p + 3 * VW_PAGE, VW_PAGE, MEM_RESET, PAGE_NOACCESS) == p + 3 * VW_PAGE,
+           "MEM_RESET");
+    SCHECK(VirtualFreeEx(me, p + 3 * VW_PAGE, VW_PAGE, MEM_DECOMMIT), "VirtualFreeEx");
+    SCHECK(mprotect(p + 4 * VW_PAGE, VW_PAGE, PROT_READ) == 0, "mprotect: %d", errno);
+    SCHECK(munmap(p + 5 * VW_PAGE, VW_PAGE) == 0, "munmap: %d", errno);
+    SCHECK(VirtualQuery(p + 4 * VW_PAGE, &m, sizeof m) == sizeof m &&
+               m.Protect == PAGE_READONLY && m.RegionSize == VW_PAGE, "after mprotect");
+    SCHECK(p[0] == 0x11 && p[4 * VW_PAGE] == 0x11, "contents");
+    SCHECK(VirtualFree(p, 0, MEM_RELEASE), "VirtualFree: %lu", (unsigned long)GetLastError());
+
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    SCHECK(si.dwPageSize == VW_PAGE, "GetSystemInfo");
+    GetNativeSystemInfo(&si);
+    SCHECK(si.dwAllocationGranularity == VW_64K, "GetNativeSystemInfo");
+    SetLastError(77);
+    SCHECK(GetLastError() == 77, "SetLastError/GetLastError");
+    SIZE_T mn = 0, mx = 0;
+    DWORD fl = 0;
+    SCHECK(GetProcessWorkingSetSize(me, &mn, &mx) && mn && mx, "GetProcessWorkingSetSize");
+    SCHECK(SetProcessWorkingSetSize(me, mn, mx), "SetProcessWorkingSetSize");
+    SCHECK(GetProcessWorkingSetSizeEx(me, &mn, &mx, &fl), "GetProcessWorkingSetSizeEx");
+    SCHECK(SetProcessWorkingSetSizeEx(me, mn, mx, fl), "SetProcessWorkingSetSizeEx");
+    (void)GetLargePageMinimum();
+    MEMORYSTATUSEX ms;
+    ms.dwLength = sizeof ms;
+    SCHECK(GlobalMemoryStatusEx(&ms) && ms.ullTotalPhys, "GlobalMemoryStatusEx");
+    SCHECK(GetModuleHandleA(NULL) && GetModuleHandleW(NULL), "GetModuleHandle");
+    HMODULE h = LoadLibraryA("kernel32.dll");
+    SCHECK(h && GetProcAddress(h, "VirtualAlloc"), "LoadLibraryA/GetProcAddress");
+    SCHECK(FreeLibrary(h), "FreeLibrary");
+    h = LoadLibraryW(L"ntdll.dll");
+    SCHECK(h && GetProcAddress(h, "NtAllocateVirtualMemory") && FreeLibrary(h), "LoadLibraryW");
+
+    PVOID b = NULL;
+    SIZE_T sz = 2 * VW_PAGE;
+    SCHECK(NtAllocateVirtualMemory(me, &b, 0, &sz, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) ==
+               STATUS_SUCCESS, "NtAllocateVirtualMemory");
+    PVOID pb = b;
+    SIZE_T psz = VW_PAGE;
+    ULONG pold = 0;
+    SCHECK(NtProtectVirtualMemory(me, &pb, &psz, PAGE_READONLY, &pold) == STATUS_SUCCESS &&
+               pold == PAGE_READWRITE, "NtProtectVirtualMemory");
+    SCHECK(NtQueryVirtualMemory(me, b, MemoryBasicInformation, &m, sizeof m, NULL) ==
+               STATUS_SUCCESS && m.Protect == PAGE_READONLY, "NtQueryVirtualMemory");
+    pb = b;
+    psz = VW_PAGE;
+    SCHECK(NtLockVirtualMemory(me, &pb, &psz, MAP_PROCESS) == STATUS_SUCCESS &&
+               NtUnlockVirtualMemory(me, &pb, &psz, MAP_PROCESS) == STATUS_SUCCESS,
+           "NtLock/UnlockVirtualMemory");
+    SCHECK(NtFlushInstructionCache(me, b, VW_PAGE) == STATUS_SUCCESS, "NtFlushInstructionCache");
+    sz = 0;
+    SCHECK(NtFreeVirtualMemory(me, &b, &sz, MEM_RELEASE) == STATUS_SUCCESS, "NtFreeVirtualMemory");
+    SCHECK(RtlNtStatusToDosError(STATUS_NO_MEMORY) == ERROR_NOT_ENOUGH_MEMORY,
+           "RtlNtStatusToDosError");
+    return 0;
+}
+
+static volatile int storm_stop;
+static char storm_err[ERRLEN];
+
+static void *storm_thread(void *arg)
+{
+    (void)arg;
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    while (!__atomic_load_n(&storm_stop, __ATOMIC_RELAXED))
+        if (every_function(storm_err, sizeof storm_err))
+            break;
+    return NULL;
+}
+
+static void storm(int with_thread)
+{
+    /* In the test's own process (Check forks one per test), with the watchdog:
+     * a deadlock ends it with exit status 3; the map is then compared with the
+     * kernel's view here. */
+    start_watchdog(2);
+    stable = vw_alloc_reserve(2 * VW_64K, PAGE_READWRITE);
+    vw_commit_at(stable, VW_64K, PAGE_READWRITE);
+    shmem = vw_alloc_reserve(VW_64K, PAGE_READWRITE);
+    vw_commit_at(shmem, 2 * VW_PAGE, PAGE_READWRITE);
+    memset(shmem, 0x21, 2 * VW_PAGE);
+    pthread_t th;
+    if (with_thread) {
+        /* Created with SIGALRM blocked: the handler runs on main only. */
+        sigset_t a, old;
+        sigemptyset(&a);
+        sigaddset(&a, SIGALRM);
+        pthread_sigmask(SIG_BLOCK, &a, &old);
+        ck_assert_int_eq(pthread_create(&th, NULL, storm_thread, NULL), 0);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    char err[ERRLEN] = "";
+    int r = 0;
+    start_timer(storm_handler);
+    while (r == 0 && __atomic_load_n(&handler_runs, __ATOMIC_RELAXED) < STORM_RUNS)
+        r = every_function(err, sizeof err);
+    stop_timer();
+    if (with_thread) {
+        __atomic_store_n(&storm_stop, 1, __ATOMIC_RELAXED);
+        pthread_join(th, NULL);
+        ck_assert_msg(storm_err[0] == 0, "thread: %s", storm_err);
+    }
+    ck_assert_msg(r == 0, "main: %s", err);
+    ck_assert_msg(!herr_set, "%s", herr);
+    /* The map is true: every region agrees with the kernel, and the handler's
+     * allocation is as it left it. */
+    vw_assert_all_agree();
+    VW_CHECK_MBI(shmem, shmem, shmem, PAGE_READWRITE, 2 * VW_PAGE, MEM_COMMIT, PAGE_READWRITE,
+                 MEM_PRIVATE);
+    vw_release(shmem);
+    vw_release(stable);
+}
+
+START_TEST(storm_every_function)
+{
+    /* Rule: every exported function works while handlers that query and change
+     * memory interrupt it anywhere; their own calls get defined results. */
+    storm(_i);
+}
+END_TEST
+
 static Suite *sigsafe_suite(void)
 {
     Suite *s = suite_create("sigsafe");
@@ -312,6 +523,7 @@ static Suite *sigsafe_suite(void)
     tcase_add_test(tc, program_mappings_in_handler);
     tcase_add_test(tc, query_in_handler);
     tcase_add_test(tc, query_in_handler_threads);
+    tcase_add_loop_test(tc, storm_every_function, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

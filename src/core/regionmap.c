@@ -373,8 +373,10 @@ void rm_insert_run(struct vw_regionmap *m, struct rm_spares *s, const struct vw_
 {
     rm_write_begin();
     struct vw_run *r = spare_take(s);
+    /* Asked before the node is filled: a stale granule-index slot may point
+     * at this very node (free until now), which would then answer for itself. */
+    int is_new = !rm_overlaps(m, proto->alloc_base, rm_alloc_end(proto));
     *r = *proto;
-    int is_new = !rm_overlaps(m, r->alloc_base, rm_alloc_end(r));
     tree_insert(m, r);
     if (is_new)
         m->nallocs++;

@@ -29,9 +29,20 @@ NTSTATUS vm_release_alloc_locked(struct vw_run *r)
     if (r->kind == VM_KIND_WRITE_WATCH)
         vm_watch_release_locked(r);   /* if the kernel then refuses, the watch is gone */
     if (flags & ALLOC_HOLES) {
-        /* Only the runs are ours to give back; the holes may hold anything. */
-        for (struct vw_run *q = r; !err && q; q = rm_alloc_next(q))
-            err = space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED || remap);
+        /* Only the runs are ours to give back; the holes may hold anything.
+         * A refusal at the first run changes nothing: the call fails.  One at
+         * a later run cannot be undone (the pages before are gone), so the
+         * release goes on, as space_release does: what the kernel kept is
+         * retired, described from the kernel from then on, never reused. */
+        for (struct vw_run *q = r; q; q = rm_alloc_next(q)) {
+            int e = space_vacate(q->start, q->end - q->start, q->state == RUN_COMMITTED || remap);
+            if (e && q == r) {
+                err = e;
+                break;
+            }
+            if (e)
+                space_retire(q->start, q->end - q->start);
+        }
         if (!err)
             space_free_granules(base, end - base);   /* retired ones stay */
     } else {
@@ -116,6 +127,7 @@ NTSTATUS vm_decommit(uintptr_t start, uintptr_t end)
         /* One remap over the whole range, unless holes in it may hold someone
          * else's mapping: then run by run. */
         int e = 0;
+        uintptr_t done = start;   /* [start, done) decommitted by the kernel */
         if (!(r->alloc_flags & ALLOC_HOLES)) {
             e = os_decommit(start, end - start);
         } else {
@@ -123,11 +135,22 @@ NTSTATUS vm_decommit(uintptr_t start, uintptr_t end)
                  q = rm_next(q)) {
                 uintptr_t a = q->start > start ? q->start : start;
                 uintptr_t b = q->end < end ? q->end : end;
-                if (q->state == RUN_COMMITTED)
-                    e = os_decommit(a, b - a);
+                if (q->state == RUN_COMMITTED && (e = os_decommit(a, b - a)) != 0)
+                    break;
+                done = b;
             }
         }
         if (e) {
+            /* Runs the kernel already decommitted cannot be committed back
+             * with their contents: the map says what the kernel has (they
+             * are reserved now) and the call reports the refusal. */
+            if (done > start) {
+                struct rm_summary d;
+                rm_summarize(&vw_state.map, start, done, &d);
+                rm_set_range(&vw_state.map, &sp, start, done, RUN_RESERVED, 0, 0, 0);
+                vw_state.committed -= d.committed_bytes;
+                vw_state.locked -= d.locked_bytes;
+            }
             rm_spare_put(&vw_state.map, &sp);
             map_unlock();
             return vm_status_from_errno(e);

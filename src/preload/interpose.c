@@ -229,11 +229,17 @@ VW_API int munmap(void *addr, size_t len)
             mark_allocs_locked(cur, e, ALLOC_HOLES);
             continue;
         }
-        for (struct vw_run *r = rm_find_from(&vw_state.map, cur); r && r->start < e; r = rm_next(r)) {
+        /* One remap from the first run to the end of the last in this arena
+         * stretch: what lies between is arena space already PROT_NONE (free,
+         * or a hole of ours), and one step is all or nothing. */
+        struct vw_run *r = rm_find_from(&vw_state.map, cur), *last = NULL;
+        for (struct vw_run *q = r; q && q->start < e; q = rm_next(q))
+            last = q;
+        if (last) {
             uintptr_t a = r->start > cur ? r->start : cur;
-            uintptr_t b = r->end < e ? r->end : e;
+            uintptr_t b = last->end < e ? last->end : e;
             if ((err = os_decommit(a, b - a)) != 0) {
-                done = a;   /* (a refused remap or mprotect changes nothing) */
+                done = cur;   /* (a refused remap changes nothing) */
                 break;
             }
         }
@@ -460,14 +466,18 @@ static void take_snapshot_locked(uintptr_t start, uintptr_t end, struct snapshot
     }
 }
 
-/* Fills a hole the kernel just made in an arena with PROT_NONE space again. */
+/* Fills a hole the kernel just made in an arena with PROT_NONE space again.
+ * If the kernel refuses, the hole is retired: space outside the arena from
+ * then on (claimed with MAP_FIXED_NOREPLACE like any), never taken for
+ * PROT_NONE arena space that is not there. */
 static void refill_arena_locked(uintptr_t start, uintptr_t end)
 {
     uintptr_t e;
     for (uintptr_t cur = start; cur < end; cur = e) {
         uintptr_t at = cur;
-        if (space_piece(cur, end, &e) == SPACE_ARENA)
-            os_reserve(&at, e - cur, 1);
+        int err = space_piece(cur, end, &e) == SPACE_ARENA ? os_reserve(&at, e - cur, 1) : 0;
+        if (err && err != EEXIST)   /* EEXIST: the arena's space is still there */
+            space_retire(cur, e - cur);
     }
 }
 
