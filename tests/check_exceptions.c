@@ -17,7 +17,8 @@
  *   process must die of SIGSEGV (forked children, checked from the parent);
  * - commit-on-fault from 8 threads at once; nested faults; sigaltstack; fork;
  *   RaiseException (parameters, truncation, bit 28, noncontinuable,
- *   unhandled); SIGFPE and int3; GetProcAddress through kernel32 and ntdll.
+ *   unhandled); SIGFPE, int3, ud2 and SIGBUS past the end of a mapped file;
+ *   GetProcAddress through kernel32 and ntdll.
  * The register-level cases use tiny assembly helpers of known length, so
  * they run on x86-64 only; elsewhere those tests are not built (stated at the
  * end).  Check forks every test, so each starts with the library's handler
@@ -32,6 +33,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,11 +64,13 @@ __asm__(".text\n"
         ".globl vwt_store\n.type vwt_store,@function\nvwt_store:\n movq %rsi, (%rdi)\n ret\n"
         ".globl vwt_div\n.type vwt_div,@function\nvwt_div:\n movl %edi, %eax\n cltd\n"
         " vwt_div_insn: idivl %esi\n ret\n"
-        ".globl vwt_int3\n.type vwt_int3,@function\nvwt_int3:\n int3\n movl $7, %eax\n ret\n");
+        ".globl vwt_int3\n.type vwt_int3,@function\nvwt_int3:\n int3\n movl $7, %eax\n ret\n"
+        ".globl vwt_ud2\n.type vwt_ud2,@function\nvwt_ud2:\n ud2\n movl $8, %eax\n ret\n");
 extern uint64_t vwt_load(const void *p);
 extern void vwt_store(void *p, uint64_t v);
 extern int vwt_div(int a, int b);
 extern int vwt_int3(void);
+extern int vwt_ud2(void);
 #define MOV_LEN 3
 
 /* ---- what the handlers saw ---------------------------------------------------------- */
@@ -647,6 +651,29 @@ START_TEST(after_fork)
 }
 END_TEST
 
+/* SIGBUS on a mapped file beyond its end: EXCEPTION_IN_PAGE_ERROR, three
+ * parameters ([2] the underlying status). */
+START_TEST(in_page_error)
+{
+    int fd = vw_scratch_file(1, 'a', 0);   /* one page of 'a' */
+    ck_assert_int_ge(fd, 0);
+    char *m = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, fd, 0);
+    ck_assert(m != MAP_FAILED);
+    ck_assert_ptr_nonnull(AddVectoredExceptionHandler(0, h_skip));
+    ck_assert_uint_eq(vwt_load(m + 8), 0x6161616161616161ull);
+    ck_assert_int_eq(calls, 0);
+    ck_assert_uint_eq(vwt_load(m + PG + 8), 0x5A5A);   /* past the end of the file */
+    ck_assert_int_eq(calls, 1);
+    ck_assert_uint_eq(seen.ExceptionCode, EXCEPTION_IN_PAGE_ERROR);
+    ck_assert_uint_eq(seen.NumberParameters, 3);
+    ck_assert_uint_eq(seen.ExceptionInformation[0], 0);
+    ck_assert_uint_eq(seen.ExceptionInformation[1], (uintptr_t)(m + PG + 8));
+    ck_assert_uint_ne(seen.ExceptionInformation[2], 0);
+    munmap(m, 2 * PG);
+    close(fd);
+}
+END_TEST
+
 /* ---- other hardware exceptions -------------------------------------------------------- */
 
 static LONG CALLBACK h_div(EXCEPTION_POINTERS *ep)
@@ -656,6 +683,8 @@ static LONG CALLBACK h_div(EXCEPTION_POINTERS *ep)
         ep->ContextRecord->Rip += 2;   /* idivl %esi */
     else if (ep->ExceptionRecord->ExceptionCode == EXCEPTION_BREAKPOINT)
         ep->ContextRecord->Rip += 1;   /* Rip is at the int3, as on Windows */
+    else if (ep->ExceptionRecord->ExceptionCode == EXCEPTION_ILLEGAL_INSTRUCTION)
+        ep->ContextRecord->Rip += 2;   /* ud2 */
     else
         return EXCEPTION_CONTINUE_SEARCH;
     ep->ContextRecord->Rax = 99;
@@ -671,7 +700,10 @@ START_TEST(divide_and_breakpoint)
     ck_assert_int_eq(vwt_int3(), 7);
     ck_assert_uint_eq(seen.ExceptionCode, EXCEPTION_BREAKPOINT);
     ck_assert_ptr_eq(seen.ExceptionAddress, (void *)vwt_int3);
-    ck_assert_int_eq(calls, 2);
+    ck_assert_int_eq(vwt_ud2(), 8);
+    ck_assert_uint_eq(seen.ExceptionCode, EXCEPTION_ILLEGAL_INSTRUCTION);
+    ck_assert_ptr_eq(seen.ExceptionAddress, (void *)vwt_ud2);
+    ck_assert_int_eq(calls, 3);
 }
 END_TEST
 
@@ -815,6 +847,7 @@ static Suite *suite(void)
     tcase_add_test(t, alternate_stack);
     tcase_add_test(t, after_fork);
     tcase_add_test(t, divide_and_breakpoint);
+    tcase_add_test(t, in_page_error);
 #endif
     /* Not x86-64: the register-level tests above need its instruction
      * encodings (helpers of known length) and are not built. */
