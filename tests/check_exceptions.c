@@ -15,7 +15,8 @@
  *   it (through sigaction, and bypassing it, caught at the next
  *   registration); to SIG_DFL, SIG_IGN and SA_RESETHAND handlers, where the
  *   process must die of SIGSEGV (forked children, checked from the parent);
- * - commit-on-fault from 8 threads at once; nested faults; sigaltstack; fork;
+ * - commit-on-fault from 8 threads at once; nested faults; sigaltstack; a
+ *   stack overflow on a thread with one (EXCEPTION_STACK_OVERFLOW); fork;
  *   RaiseException (parameters, truncation, bit 28, noncontinuable,
  *   unhandled); SIGFPE, int3, ud2 and SIGBUS past the end of a mapped file;
  *   GetProcAddress through kernel32 and ntdll.
@@ -628,6 +629,67 @@ START_TEST(alternate_stack)
 }
 END_TEST
 
+/* A thread with an alternate stack recurses until its stack runs out: the
+ * handler gets EXCEPTION_STACK_OVERFLOW (with the fault address) and
+ * leaves the dead frames with siglongjmp, as a Windows program would resume
+ * from __except. */
+static sigjmp_buf so_jb;
+static volatile DWORD so_code;
+static volatile uintptr_t so_addr, so_lo, so_hi;
+
+static LONG CALLBACK h_overflow(EXCEPTION_POINTERS *ep)
+{
+    so_code = ep->ExceptionRecord->ExceptionCode;
+    so_addr = ep->ExceptionRecord->ExceptionInformation[1];
+    siglongjmp(so_jb, 1);
+}
+
+static volatile int so_limit = 1 << 30;   /* never reached: the stack ends first */
+static __attribute__((noinline)) int recurse(int n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    if (n >= so_limit)
+        return 0;
+    return recurse(n + 1) + pad[0];
+}
+
+static void *overflow_thread(void *arg)
+{
+    (void)arg;
+    static char alt[1 << 16];
+    stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0 };
+    if (sigaltstack(&ss, NULL))
+        return NULL;
+    pthread_attr_t a;
+    pthread_getattr_np(pthread_self(), &a);
+    void *lo;
+    size_t size;
+    pthread_attr_getstack(&a, &lo, &size);
+    pthread_attr_destroy(&a);
+    so_lo = (uintptr_t)lo;
+    so_hi = (uintptr_t)lo + size;
+    if (sigsetjmp(so_jb, 1) == 0)
+        recurse(0);
+    return (void *)1;
+}
+
+START_TEST(stack_overflow)
+{
+    ck_assert_ptr_nonnull(AddVectoredExceptionHandler(0, h_overflow));
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, (size_t)256 << 10);
+    pthread_t t;
+    void *r;
+    ck_assert_int_eq(pthread_create(&t, &a, overflow_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, &r), 0);
+    ck_assert_ptr_eq(r, (void *)1);
+    ck_assert_uint_eq(so_code, EXCEPTION_STACK_OVERFLOW);
+    ck_assert(so_addr < so_lo && so_addr + (64 << 10) >= so_lo);   /* just below the stack */
+}
+END_TEST
+
 static char *fork_guard;
 static void child_after_fork(void)
 {
@@ -846,6 +908,7 @@ static Suite *suite(void)
     tcase_add_test(t, nested_faults);
     tcase_add_test(t, alternate_stack);
     tcase_add_test(t, after_fork);
+    tcase_add_test(t, stack_overflow);
     tcase_add_test(t, divide_and_breakpoint);
     tcase_add_test(t, in_page_error);
 #endif
