@@ -62,7 +62,7 @@ static void list_begin(struct exc_list *l)
     vw_lock(&list_lock);
     list_writing = 1;
     __atomic_store_n(&l->seq, l->seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    rm_fence(__ATOMIC_RELEASE);
 }
 
 static void list_end(struct exc_list *l)
@@ -141,7 +141,7 @@ LONG exc_unhandled(EXCEPTION_POINTERS *ep)
 }
 
 /* A consistent copy of a list's handlers in dispatch order; returns how many. */
-static unsigned snapshot(int which, PVECTORED_EXCEPTION_HANDLER *out)
+RM_SEQLOCK_READER static unsigned snapshot(int which, PVECTORED_EXCEPTION_HANDLER *out)
 {
     struct exc_list *l = &lists[which];
     for (int tries = 0;; tries++) {
@@ -154,7 +154,7 @@ static unsigned snapshot(int which, PVECTORED_EXCEPTION_HANDLER *out)
             if (fn)
                 out[k++] = fn;
         }
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        rm_fence(__ATOMIC_ACQUIRE);
         if (!(s & 1) && __atomic_load_n(&l->seq, __ATOMIC_RELAXED) == s)
             return k;
         if (list_writing && tries > 0)
