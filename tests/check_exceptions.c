@@ -15,9 +15,11 @@
  *   it (through sigaction, and bypassing it, caught at the next
  *   registration); to SIG_DFL, SIG_IGN and SA_RESETHAND handlers, where the
  *   process must die of SIGSEGV (forked children, checked from the parent);
- * - commit-on-fault from 8 threads at once; nested faults; sigaltstack; fork;
+ * - commit-on-fault from 8 threads at once; nested faults; sigaltstack; a
+ *   stack overflow on a thread with one (EXCEPTION_STACK_OVERFLOW); fork;
  *   RaiseException (parameters, truncation, bit 28, noncontinuable,
- *   unhandled); SIGFPE and int3; GetProcAddress through kernel32 and ntdll.
+ *   unhandled); SIGFPE, int3, ud2 and SIGBUS past the end of a mapped file;
+ *   GetProcAddress through kernel32 and ntdll.
  * The register-level cases use tiny assembly helpers of known length, so
  * they run on x86-64 only; elsewhere those tests are not built (stated at the
  * end).  Check forks every test, so each starts with the library's handler
@@ -32,12 +34,16 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define PG VW_PAGE
 #define RW PAGE_READWRITE
+
+/* libc's own sigaction, past the library's interposed one. */
+extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
 /* Runs fn in a child; returns its wait status. */
 static int run_child(void (*fn)(void))
@@ -62,11 +68,13 @@ __asm__(".text\n"
         ".globl vwt_store\n.type vwt_store,@function\nvwt_store:\n movq %rsi, (%rdi)\n ret\n"
         ".globl vwt_div\n.type vwt_div,@function\nvwt_div:\n movl %edi, %eax\n cltd\n"
         " vwt_div_insn: idivl %esi\n ret\n"
-        ".globl vwt_int3\n.type vwt_int3,@function\nvwt_int3:\n int3\n movl $7, %eax\n ret\n");
+        ".globl vwt_int3\n.type vwt_int3,@function\nvwt_int3:\n int3\n movl $7, %eax\n ret\n"
+        ".globl vwt_ud2\n.type vwt_ud2,@function\nvwt_ud2:\n ud2\n movl $8, %eax\n ret\n");
 extern uint64_t vwt_load(const void *p);
 extern void vwt_store(void *p, uint64_t v);
 extern int vwt_div(int a, int b);
 extern int vwt_int3(void);
+extern int vwt_ud2(void);
 #define MOV_LEN 3
 
 /* ---- what the handlers saw ---------------------------------------------------------- */
@@ -445,7 +453,6 @@ END_TEST
 /* A handler installed past the interposer (libc's __sigaction, as a raw
  * rt_sigaction would) replaces the library's in the kernel; the next
  * registration takes the signal back and chains to it. */
-extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 START_TEST(chain_after_raw_install)
 {
     char *fr = vw_free_space(VW_64K);
@@ -502,13 +509,23 @@ static void child_sent(void)
     _exit(calls == 0 && prog_calls == 1 ? 0 : 4);
 }
 
+/* Without any handler of the library's: how this process dies of a fault
+ * (SIGSEGV; under a sanitizer, its report and exit status). */
+static void child_control(void)
+{
+    vwt_load(vw_free_space(VW_64K));
+}
+
 START_TEST(chain_to_default_dies)
 {
-    int st = run_child(child_default);
-    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
-    st = run_child(child_guard_no_handler);
-    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
-    st = run_child(child_ignored);
+    int control = run_child(child_control);
+    ck_assert(WIFSIGNALED(control) || WIFEXITED(control));
+    /* Nothing handles it: the process dies exactly as without the library. */
+    ck_assert_int_eq(run_child(child_default), control);
+    ck_assert_int_eq(run_child(child_guard_no_handler), control);
+    /* SIG_IGN for a fault, and a handler reset by SA_RESETHAND: the kernel
+     * would kill with SIGSEGV, and so does the library. */
+    int st = run_child(child_ignored);
     ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
     st = run_child(child_resethand);
     ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
@@ -619,8 +636,69 @@ START_TEST(alternate_stack)
     ck_assert_ptr_nonnull(AddVectoredExceptionHandler(0, h_where));
     ck_assert_uint_eq(vwt_load(vw_free_space(VW_64K)), 0x5A5A);
     ck_assert(handler_local >= (uintptr_t)alt && handler_local < (uintptr_t)alt + sizeof alt);
-    ss.ss_flags = SS_DISABLE;
-    ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
+    ck_assert_int_eq(sigaltstack(&old, NULL), 0);
+}
+END_TEST
+
+/* A thread with an alternate stack recurses until its stack runs out: the
+ * handler gets EXCEPTION_STACK_OVERFLOW (with the fault address) and
+ * leaves the dead frames with siglongjmp, as a Windows program would resume
+ * from __except. */
+static sigjmp_buf so_jb;
+static volatile DWORD so_code;
+static volatile uintptr_t so_addr, so_lo, so_hi;
+
+static LONG CALLBACK h_overflow(EXCEPTION_POINTERS *ep)
+{
+    so_code = ep->ExceptionRecord->ExceptionCode;
+    so_addr = ep->ExceptionRecord->ExceptionInformation[1];
+    siglongjmp(so_jb, 1);
+}
+
+static volatile int so_limit = 1 << 30;   /* never reached: the stack ends first */
+static __attribute__((noinline)) int recurse(int n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    if (n >= so_limit)
+        return 0;
+    return recurse(n + 1) + pad[0];
+}
+
+static void *overflow_thread(void *arg)
+{
+    (void)arg;
+    static char alt[1 << 16];
+    stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0 }, old;
+    if (sigaltstack(&ss, &old))   /* a sanitizer's own, if any, is put back below */
+        return NULL;
+    pthread_attr_t a;
+    pthread_getattr_np(pthread_self(), &a);
+    void *lo;
+    size_t size;
+    pthread_attr_getstack(&a, &lo, &size);
+    pthread_attr_destroy(&a);
+    so_lo = (uintptr_t)lo;
+    so_hi = (uintptr_t)lo + size;
+    if (sigsetjmp(so_jb, 1) == 0)
+        recurse(0);
+    sigaltstack(&old, NULL);
+    return (void *)1;
+}
+
+START_TEST(stack_overflow)
+{
+    ck_assert_ptr_nonnull(AddVectoredExceptionHandler(0, h_overflow));
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, (size_t)256 << 10);
+    pthread_t t;
+    void *r;
+    ck_assert_int_eq(pthread_create(&t, &a, overflow_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, &r), 0);
+    ck_assert_ptr_eq(r, (void *)1);
+    ck_assert_uint_eq(so_code, EXCEPTION_STACK_OVERFLOW);
+    ck_assert(so_addr < so_lo && so_addr + (64 << 10) >= so_lo);   /* just below the stack */
 }
 END_TEST
 
@@ -647,6 +725,29 @@ START_TEST(after_fork)
 }
 END_TEST
 
+/* SIGBUS on a mapped file beyond its end: EXCEPTION_IN_PAGE_ERROR, three
+ * parameters ([2] the underlying status). */
+START_TEST(in_page_error)
+{
+    int fd = vw_scratch_file(1, 'a', 0);   /* one page of 'a' */
+    ck_assert_int_ge(fd, 0);
+    char *m = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, fd, 0);
+    ck_assert(m != MAP_FAILED);
+    ck_assert_ptr_nonnull(AddVectoredExceptionHandler(0, h_skip));
+    ck_assert_uint_eq(vwt_load(m + 8), 0x6161616161616161ull);
+    ck_assert_int_eq(calls, 0);
+    ck_assert_uint_eq(vwt_load(m + PG + 8), 0x5A5A);   /* past the end of the file */
+    ck_assert_int_eq(calls, 1);
+    ck_assert_uint_eq(seen.ExceptionCode, EXCEPTION_IN_PAGE_ERROR);
+    ck_assert_uint_eq(seen.NumberParameters, 3);
+    ck_assert_uint_eq(seen.ExceptionInformation[0], 0);
+    ck_assert_uint_eq(seen.ExceptionInformation[1], (uintptr_t)(m + PG + 8));
+    ck_assert_uint_ne(seen.ExceptionInformation[2], 0);
+    munmap(m, 2 * PG);
+    close(fd);
+}
+END_TEST
+
 /* ---- other hardware exceptions -------------------------------------------------------- */
 
 static LONG CALLBACK h_div(EXCEPTION_POINTERS *ep)
@@ -656,6 +757,8 @@ static LONG CALLBACK h_div(EXCEPTION_POINTERS *ep)
         ep->ContextRecord->Rip += 2;   /* idivl %esi */
     else if (ep->ExceptionRecord->ExceptionCode == EXCEPTION_BREAKPOINT)
         ep->ContextRecord->Rip += 1;   /* Rip is at the int3, as on Windows */
+    else if (ep->ExceptionRecord->ExceptionCode == EXCEPTION_ILLEGAL_INSTRUCTION)
+        ep->ContextRecord->Rip += 2;   /* ud2 */
     else
         return EXCEPTION_CONTINUE_SEARCH;
     ep->ContextRecord->Rax = 99;
@@ -671,7 +774,10 @@ START_TEST(divide_and_breakpoint)
     ck_assert_int_eq(vwt_int3(), 7);
     ck_assert_uint_eq(seen.ExceptionCode, EXCEPTION_BREAKPOINT);
     ck_assert_ptr_eq(seen.ExceptionAddress, (void *)vwt_int3);
-    ck_assert_int_eq(calls, 2);
+    ck_assert_int_eq(vwt_ud2(), 8);
+    ck_assert_uint_eq(seen.ExceptionCode, EXCEPTION_ILLEGAL_INSTRUCTION);
+    ck_assert_ptr_eq(seen.ExceptionAddress, (void *)vwt_ud2);
+    ck_assert_int_eq(calls, 3);
 }
 END_TEST
 
@@ -784,12 +890,14 @@ END_TEST
  * nothing is installed at load. */
 START_TEST(nothing_installed_at_load)
 {
-    struct sigaction cur;
-    ck_assert_int_eq(__sigaction(SIGSEGV, NULL, &cur), 0);
-    ck_assert(!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_DFL);
-    (void)VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, RW);
-    ck_assert_int_eq(__sigaction(SIGSEGV, NULL, &cur), 0);
-    ck_assert(!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_DFL);
+    struct sigaction before, after;
+    ck_assert_int_eq(__sigaction(SIGSEGV, NULL, &before), 0);   /* SIG_DFL, or a sanitizer's */
+    void *p = VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, RW);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(VirtualFree(p, 0, MEM_RELEASE));
+    ck_assert_int_eq(__sigaction(SIGSEGV, NULL, &after), 0);
+    ck_assert_ptr_eq((void *)(uintptr_t)before.sa_handler, (void *)(uintptr_t)after.sa_handler);
+    ck_assert_int_eq(before.sa_flags, after.sa_flags);
 }
 END_TEST
 
@@ -814,7 +922,9 @@ static Suite *suite(void)
     tcase_add_test(t, nested_faults);
     tcase_add_test(t, alternate_stack);
     tcase_add_test(t, after_fork);
+    tcase_add_test(t, stack_overflow);
     tcase_add_test(t, divide_and_breakpoint);
+    tcase_add_test(t, in_page_error);
 #endif
     /* Not x86-64: the register-level tests above need its instruction
      * encodings (helpers of known length) and are not built. */

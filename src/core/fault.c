@@ -98,7 +98,7 @@ static void write_prev(int i, const struct sigaction *a)
 {
     struct chain *c = &chains[i];
     __atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    rm_fence(__ATOMIC_RELEASE);
     if (is_ours(a)) {
         /* The library's own handler handed back (a program restoring what a
          * raw query showed it): chaining to it would loop; nothing is there. */
@@ -112,13 +112,13 @@ static void write_prev(int i, const struct sigaction *a)
 
 /* A consistent copy of prev; from a handler that interrupted this thread's
  * own write, what is there. */
-static void read_prev(int i, struct sigaction *out)
+RM_SEQLOCK_READER static void read_prev(int i, struct sigaction *out)
 {
     struct chain *c = &chains[i];
     for (int tries = 0;; tries++) {
         unsigned s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
         memcpy(out, &c->prev, sizeof *out);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        rm_fence(__ATOMIC_ACQUIRE);
         if ((!(s & 1) && __atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s) ||
             (wlock_mine && tries > 0) || tries > 1000000)
             return;

@@ -62,7 +62,7 @@ static void list_begin(struct exc_list *l)
     vw_lock(&list_lock);
     list_writing = 1;
     __atomic_store_n(&l->seq, l->seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    rm_fence(__ATOMIC_RELEASE);
 }
 
 static void list_end(struct exc_list *l)
@@ -141,7 +141,7 @@ LONG exc_unhandled(EXCEPTION_POINTERS *ep)
 }
 
 /* A consistent copy of a list's handlers in dispatch order; returns how many. */
-static unsigned snapshot(int which, PVECTORED_EXCEPTION_HANDLER *out)
+RM_SEQLOCK_READER static unsigned snapshot(int which, PVECTORED_EXCEPTION_HANDLER *out)
 {
     struct exc_list *l = &lists[which];
     for (int tries = 0;; tries++) {
@@ -154,7 +154,7 @@ static unsigned snapshot(int which, PVECTORED_EXCEPTION_HANDLER *out)
             if (fn)
                 out[k++] = fn;
         }
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        rm_fence(__ATOMIC_ACQUIRE);
         if (!(s & 1) && __atomic_load_n(&l->seq, __ATOMIC_RELAXED) == s)
             return k;
         if (list_writing && tries > 0)
@@ -211,6 +211,27 @@ static DWORD fpe_code(int si_code)
     }
 }
 
+/* A stack overflow, as far as a signal can tell: the handler runs on the
+ * thread's alternate stack (without one it could not run at all), the
+ * interrupted code did not, and the fault is at the stack pointer: a push or
+ * call just below it, or a store into the frame just made below the stack's
+ * end (up to 256 KiB above the stack pointer). */
+static int stack_overflow(const struct vm_fault *f, const CONTEXT *ctx)
+{
+    const ucontext_t *uc = f->uc;
+    uintptr_t lo = (uintptr_t)uc->uc_stack.ss_sp, hi = lo + uc->uc_stack.ss_size;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+#if defined(__x86_64__)
+    uintptr_t sp = (uintptr_t)ctx->Rsp;
+#else
+    uintptr_t sp = (uintptr_t)ctx->Sp;
+#endif
+    if (f->addr == UINTPTR_MAX || uc->uc_stack.ss_flags & SS_DISABLE || here < lo || here >= hi ||
+        (sp >= lo && sp < hi))
+        return 0;
+    return f->addr + 4096 >= sp && f->addr < sp + ((uintptr_t)256 << 10);
+}
+
 /* The EXCEPTION_RECORD Windows would raise for this fault (0: none). */
 static int fault_record(const struct vm_fault *f, CONTEXT *ctx, EXCEPTION_RECORD *rec)
 {
@@ -219,7 +240,9 @@ static int fault_record(const struct vm_fault *f, CONTEXT *ctx, EXCEPTION_RECORD
     int code = f->info->si_code;
     switch (f->sig) {
     case SIGSEGV:
-        rec->ExceptionCode = f->guard ? STATUS_GUARD_PAGE_VIOLATION : STATUS_ACCESS_VIOLATION;
+        rec->ExceptionCode = f->guard              ? STATUS_GUARD_PAGE_VIOLATION
+                             : stack_overflow(f, ctx) ? EXCEPTION_STACK_OVERFLOW
+                                                    : STATUS_ACCESS_VIOLATION;
         rec->NumberParameters = 2;
         rec->ExceptionInformation[0] = (ULONG_PTR)f->access;
         rec->ExceptionInformation[1] = (ULONG_PTR)f->addr;
