@@ -96,14 +96,13 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
         return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (r) {
-        if (r->kind == VM_KIND_PHYSICAL)
-            st = vm_awe_protect_locked(r, start, end, change, prot, &o);
-        else if (r->kind == VM_KIND_VIEW)   /* within the view's and the section's rights */
+        if (r->kind == VM_KIND_VIEW)   /* within the view's and the section's rights */
             st = vm_view_protect_check(r, prot);
-        else   /* private: no WRITECOPY */
+        else   /* private memory and AWE windows: no WRITECOPY */
             st = prot_validate(prot) ? STATUS_INVALID_PAGE_PROTECTION : STATUS_SUCCESS;
-        if (!st && r->kind != VM_KIND_PHYSICAL)
-            st = protect_own_locked(r, start, end, change, prot, &o);
+        if (!st)
+            st = r->kind == VM_KIND_PHYSICAL ? vm_awe_protect_locked(r, start, end, change, prot, &o)
+                                             : protect_own_locked(r, start, end, change, prot, &o);
         map_unlock();
     } else if (vw_touches_library_locked(start, end)) {
         map_unlock();
