@@ -24,6 +24,10 @@ NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len);
 NTSTATUS nt_close(HANDLE h);
 NTSTATUS nt_duplicate(HANDLE src_process, HANDLE src, HANDLE dst_process, PHANDLE dst,
                       ACCESS_MASK access, ULONG attributes, ULONG options);
+/* ReadProcessMemory / WriteProcessMemory (nt/process.c): *done (optional)
+ * gets the bytes copied, also with STATUS_PARTIAL_COPY. */
+NTSTATUS nt_read_vm(HANDLE h, PVOID base, PVOID buf, SIZE_T n, PSIZE_T done);
+NTSTATUS nt_write_vm(HANDLE h, PVOID base, const void *buf, SIZE_T n, PSIZE_T done);
 /* RtlNtStatusToDosError. */
 ULONG nt_dos_error(NTSTATUS st);
 

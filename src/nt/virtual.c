@@ -16,6 +16,7 @@
 #include "nt/nt.h"
 #include "core/vm.h"
 #include "core/probe.h"
+#include "core/process.h"
 #include "core/space.h"
 
 /* ZeroBits (64-bit Windows): 0 none; 1..21 the allocation stays at or below
@@ -59,7 +60,7 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
                      ULONG type, ULONG prot)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     uintptr_t limit = zero_bits_limit(ZeroBits);
@@ -114,7 +115,7 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
 NTSTATUS nt_free(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     if (type != MEM_DECOMMIT && type != MEM_RELEASE)
@@ -178,7 +179,7 @@ static int still_writable(const void *p, size_t n, uintptr_t start, uintptr_t en
 NTSTATUS nt_protect(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG prot, PULONG old)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     /* WRITECOPY is checked against the memory below (foreign file mappings only). */
@@ -206,7 +207,7 @@ NTSTATUS nt_protect(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG prot
 NTSTATUS nt_lock(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG map_type, int lock)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     if ((map_type & ~(ULONG)(MAP_PROCESS | MAP_SYSTEM)) || !(map_type & (MAP_PROCESS | MAP_SYSTEM)))
@@ -231,10 +232,15 @@ NTSTATUS nt_lock(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG map_typ
 
 NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len)
 {
-    NTSTATUS st = vm_check_process(h);
-    if (!st)
+    struct vw_process *remote;
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_WRITE, &remote);
+    if (st)
+        return st;
+    if (remote)
+        process_put(remote);   /* WriteProcessMemory's writes were flushed by the kernel */
+    else
         vm_flush_icache((uintptr_t)base, len);
-    return st;
+    return STATUS_SUCCESS;
 }
 
 ULONG nt_dos_error(NTSTATUS st)

@@ -52,6 +52,9 @@ static const struct {
     API(VirtualUnlock),              API(LoadLibraryA),
     API(LoadLibraryW),               API(FreeLibrary),
     API(CloseHandle),                API(DuplicateHandle),
+    API(OpenProcess),                API(GetProcessId),
+    API(GetCurrentProcessId),        API(GetExitCodeProcess),
+    API(ReadProcessMemory),          API(WriteProcessMemory),
 };
 
 /* ntdll exports. */
