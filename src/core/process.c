@@ -27,6 +27,7 @@
 #include "os/process.h"
 #include "os/proc.h"
 #include "os/kernelview.h"
+#include "core/remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,7 @@ struct vw_process {
     int pid;
     struct pfd pidfd, mem, maps;
     struct foreign_src src;   /* src.maps_fd is maps.fd */
+    int runs_lib;             /* libvirtualwin is mapped in it (at open) */
     int exit_code;            /* once exit_known (atomic): the status learned */
     int exit_known;
 };
@@ -94,6 +96,30 @@ static void process_destroy(struct vw_object *o)
     os_unmap((uintptr_t)p, vw_page());
 }
 
+/* 1 if a file whose name holds "/libvirtualwin" is mapped in pid (the library,
+ * linked or preloaded, under any version or build name). */
+static int maps_libvirtualwin(int pid)
+{
+    static const char key[] = "/libvirtualwin";
+    const size_t kl = sizeof key - 1;
+    int fd = os_proc_open(pid, "maps", O_RDONLY);
+    if (fd < 0)
+        return 0;
+    char buf[4096 + sizeof key];
+    size_t keep = 0;
+    int found = 0;
+    long got;
+    while (!found && (got = os_read(fd, buf + keep, 4096)) > 0) {
+        size_t n = keep + (size_t)got;
+        for (size_t i = 0; i + kl <= n && !found; i++)
+            found = memcmp(buf + i, key, kl) == 0;
+        keep = n < kl - 1 ? n : kl - 1;
+        memmove(buf, buf + n - keep, keep);
+    }
+    os_close(fd);
+    return found;
+}
+
 static NTSTATUS status_of_open(int err)
 {
     switch (err) {
@@ -135,6 +161,7 @@ NTSTATUS process_open(ULONG pid, ACCESS_MASK access, HANDLE *h)
     pfd_set(&p->pidfd, pidfd);
     pfd_set(&p->mem, mem);
     pfd_set(&p->maps, mem >= 0 ? kv_open((int)pid) : -1);
+    p->runs_lib = mem >= 0 && maps_libvirtualwin((int)pid);
     if (mem >= 0)
         foreign_src_init(&p->src, (int)pid, p->maps.fd);
     else
@@ -320,4 +347,28 @@ NTSTATUS process_query(struct vw_process *p, uintptr_t addr, MEMORY_BASIC_INFORM
     if (err == ESRCH || !still_alive(p))
         return STATUS_PROCESS_IS_TERMINATING;
     return err ? STATUS_ACCESS_DENIED : STATUS_SUCCESS;
+}
+
+NTSTATUS process_remote(struct vw_process *p, struct remote_req *q, struct remote_resp *r)
+{
+    if (!still_alive(p))
+        return STATUS_PROCESS_IS_TERMINATING;
+    if (!pfd_ok(&p->mem))
+        return STATUS_NOT_SUPPORTED;
+    q->magic = REMOTE_MAGIC;
+    q->version = REMOTE_VERSION;
+    NTSTATUS st = remote_call(p->pid, p->mem.fd, q, r);
+    if (st == STATUS_UNSUCCESSFUL && !still_alive(p))
+        st = STATUS_PROCESS_IS_TERMINATING;
+    return st;
+}
+
+int process_pid(const struct vw_process *p)
+{
+    return p->pid;
+}
+
+int process_runs_library(const struct vw_process *p)
+{
+    return p->runs_lib;
 }

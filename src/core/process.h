@@ -56,4 +56,26 @@ NTSTATUS process_write(struct vw_process *p, uintptr_t addr, const void *buf, si
  * process.  STATUS_PROCESS_IS_TERMINATING once it has exited. */
 NTSTATUS process_query(struct vw_process *p, uintptr_t addr, MEMORY_BASIC_INFORMATION *m);
 
+/* p's pid; whether libvirtualwin was mapped in it when it was opened. */
+int process_pid(const struct vw_process *p);
+int process_runs_library(const struct vw_process *p);
+
+/* VirtualAllocEx / VirtualProtectEx / VirtualFreeEx on a process that does not
+ * serve, by system calls injected with ptrace (core/inject.c has what is
+ * supported): *addr and *size in (caller's values) and out (what was done);
+ * STATUS_ACCESS_DENIED when the kernel refuses ptrace, STATUS_NOT_SUPPORTED
+ * for what the kernel view cannot express.  Nothing changes on failure. */
+NTSTATUS process_inject_alloc(struct vw_process *p, uintptr_t *addr, size_t *size, ULONG type,
+                              DWORD prot);
+NTSTATUS process_inject_protect(struct vw_process *p, uintptr_t *addr, size_t *size, DWORD prot,
+                                DWORD *old);
+NTSTATUS process_inject_free(struct vw_process *p, uintptr_t *addr, size_t *size, ULONG type);
+
+/* One request to p's service (core/remote.h), p's mem descriptor attached:
+ * STATUS_SUCCESS and *r (r->status is the operation's), STATUS_NOT_SUPPORTED
+ * when p does not serve, STATUS_PROCESS_IS_TERMINATING once it has exited. */
+struct remote_req;
+struct remote_resp;
+NTSTATUS process_remote(struct vw_process *p, struct remote_req *q, struct remote_resp *r);
+
 #endif

@@ -47,7 +47,7 @@ static NTSTATUS query_remote(struct vw_process *rp, uintptr_t p, MEMORY_INFORMAT
         st = STATUS_ACCESS_VIOLATION;
     else if (p > VW_MAX_ADDR)
         st = STATUS_INVALID_PARAMETER_2;
-    else if ((st = process_query(rp, page_floor(p), &m)) == STATUS_SUCCESS) {
+    else if ((st = nt_remote_query(rp, page_floor(p), &m)) == STATUS_SUCCESS) {
         memcpy(buf, &m, sizeof m);
         if (retlen)
             *retlen = sizeof m;

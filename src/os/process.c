@@ -9,8 +9,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -121,4 +129,156 @@ size_t os_stack_limit(int pid)
         rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SIZE_MAX)
         return 0;
     return (size_t)rl.rlim_cur;
+}
+
+/* ---- the request channel ---------------------------------------------------- */
+
+static socklen_t unix_addr(struct sockaddr_un *a, const char *name)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    size_t n = strlen(name);
+    if (n > sizeof a->sun_path - 2)
+        n = sizeof a->sun_path - 2;
+    memcpy(a->sun_path + 1, name, n);   /* sun_path[0] = 0: abstract */
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
+int os_unix_listen(const char *name)
+{
+    long s = raw(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0, 0, 0);
+    if (s < 0)
+        return (int)s;
+    struct sockaddr_un a;
+    socklen_t len = unix_addr(&a, name);
+    long r = raw(SYS_bind, s, (long)&a, len, 0, 0, 0);
+    if (r == 0)
+        r = raw(SYS_listen, s, 16, 0, 0, 0, 0);
+    if (r < 0) {
+        raw(SYS_close, s, 0, 0, 0, 0, 0);
+        return (int)r;
+    }
+    return (int)s;
+}
+
+int os_unix_accept(int lfd)
+{
+    return (int)raw(SYS_accept4, lfd, 0, 0, SOCK_CLOEXEC, 0, 0);
+}
+
+int os_unix_connect(const char *name)
+{
+    long s = raw(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0, 0, 0);
+    if (s < 0)
+        return (int)s;
+    struct sockaddr_un a;
+    socklen_t len = unix_addr(&a, name);
+    long r = raw(SYS_connect, s, (long)&a, len, 0, 0, 0);
+    if (r < 0) {
+        raw(SYS_close, s, 0, 0, 0, 0, 0);
+        return (int)r;
+    }
+    return (int)s;
+}
+
+long os_send_fd(int sock, const void *buf, size_t n, int fd)
+{
+    struct iovec iov = { (void *)buf, n };
+    union {
+        char b[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr m = { 0 };
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (fd >= 0) {
+        memset(&ctl, 0, sizeof ctl);
+        m.msg_control = ctl.b;
+        m.msg_controllen = sizeof ctl.b;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    return raw(SYS_sendmsg, sock, (long)&m, MSG_NOSIGNAL, 0, 0, 0);
+}
+
+long os_recv_fd(int sock, void *buf, size_t n, int *fd)
+{
+    struct iovec iov = { buf, n };
+    union {
+        char b[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr m = { 0 };
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl.b;
+    m.msg_controllen = sizeof ctl.b;
+    *fd = -1;
+    long r = raw(SYS_recvmsg, sock, (long)&m, MSG_CMSG_CLOEXEC | MSG_WAITALL, 0, 0, 0);
+    if (r < 0)
+        return r;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int got;
+            memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+            if (*fd < 0)
+                *fd = got;
+            else
+                raw(SYS_close, got, 0, 0, 0, 0, 0);
+        }
+    }
+    if (m.msg_flags & MSG_CTRUNC)
+        r = -EBADMSG;     /* descriptors were dropped: not a request of ours */
+    return r;
+}
+
+int os_peer_pid(int sock)
+{
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    long r = raw(SYS_getsockopt, sock, SOL_SOCKET, SO_PEERCRED, (long)&cr, (long)&len, 0);
+    return r < 0 ? (int)r : (int)cr.pid;
+}
+
+void os_sock_timeout(int sock, int seconds)
+{
+    struct timeval tv = { seconds, 0 };
+    raw(SYS_setsockopt, sock, SOL_SOCKET, SO_RCVTIMEO, (long)&tv, sizeof tv, 0);
+    raw(SYS_setsockopt, sock, SOL_SOCKET, SO_SNDTIMEO, (long)&tv, sizeof tv, 0);
+}
+
+int os_random(void *buf, size_t n)
+{
+    long r = raw(SYS_getrandom, (long)buf, (long)n, 0, 0, 0, 0);
+    return r == (long)n ? 0 : r < 0 ? (int)r : -EIO;
+}
+
+int os_is_procfs(int fd)
+{
+    struct statfs st;
+    return raw(SYS_fstatfs, fd, (long)&st, 0, 0, 0, 0) == 0 && st.f_type == PROC_SUPER_MAGIC;
+}
+
+int os_thread_start(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t at;
+    pthread_t t;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);   /* the new thread inherits the mask */
+    int err = pthread_attr_init(&at);
+    if (!err) {
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&at, 64 * 1024);
+        err = pthread_create(&t, &at, fn, arg);
+        pthread_attr_destroy(&at);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return err;
 }

@@ -36,4 +36,26 @@ long os_pread64(int fd, void *buf, size_t len, uint64_t off);
 /* The soft RLIMIT_STACK of pid (prlimit64): bytes, or 0 if unknown or unlimited. */
 size_t os_stack_limit(int pid);
 
+
+/* The request channel (core/remote.c): unix stream sockets in the abstract
+ * namespace (name without its leading NUL), close-on-exec. */
+int os_unix_listen(const char *name);
+int os_unix_accept(int lfd);
+int os_unix_connect(const char *name);
+/* Sends n bytes with descriptor fd attached (-1: none): bytes or -errno. */
+long os_send_fd(int sock, const void *buf, size_t n, int fd);
+/* Receives up to n bytes and at most one descriptor (*fd, -1 if none; any
+ * other descriptor sent along is closed): bytes or -errno. */
+long os_recv_fd(int sock, void *buf, size_t n, int *fd);
+/* The pid of the process at the other end (SO_PEERCRED), or -errno. */
+int os_peer_pid(int sock);
+/* Receive timeout on a socket, in seconds. */
+void os_sock_timeout(int sock, int seconds);
+/* n random bytes (getrandom): 0 or -errno. */
+int os_random(void *buf, size_t n);
+/* 1 if fd is a file of a procfs (fstatfs). */
+int os_is_procfs(int fd);
+/* Starts a detached thread running fn(arg) with every signal blocked: 0 or an errno. */
+int os_thread_start(void *(*fn)(void *), void *arg);
+
 #endif
