@@ -63,8 +63,8 @@ struct call {
 };
 static long run(struct vw_process *p, const struct call *calls, int n, long *first)
 {
-    struct inj_session *s;
-    int err = os_inject_begin(process_pid(p), &s);
+    struct inj_session sess, *s = &sess;
+    int err = os_inject_begin(process_pid(p), s);
     if (err)
         return err;
     long r = 0;

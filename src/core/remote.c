@@ -82,8 +82,10 @@ static void *serve(void *arg)
     (void)arg;
     for (;;) {
         int c = os_unix_accept(listen_fd);
-        if (c < 0)
+        if (c < 0) {
+            os_pause_ms(10);   /* out of descriptors or memory: do not spin */
             continue;
+        }
         os_sock_timeout(c, 2);
         serve_one(c);
         os_close(c);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -69,47 +70,44 @@ static int wait_stop(int pid, int *sig)
 
 #if defined(__x86_64__)
 
-struct inj_session {
-    int pid;
-    int pending;            /* a signal that arrived during the session: sent again at the end */
-    struct user_regs_struct saved;
-    unsigned long text, at;
-};
+_Static_assert(sizeof(struct user_regs_struct) <= sizeof(((struct inj_session *)0)->regs),
+               "inj_session.regs holds the registers");
 
-int os_inject_begin(int pid, struct inj_session **out)
+int os_inject_begin(int pid, struct inj_session *s)
 {
-    static __thread struct inj_session s;   /* one session per thread at a time */
     long r = pt(PTRACE_SEIZE, pid, 0, 0);
     if (r < 0)
         return (int)r;
     int sig;
-    s.pending = 0;
+    struct user_regs_struct saved;
+    s->pending = 0;
     if ((r = pt(PTRACE_INTERRUPT, pid, 0, 0)) < 0 || (r = wait_stop(pid, &sig)) < 0 ||
-        (r = pt(PTRACE_GETREGS, pid, 0, (long)&s.saved)) < 0) {
+        (r = pt(PTRACE_GETREGS, pid, 0, (long)&saved)) < 0) {
         pt(PTRACE_DETACH, pid, 0, 0);
         return (int)r;
     }
-    s.pid = pid;
-    s.at = s.saved.rip;
+    memcpy(s->regs, &saved, sizeof saved);
+    s->pid = pid;
+    s->at = saved.rip;
     unsigned long word;
-    if ((r = pt(PTRACE_PEEKTEXT, pid, (long)s.at, (long)&word)) < 0) {
+    if ((r = pt(PTRACE_PEEKTEXT, pid, (long)s->at, (long)&word)) < 0) {
         pt(PTRACE_DETACH, pid, 0, 0);
         return (int)r;
     }
-    s.text = word;
+    s->text = word;
     unsigned long patched = (word & ~0xFFFFul) | 0x050Ful;   /* 0f 05: syscall */
-    if ((r = pt(PTRACE_POKETEXT, pid, (long)s.at, (long)patched)) < 0) {
+    if ((r = pt(PTRACE_POKETEXT, pid, (long)s->at, (long)patched)) < 0) {
         pt(PTRACE_DETACH, pid, 0, 0);
         return (int)r;
     }
-    *out = &s;
     return 0;
 }
 
 long os_inject_call(struct inj_session *s, long nr, long a, long b, long c, long d, long e,
                     long f)
 {
-    struct user_regs_struct r = s->saved;
+    struct user_regs_struct r;
+    memcpy(&r, s->regs, sizeof r);
     r.rax = (unsigned long)nr;
     r.orig_rax = (unsigned long)-1;
     r.rdi = (unsigned long)a;
@@ -139,21 +137,23 @@ long os_inject_call(struct inj_session *s, long nr, long a, long b, long c, long
 void os_inject_end(struct inj_session *s)
 {
     pt(PTRACE_POKETEXT, s->pid, (long)s->at, (long)s->text);
-    pt(PTRACE_SETREGS, s->pid, 0, (long)&s->saved);
+    struct user_regs_struct saved;
+    memcpy(&saved, s->regs, sizeof saved);
+    pt(PTRACE_SETREGS, s->pid, 0, (long)&saved);
     pt(PTRACE_DETACH, s->pid, 0, 0);
     if (s->pending) {
-        int saved = errno;
+        int e = errno;
         syscall(SYS_tgkill, s->pid, s->pid, s->pending);
-        errno = saved;
+        errno = e;
     }
 }
 
 #else
 
-int os_inject_begin(int pid, struct inj_session **out)
+int os_inject_begin(int pid, struct inj_session *s)
 {
     (void)pid;
-    (void)out;
+    (void)s;
     return -ENOSYS;
 }
 long os_inject_call(struct inj_session *s, long nr, long a, long b, long c, long d, long e,

@@ -11,10 +11,18 @@
 #ifndef VW_OS_INJECT_H
 #define VW_OS_INJECT_H
 
-struct inj_session;
+/* One session, on the caller's stack (the library keeps no per-thread state
+ * for it).  regs holds the target's saved registers. */
+struct inj_session {
+    int pid;
+    int pending;              /* a signal that arrived meanwhile: sent again at the end */
+    unsigned long text, at;   /* the word at the instruction pointer, and where */
+    unsigned long regs[32];   /* struct user_regs_struct (27 words on x86-64) */
+};
 
-/* 0 and *s, or -errno (EPERM: refused; ESRCH: gone; ENOSYS: not on this architecture). */
-int os_inject_begin(int pid, struct inj_session **s);
+/* Starts a session in *s: 0, or -errno (EPERM: refused; ESRCH: gone; ENOSYS:
+ * not on this architecture). */
+int os_inject_begin(int pid, struct inj_session *s);
 long os_inject_call(struct inj_session *s, long nr, long a, long b, long c, long d, long e,
                     long f);
 void os_inject_end(struct inj_session *s);

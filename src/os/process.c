@@ -282,3 +282,9 @@ int os_thread_start(void *(*fn)(void *), void *arg)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return err;
 }
+
+void os_pause_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    raw(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
+}

@@ -55,6 +55,8 @@ void os_sock_timeout(int sock, int seconds);
 int os_random(void *buf, size_t n);
 /* 1 if fd is a file of a procfs (fstatfs). */
 int os_is_procfs(int fd);
+/* Sleeps ms milliseconds (the service thread's backoff). */
+void os_pause_ms(int ms);
 /* Starts a detached thread running fn(arg) with every signal blocked: 0 or an errno. */
 int os_thread_start(void *(*fn)(void *), void *arg);
 
