@@ -154,7 +154,7 @@ static uint32_t lcg_next(void)
 struct row {
     char id[12], name[200], lib[96], raw[96], ratio[48], paired[32], target[96], met[16];
 };
-static struct row rows[40];
+static struct row rows[48];
 static int nrows;
 
 static struct row *add_row(const char *id, const char *name)
@@ -399,6 +399,72 @@ static int w3_raw(long n, void *ctx)
             return sys_fail("3: mmap(MAP_FIXED)"), -1;
     }
     return 0;
+}
+#endif
+
+/* ==== workload 10: a guard page tripped, handled and continued ================= */
+/* One op: arm the guard (VirtualProtect ...|PAGE_GUARD), touch the page: the
+ * library clears the guard, a vectored handler sees STATUS_GUARD_PAGE_VIOLATION
+ * and continues, the access completes.  Raw: mprotect PROT_NONE, touch, a bare
+ * SIGSEGV handler mprotects the page back, the access completes. */
+static char *volatile g_w10_page;
+static volatile long g_w10_seen;
+
+static LONG CALLBACK w10_handler(PEXCEPTION_POINTERS ep)
+{
+    if (ep->ExceptionRecord->ExceptionCode != STATUS_GUARD_PAGE_VIOLATION)
+        return EXCEPTION_CONTINUE_SEARCH;
+    g_w10_seen++;
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+
+static int w10_lib(long n, void *ctx)
+{
+    volatile char *p = ctx;
+    DWORD old;
+    for (long i = 0; i < n; i++) {
+        if (!VirtualProtect((void *)p, g_page, PAGE_READWRITE | PAGE_GUARD, &old))
+            return api_fail("10: VirtualProtect"), -1;
+        p[8]++;
+    }
+    return 0;
+}
+
+#ifndef _WIN32
+extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+
+static void w10_raw_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    char *page = (char *)((uintptr_t)si->si_addr & ~(uintptr_t)(g_page - 1));
+    mprotect(page, g_page, PROT_READ | PROT_WRITE);
+    g_w10_seen++;
+}
+
+/* The bare handler goes straight into the kernel (past the library's
+ * interposed sigaction) for the run, and the library's comes back after. */
+static int w10_raw(long n, void *ctx)
+{
+    volatile char *p = ctx;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = w10_raw_handler;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    if (__sigaction(SIGSEGV, &sa, &old))
+        return sys_fail("10: sigaction"), -1;
+    int rc = 0;
+    for (long i = 0; i < n; i++) {
+        if (mprotect((void *)p, g_page, PROT_NONE)) {
+            sys_fail("10: mprotect");
+            rc = -1;
+            break;
+        }
+        p[8]++;
+    }
+    __sigaction(SIGSEGV, &old, NULL);
+    return rc;
 }
 #endif
 
@@ -887,6 +953,161 @@ static int ncpus(void)
 }
 
 /* ==== main ========================================================================== */
+#ifndef _WIN32
+#include "vwbench_watch.c"
+#endif
+
+/* ==== workload 9: AWE (MapUserPhysicalPages) ================================== */
+#define W9_PAGES 64
+struct w9 {
+    char *win;                    /* the library's window, or the raw side's reservation */
+    ULONG_PTR frame[W9_PAGES];    /* library: frame numbers (in order or shuffled) */
+    PVOID at[W9_PAGES];           /* scatter: where each frame goes */
+    int fd;                       /* raw: a memfd of W9_PAGES pages */
+    size_t off[W9_PAGES];         /* raw: the page of the file for each window page */
+};
+
+/* Library: map 64 frames into the window, then unmap them (one call each). */
+static int w9_map_lib(long n, void *ctx)
+{
+    struct w9 *w = ctx;
+    for (long i = 0; i < n; i++) {
+        if (!MapUserPhysicalPages(w->win, W9_PAGES, w->frame))
+            return api_fail("9: MapUserPhysicalPages"), -1;
+        if (!MapUserPhysicalPages(w->win, W9_PAGES, NULL))
+            return api_fail("9: MapUserPhysicalPages(NULL)"), -1;
+    }
+    return 0;
+}
+
+/* Library: scatter 64 frames to 64 pages, then the same frames to other pages
+ * (each call replaces what the other mapped there); per page. */
+static int w9_scatter_lib(long n, void *ctx)
+{
+    struct w9 *w = ctx;
+    for (long i = 0; i < n; i++)
+        if (!MapUserPhysicalPagesScatter(w->at, W9_PAGES, w->frame) ||
+            !MapUserPhysicalPagesScatter(w->at, W9_PAGES, NULL))
+            return api_fail("9: MapUserPhysicalPagesScatter"), -1;
+    return 0;
+}
+
+#ifndef _WIN32
+/* Raw: 64 mmap(MAP_SHARED | MAP_FIXED) calls of memfd pages, then one remap
+ * of the range to reserved space. */
+static int w9_map_raw(long n, void *ctx)
+{
+    struct w9 *w = ctx;
+    for (long i = 0; i < n; i++) {
+        for (int k = 0; k < W9_PAGES; k++)
+            if (mmap(w->win + (size_t)k * g_page, g_page, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_FIXED, w->fd, (off_t)w->off[k]) == MAP_FAILED)
+                return sys_fail("9: mmap of a memfd page"), -1;
+        if (mmap(w->win, W9_PAGES * g_page, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+            return sys_fail("9: mmap"), -1;
+    }
+    return 0;
+}
+
+/* Raw for scatter: the same pages, one mmap each, then one remap per page. */
+static int w9_scatter_raw(long n, void *ctx)
+{
+    struct w9 *w = ctx;
+    for (long i = 0; i < n; i++) {
+        for (int k = 0; k < W9_PAGES; k++)
+            if (mmap(w->at[k], g_page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, w->fd,
+                     (off_t)w->off[k]) == MAP_FAILED)
+                return sys_fail("9: mmap of a memfd page"), -1;
+        for (int k = 0; k < W9_PAGES; k++)
+            if (mmap(w->at[k], g_page, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+                return sys_fail("9: mmap"), -1;
+    }
+    return 0;
+}
+#endif
+
+/* Shuffles the frames (and the raw side's file pages the same way). */
+static void w9_shuffle(struct w9 *l, struct w9 *r)
+{
+    for (int k = W9_PAGES - 1; k > 0; k--) {
+        int j = (int)(lcg_next() % (uint32_t)(k + 1));
+        ULONG_PTR t = l->frame[k];
+        l->frame[k] = l->frame[j];
+        l->frame[j] = t;
+        size_t o = r->off[k];
+        r->off[k] = r->off[j];
+        r->off[j] = o;
+    }
+}
+
+/* 9a/9b: Map of 64 frames in order and shuffled; 9c: scatter per page. */
+static void workload9(long scale)
+{
+    struct w9 *l = xcalloc(1, sizeof *l), *r = xcalloc(1, sizeof *r);
+    struct pair pa = { NAN, NAN, NAN }, pb = pa, pc = pa;
+    ULONG_PTR got = W9_PAGES;
+    SetProcessWorkingSetSize(GetCurrentProcess(), 4 * W9_PAGES * g_page, 8 * W9_PAGES * g_page);
+    l->win = VirtualAlloc(NULL, 4 * W9_PAGES * g_page, MEM_RESERVE | MEM_PHYSICAL, PAGE_READWRITE);
+    if (!l->win || !AllocateUserPhysicalPages(GetCurrentProcess(), &got, l->frame) ||
+        got != W9_PAGES) {
+        api_fail("9: an AWE window and 64 frames (ulimit -l?)");
+        goto out;
+    }
+    for (int k = 0; k < W9_PAGES; k++)
+        l->at[k] = l->win + (size_t)((k * 37) % (4 * W9_PAGES)) * g_page;
+#ifndef _WIN32
+    r->fd = (int)syscall(SYS_memfd_create, "vwbench", 0);
+    r->win = mmap(NULL, 4 * W9_PAGES * g_page, PROT_NONE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r->fd < 0 || r->win == MAP_FAILED || ftruncate(r->fd, (off_t)(W9_PAGES * g_page))) {
+        sys_fail("9: memfd and a reservation");
+        goto out;
+    }
+    for (int k = 0; k < W9_PAGES; k++) {
+        r->off[k] = (size_t)k * g_page;
+        r->at[k] = l->at[k] == NULL ? NULL : r->win + ((char *)l->at[k] - l->win);
+    }
+    pa = measure(w9_map_lib, l, w9_map_raw, r, 4000 / scale);
+    w9_shuffle(l, r);
+    pb = measure(w9_map_lib, l, w9_map_raw, r, 4000 / scale);
+    pc = measure(w9_scatter_lib, l, w9_scatter_raw, r, 2000 / scale);
+#else
+    pa = measure(w9_map_lib, l, NULL, NULL, 4000 / scale);
+    w9_shuffle(l, r);
+    pb = measure(w9_map_lib, l, NULL, NULL, 4000 / scale);
+    pc = measure(w9_scatter_lib, l, NULL, NULL, 2000 / scale);
+#endif
+out:
+    /* Per page for scatter: 64 pages mapped and 64 unmapped an iteration. */
+    pc.lib /= 2 * W9_PAGES;
+    pc.raw /= 2 * W9_PAGES;
+    fill_pair_row(add_row("9a", "MapUserPhysicalPages of 64 frames + unmap (raw: 64 mmap of "
+                                "memfd pages + 1 remap); frames in allocation order"),
+                  pa, 1.2);
+    fill_pair_row(add_row("9b", "the same with the frames shuffled (one mmap per page on "
+                                "both sides)"),
+                  pb, 1.2);
+    fill_pair_row(add_row("9c", "MapUserPhysicalPagesScatter, ns per page mapped or unmapped "
+                                "(raw: 1 mmap of a memfd page)"),
+                  pc, 1.5);
+    if (l->win) {
+        ULONG_PTR n = got;
+        if (got)
+            FreeUserPhysicalPages(GetCurrentProcess(), &n, l->frame);
+        VirtualFree(l->win, 0, MEM_RELEASE);
+    }
+#ifndef _WIN32
+    if (r->win && r->win != MAP_FAILED)
+        munmap(r->win, 4 * W9_PAGES * g_page);
+    if (r->fd > 0)
+        close(r->fd);
+#endif
+    free(l);
+    free(r);
+}
+
 int main(void)
 {
     char b1[64], b2[64], b3[64];
@@ -1482,6 +1703,43 @@ int main(void)
         else
             strcpy(r->met, "n/a");
     }
+
+    /* ---- 10 ---- */
+    progress("10: guard-page exception round trip");
+    {
+        struct pair p10 = { NAN, NAN, NAN };
+        char *lp = VirtualAlloc(NULL, g_gran, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        PVOID h = AddVectoredExceptionHandler(1, w10_handler);
+        if (!lp || !h) {
+            api_fail("10: VirtualAlloc / AddVectoredExceptionHandler");
+        } else {
+#ifdef _WIN32
+            p10 = measure(w10_lib, lp, NULL, NULL, 20000 / scale);
+#else
+            char *rp = mmap(NULL, g_gran, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                            -1, 0);
+            if (rp == MAP_FAILED) {
+                sys_fail("10: mmap");
+            } else {
+                p10 = measure(w10_lib, lp, w10_raw, rp, 20000 / scale);
+                munmap(rp, g_gran);
+            }
+#endif
+        }
+        if (h)
+            RemoveVectoredExceptionHandler(h);
+        if (lp && !VirtualFree(lp, 0, MEM_RELEASE))
+            api_fail("10: VirtualFree(MEM_RELEASE)");
+        fill_pair_row(add_row("10", "guard page tripped, vectored handler, continued (raw: "
+                                    "mprotect PROT_NONE + bare SIGSEGV handler mprotect back)"),
+                      p10, 1.5);
+    }
+#ifndef _WIN32
+    bench_watch();   /* 9: write watches, per engine */
+#endif
+    /* ---- 9 ---- */
+    progress("9: AWE: MapUserPhysicalPages and MapUserPhysicalPagesScatter");
+    workload9(scale);
 
     /* ---- the report: rows sorted by id, stable ---- */
     for (int i = 1; i < nrows; i++)

@@ -92,7 +92,7 @@ run() {
     fi
 }
 
-for example in sparse_array jit; do
+for example in sparse_array jit reserve_commit guard_nullcheck gc_writewatch awe_window buffer_pool; do
     run linked "$example"
     run preload "${example}_preload"
 done

@@ -335,6 +335,7 @@ typedef INT_PTR (WINAPI *FARPROC)();
 #define ERROR_PARTIAL_COPY        299L
 #define ERROR_INVALID_ADDRESS     487L
 #define ERROR_NOACCESS            998L
+#define ERROR_POSSIBLE_DEADLOCK   1131L
 #define ERROR_PRIVILEGE_NOT_HELD  1314L
 #define ERROR_NO_SYSTEM_RESOURCES 1450L
 #define ERROR_WORKING_SET_QUOTA   1453L
@@ -458,9 +459,9 @@ typedef struct _WIN32_MEMORY_RANGE_ENTRY {
 } WIN32_MEMORY_RANGE_ENTRY, *PWIN32_MEMORY_RANGE_ENTRY;
 
 /* ---- extended parameters (VirtualAlloc2, MapViewOfFile3) ------------------
- * Not implemented by the library; declared so that code which declares
- * pointers to those calls before looking them up with GetProcAddress (and
- * falls back when the lookup fails) compiles unchanged.  Win64 layouts. */
+ * VirtualAlloc2 takes MemExtendedParameterAddressRequirements (a pointer to
+ * MEM_ADDRESS_REQUIREMENTS), MemExtendedParameterNumaNode (accepted, a
+ * preference) and MemExtendedParameterAttributeFlags 0.  Win64 layouts. */
 typedef enum MEM_EXTENDED_PARAMETER_TYPE {
     MemExtendedParameterInvalidType = 0,
     MemExtendedParameterAddressRequirements,
@@ -523,6 +524,10 @@ WINBASEAPI SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
                                         PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
 WINBASEAPI BOOL WINAPI VirtualLock(LPVOID lpAddress, SIZE_T dwSize);
 WINBASEAPI BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize);
+WINBASEAPI UINT WINAPI GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSize,
+                                     PVOID *lpAddresses, ULONG_PTR *lpdwCount,
+                                     LPDWORD lpdwGranularity);
+WINBASEAPI UINT WINAPI ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize);
 WINBASEAPI void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 WINBASEAPI void WINAPI GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 WINBASEAPI DWORD WINAPI GetLastError(void);
@@ -563,6 +568,31 @@ WINBASEAPI BOOL WINAPI FreeLibrary(HMODULE hLibModule);
 #define LoadLibrary LoadLibraryA
 #endif
 WINBASEAPI BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX lpBuffer);
+/* Address Windowing Extensions (issue 15): page frames of the process's own,
+ * mapped into MEM_PHYSICAL windows. */
+WINBASEAPI BOOL WINAPI AllocateUserPhysicalPages(HANDLE hProcess, PULONG_PTR NumberOfPages,
+                                                 PULONG_PTR PageArray);
+WINBASEAPI BOOL WINAPI AllocateUserPhysicalPagesNuma(HANDLE hProcess, PULONG_PTR NumberOfPages,
+                                                     PULONG_PTR PageArray, DWORD nndPreferred);
+WINBASEAPI BOOL WINAPI FreeUserPhysicalPages(HANDLE hProcess, PULONG_PTR NumberOfPages,
+                                             PULONG_PTR PageArray);
+WINBASEAPI BOOL WINAPI MapUserPhysicalPages(PVOID VirtualAddress, ULONG_PTR NumberOfPages,
+                                            PULONG_PTR PageArray);
+WINBASEAPI BOOL WINAPI MapUserPhysicalPagesScatter(PVOID *VirtualAddresses,
+                                                   ULONG_PTR NumberOfPages, PULONG_PTR PageArray);
+
+/* VirtualAlloc2 and placeholders (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER;
+ * VirtualFree with MEM_PRESERVE_PLACEHOLDER / MEM_COALESCE_PLACEHOLDERS). */
+WINBASEAPI PVOID WINAPI VirtualAlloc2(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+                                      ULONG AllocationType, ULONG PageProtection,
+                                      MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                      ULONG ParameterCount);
+WINBASEAPI PVOID WINAPI VirtualAlloc2FromApp(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+                                             ULONG AllocationType, ULONG PageProtection,
+                                             MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                             ULONG ParameterCount);
+WINBASEAPI PVOID WINAPI VirtualAllocFromApp(PVOID BaseAddress, SIZE_T Size, ULONG AllocationType,
+                                            ULONG Protection);
 
 /* Handles (sections, processes): CloseHandle and DuplicateHandle. */
 WINBASEAPI BOOL WINAPI CloseHandle(HANDLE hObject);
@@ -586,6 +616,9 @@ WINBASEAPI BOOL WINAPI WriteProcessMemory(HANDLE hProcess, LPVOID lpBaseAddress,
 #ifdef __cplusplus
 }
 #endif
+
+/* Exceptions: EXCEPTION_RECORD, CONTEXT, vectored handlers, RaiseException. */
+#include <virtualwin/exception.h>
 
 /* ---- preload builds: stop at start, clearly, when the library is absent ---
  * One static constructor per translation unit that includes this header (a

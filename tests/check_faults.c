@@ -156,7 +156,112 @@ static void setup_reset_readonly(char *base)
     ck_assert_ptr_nonnull(VirtualAlloc(base, 4 * VW_PAGE, MEM_RESET, PAGE_NOACCESS));
 }
 
+/* AWE (issue 15): a window at base with frames; mapping, remapping over
+ * mapped pages, scatter, release and freeing one mapped frame roll back. */
+#define AWE_FRAMES 8
+static ULONG_PTR awe_frame[AWE_FRAMES];
+
+static void setup_awe(char *base)
+{
+    ULONG_PTR n = AWE_FRAMES;
+    ck_assert_ptr_eq(VirtualAlloc(base, VW_64K, MEM_RESERVE | MEM_PHYSICAL, PAGE_READWRITE), base);
+    ck_assert(AllocateUserPhysicalPages(GetCurrentProcess(), &n, awe_frame) && n == AWE_FRAMES);
+}
+
+static void setup_awe_mapped(char *base)
+{
+    setup_awe(base);
+    ck_assert(MapUserPhysicalPages(base, 4, awe_frame));
+    fill(base, 4 * VW_PAGE, 0x3C);
+}
+
+static void cleanup_awe(char *base)
+{
+    release_all(base);
+    for (int i = 0; i < AWE_FRAMES; i++) {
+        ULONG_PTR one = 1;
+        FreeUserPhysicalPages(GetCurrentProcess(), &one, &awe_frame[i]);
+    }
+}
+
+static BOOL call_awe_map(char *base) { return MapUserPhysicalPages(base + VW_PAGE, 4, awe_frame); }
+static BOOL call_awe_remap(char *base)
+{
+    ULONG_PTR f[4] = { awe_frame[6], awe_frame[4], awe_frame[7], awe_frame[5] };
+    return MapUserPhysicalPages(base + 2 * VW_PAGE, 4, f);
+}
+static BOOL call_awe_scatter(char *base)
+{
+    PVOID at[4] = { base + 9 * VW_PAGE, base, base + 5 * VW_PAGE, base + 3 * VW_PAGE };
+    ULONG_PTR f[4] = { awe_frame[4], awe_frame[5], 0, awe_frame[6] };
+    return MapUserPhysicalPagesScatter(at, 4, f);
+}
+static BOOL call_awe_free_mapped(char *base)
+{
+    ULONG_PTR one = 1;
+    (void)base;
+    return FreeUserPhysicalPages(GetCurrentProcess(), &one, &awe_frame[2]);
+}
+
+/* Placeholders (spec 15): pieces start inside 64 KiB blocks, so cleanup
+ * releases every allocation the walk finds. */
+#define RES_PH (MEM_RESERVE | MEM_RESERVE_PLACEHOLDER)
+static void release_walk(char *base)
+{
+    for (char *a = base; a < base + SPAN;) {
+        MEMORY_BASIC_INFORMATION m = vw_query(a);
+        if (m.State != MEM_FREE)
+            VirtualFree(m.AllocationBase, 0, MEM_RELEASE);
+        a = (char *)m.BaseAddress + m.RegionSize;
+    }
+}
+/* A placeholder of 4 blocks cut into 3 pieces: [0, PG), [PG, 3 PG), the rest. */
+static void setup_pieces(char *base)
+{
+    ck_assert_ptr_eq(VirtualAlloc2(NULL, base, 4 * VW_64K, RES_PH, PAGE_NOACCESS, NULL, 0), base);
+    ck_assert(VirtualFree(base + VW_PAGE, 2 * VW_PAGE, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+}
+/* The middle piece replaced by committed, written memory. */
+static void setup_replaced(char *base)
+{
+    setup_pieces(base);
+    ck_assert_ptr_eq(VirtualAlloc2(NULL, base + VW_PAGE, 2 * VW_PAGE,
+                                   MEM_RESERVE | MEM_COMMIT | MEM_REPLACE_PLACEHOLDER,
+                                   PAGE_READWRITE, NULL, 0),
+                     base + VW_PAGE);
+    fill(base + VW_PAGE, 2 * VW_PAGE, 0x3C);
+}
+static BOOL call_placeholder_at(char *base)
+{
+    return VirtualAlloc2(NULL, base, 3 * VW_64K, RES_PH, PAGE_NOACCESS, NULL, 0) != NULL;
+}
+static BOOL call_coalesce(char *base)
+{
+    return VirtualFree(base, 4 * VW_64K, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS);
+}
+static BOOL call_replace(char *base)
+{
+    return VirtualAlloc2(NULL, base + VW_PAGE, 2 * VW_PAGE,
+                         MEM_RESERVE | MEM_COMMIT | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL,
+                         0) != NULL;
+}
+static BOOL call_back_to_placeholder(char *base)
+{
+    return VirtualFree(base + VW_PAGE, 2 * VW_PAGE, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER);
+}
+static BOOL call_release_piece(char *base) { return VirtualFree(base + VW_PAGE, 0, MEM_RELEASE); }
+
 static const struct scenario scenarios[] = {
+    { "AWE map", setup_awe, call_awe_map, cleanup_awe },
+    { "AWE map over mapped pages", setup_awe_mapped, call_awe_remap, cleanup_awe },
+    { "AWE scatter", setup_awe_mapped, call_awe_scatter, cleanup_awe },
+    { "AWE free a mapped frame", setup_awe_mapped, call_awe_free_mapped, cleanup_awe },
+    { "AWE release a window", setup_awe_mapped, call_release, cleanup_awe },
+    { "placeholder at an address", setup_none, call_placeholder_at, release_walk },
+    { "coalesce placeholders", setup_pieces, call_coalesce, release_walk },
+    { "replace a placeholder", setup_pieces, call_replace, release_walk },
+    { "back to a placeholder", setup_replaced, call_back_to_placeholder, release_walk },
+    { "release a replaced piece", setup_replaced, call_release_piece, release_walk },
     { "reserve at an address", setup_none, call_reserve_at, release_all },
     { "reserve+commit at an address", setup_none, call_reserve_commit_at, release_all },
     { "commit", setup_reserved, call_commit, release_all },

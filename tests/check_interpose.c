@@ -536,6 +536,59 @@ START_TEST(test_mremap_grow_in_place)
 }
 END_TEST
 
+/* Issue 11 (mremap of locked memory): the kernel moves mlock with the pages and
+ * locks what the call grew, moved (_i 0: arena, 1: dedicated) or grown in place
+ * (_i 2).  The map follows: every page of the result is locked (VirtualUnlock of all
+ * of it succeeds, once), as the kernel says before and after. */
+START_TEST(test_mremap_locked)
+{
+    char *p, *q, *blocker = MAP_FAILED;
+    if (_i < 2) {
+        p = new_alloc(_i, 4 * PG, MEM_COMMIT, PAGE_READWRITE);
+        blocker = mmap(p + 4 * PG, PG, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (blocker != MAP_FAILED && blocker != p + 4 * PG) {
+            munmap(blocker, PG);
+            blocker = MAP_FAILED;
+        }
+    } else {
+        char *want = outside_space(4 * VW_64K);
+        p = VirtualAlloc(want, 4 * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        ck_assert_ptr_eq(p, want);
+    }
+    fill(p, 4 * PG, 60);
+    ck_assert(VirtualLock(p, 4 * PG));
+    ck_assert_int_eq(vw_lock_state(p, 4 * PG), 1);
+    q = mremap(p, 4 * PG, 8 * PG, _i < 2 ? MREMAP_MAYMOVE : 0);
+    if (_i == 2 && q == MAP_FAILED && errno == ENOMEM) {
+        /* Something sits right above (see test_mremap_grow_in_place): untouched. */
+        ck_assert_int_eq(vw_lock_state(p, 4 * PG), 1);
+        ck_assert(VirtualUnlock(p, 4 * PG));
+        release_all(p, 4 * PG);
+        return;
+    }
+    ck_assert_msg(q != MAP_FAILED, "mremap failed: %s", strerror(errno));
+    if (_i < 2)
+        ck_assert_ptr_ne(q, p);
+    else
+        ck_assert_ptr_eq(q, p);
+    expect_filled(q, 4 * PG, 60, 0);
+    VW_EXPECT_ALLOC_REGION(q, q, 8 * PG, MEM_COMMIT, PAGE_READWRITE, q, PAGE_READWRITE);
+    ck_assert_int_eq(vw_lock_state(q, 8 * PG), 1);   /* the kernel's view */
+    ck_assert(VirtualUnlock(q, 8 * PG));              /* the map's: every page locked */
+    ck_assert_int_eq(vw_lock_state(q, 8 * PG), 0);
+    SetLastError(SENTINEL);
+    expect_error(VirtualUnlock(q, PG), ERROR_NOT_LOCKED);
+    /* Locking again counts against the quota as before. */
+    ck_assert(VirtualLock(q + PG, 2 * PG));
+    vw_assert_range_agrees(q, 8 * PG);
+    release_all(q, 8 * PG);
+    if (blocker != MAP_FAILED)
+        munmap(blocker, PG);
+    vw_assert_all_agree();
+}
+END_TEST
+
 /* Item 5 (mremap): MREMAP_FIXED into free arena space moves the allocation there:
  * committed and reserved pages keep their state, the new base is the target, the old
  * range is free, the moved allocation releases, and the target is then free address
@@ -991,9 +1044,12 @@ START_TEST(test_mremap_dontunmap)
     ck_assert_int_eq(p[3 * PG + 64], 0);
     vw_assert_range_agrees(p, 4 * PG);
     vw_assert_range_agrees(q, 4 * PG);
-    /* The kernel drops mlock on the range it keeps. */
+    /* The kernel drops mlock on the range it keeps, and moves it with the pages. */
     SetLastError(SENTINEL);
     expect_error(VirtualUnlock(p, 4 * PG), ERROR_NOT_LOCKED);
+    ck_assert_int_eq(vw_lock_state(q, 4 * PG), 1);
+    ck_assert(VirtualUnlock(q, 4 * PG));
+    ck_assert_int_eq(vw_lock_state(q, 4 * PG), 0);
 
     /* The old range is not free: neither a reservation at it nor one anywhere gets it. */
     SetLastError(SENTINEL);
@@ -1172,6 +1228,7 @@ static Suite *interpose_suite(void)
     tcase_add_loop_test(tc, test_mremap_shrink, 0, 2);
     tcase_add_loop_test(tc, test_mremap_grow_moves, 0, 2);
     tcase_add_test(tc, test_mremap_grow_in_place);
+    tcase_add_loop_test(tc, test_mremap_locked, 0, 3);
     tcase_add_loop_test(tc, test_mremap_fixed_into_arena, 0, 2);
     tcase_add_test(tc, test_mremap_foreign_into_arena);
     suite_add_tcase(s, tc);

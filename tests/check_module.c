@@ -9,7 +9,7 @@
  * GetModuleHandle(NULL) is the executable's base; GetProcAddress finds the
  * library's exported API and gives NULL with ERROR_PROC_NOT_FOUND (127) for
  * anything else, so the pattern
- *     GetProcAddress(GetModuleHandleA("kernel32.dll"), "GetWriteWatch")
+ *     GetProcAddress(GetModuleHandleA("kernel32.dll"), "VirtualAlloc2")
  * tells Windows code that a call is not there.  Every test names its rule.
  */
 #include <check.h>
@@ -206,18 +206,18 @@ typedef LPVOID(WINAPI *VirtualAlloc_t)(LPVOID, SIZE_T, DWORD, DWORD);
 typedef BOOL(WINAPI *VirtualFree_t)(LPVOID, SIZE_T, DWORD);
 /* Casts from FARPROC go through void (*)(void): a direct cast to a type whose return
  * type is not INT_PTR draws -Wcast-function-type (in -Wextra). */
-typedef UINT(WINAPI *GetWriteWatch_t)(DWORD, PVOID, SIZE_T, PVOID *, ULONG_PTR *, ULONG *);
+typedef PVOID(WINAPI *VirtualAlloc2_t)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, void *, ULONG);
 
-/* Item 6: the Windows pattern: look a call up, use it if it is there.  GetWriteWatch is
+/* Item 6: the Windows pattern: look a call up, use it if it is there.  VirtualAlloc2 is
  * not implemented: NULL and ERROR_PROC_NOT_FOUND (127); VirtualAlloc is, and calling it
  * through the returned pointer works (section 4). */
 START_TEST(test_windows_pattern)
 {
     SetLastError(SENTINEL);
-    GetWriteWatch_t gww =
-        (GetWriteWatch_t)(void (*)(void))GetProcAddress(GetModuleHandleA("kernel32.dll"),
-                                                       "GetWriteWatch");
-    ck_assert_ptr_null(fn_addr((FARPROC)(void (*)(void))gww));
+    VirtualAlloc2_t va2 =
+        (VirtualAlloc2_t)(void (*)(void))GetProcAddress(GetModuleHandleA("kernel32.dll"),
+                                                       "VirtualAlloc2");
+    ck_assert_ptr_null(fn_addr((FARPROC)(void (*)(void))va2));
     ck_assert_uint_eq(GetLastError(), ERROR_PROC_NOT_FOUND);
 
     VirtualAlloc_t va = (VirtualAlloc_t)(void (*)(void))GetProcAddress(
@@ -238,12 +238,12 @@ START_TEST(test_windows_pattern)
 END_TEST
 
 /* Item 6: names that are not the library's exports give NULL and ERROR_PROC_NOT_FOUND
- * (127): calls not built (GetWriteWatch, ResetWriteWatch, VirtualAlloc2, ...), the
+ * (127): calls not built (VirtualAlloc3, VirtualAllocExNuma, ...), the
  * empty name, near misses, and wrong case (export names are case-sensitive). */
 START_TEST(test_unknown_procs)
 {
     static const char *const bad[] = {
-        "GetWriteWatch", "ResetWriteWatch", "VirtualAlloc2", "VirtualAllocExNuma",
+        "VirtualAlloc3", "VirtualAllocExNuma",
         "MapViewOfFile3", "CreateFileMappingA", "", "VirtualAllocx", "VirtualAllo",
         "virtualalloc", "VIRTUALALLOC", "Virtualalloc", "mmap", "munmap", "malloc",
         "vw_init", "getpid",

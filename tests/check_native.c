@@ -117,7 +117,8 @@ START_TEST(test_alloc_failures)
         { ME, 0, 0, 0x1000, MEM_COMMIT | AT_ROUND_TO_PAGE, PAGE_READWRITE, STATUS_INVALID_PARAMETER_5 },
         { ME, 0, 0, 0x1000, MEM_COMMIT | MEM_RESET, PAGE_READWRITE, STATUS_INVALID_PARAMETER_5 },
         { ME, 0, 0, 0x1000, MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE, STATUS_INVALID_PARAMETER_5 },
-        { ME, 0, 0, 0x1000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, STATUS_INVALID_PARAMETER_5 },
+        /* Placeholders only through NtAllocateVirtualMemoryEx (Wine's ntdll tests). */
+        { ME, 0, 0, 0x1000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, STATUS_INVALID_PARAMETER },
         { ME, 0, 0, 0x1000, MEM_COMMIT, 0, STATUS_INVALID_PAGE_PROTECTION },
         { ME, 0, 0, 0x1000, MEM_COMMIT, PAGE_WRITECOPY, STATUS_INVALID_PAGE_PROTECTION },
         { ME, 0, 0, 0x1000, MEM_COMMIT, PAGE_READWRITE | PAGE_READONLY, STATUS_INVALID_PAGE_PROTECTION },
@@ -131,7 +132,9 @@ START_TEST(test_alloc_failures)
         { ME, 1, 12, 0x1000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE, STATUS_CONFLICTING_ADDRESSES },
         { ME, 1, 0, 0x20000, MEM_COMMIT, PAGE_READWRITE, STATUS_CONFLICTING_ADDRESSES },
         { ME, 0, 0, 0x1000, MEM_RESET, PAGE_READWRITE, STATUS_CONFLICTING_ADDRESSES },
-        { ME, 0, 0, 0x10000, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_READWRITE, STATUS_NOT_SUPPORTED },
+        { ME, 0, 0, 0x10000, MEM_RESERVE | MEM_PHYSICAL, PAGE_READONLY, STATUS_INVALID_PARAMETER_5 },
+        { ME, 0, 0, 0x200000, MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES | MEM_WRITE_WATCH,
+          PAGE_READWRITE, STATUS_INVALID_PARAMETER_5 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct bad_alloc *c = &cases[i];
@@ -301,7 +304,10 @@ START_TEST(test_free_statuses)
     len = 0;
     ck_status(NtFreeVirtualMemory(ME, &at, &len, 0), STATUS_INVALID_PARAMETER_4);
     ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_RELEASE | MEM_DECOMMIT), STATUS_INVALID_PARAMETER_4);
+    /* A placeholder flag with size 0 (check_placeholders has the rest). */
     ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER),
+              STATUS_INVALID_PARAMETER_3);
+    ck_status(NtFreeVirtualMemory(ME, &at, &len, MEM_DECOMMIT | MEM_PRESERVE_PLACEHOLDER),
               STATUS_INVALID_PARAMETER_4);
     ck_status(NtFreeVirtualMemory(NULL, &at, &len, MEM_RELEASE), STATUS_INVALID_HANDLE);
     at = NULL;
@@ -759,12 +765,14 @@ START_TEST(test_status_table)
         { STATUS_INVALID_PARAMETER_6, ERROR_INVALID_PARAMETER },
         { STATUS_COMMITMENT_LIMIT, ERROR_COMMITMENT_LIMIT },
         { STATUS_INVALID_ADDRESS, ERROR_INVALID_ADDRESS },
+        { STATUS_POSSIBLE_DEADLOCK, 1131 },   /* a signal handler inside a map change */
         { STATUS_PAGEFILE_QUOTA, 1454 },
         { STATUS_PROCEDURE_NOT_FOUND, ERROR_PROC_NOT_FOUND },
         { STATUS_DLL_NOT_FOUND, ERROR_MOD_NOT_FOUND },
         { STATUS_PARTIAL_COPY, ERROR_PARTIAL_COPY },         /* other processes */
         { STATUS_INVALID_CID, ERROR_INVALID_PARAMETER },
         { STATUS_PROCESS_IS_TERMINATING, ERROR_ACCESS_DENIED },
+        { STATUS_INCOMPATIBLE_FILE_MAP, ERROR_INVALID_PARAMETER },   /* VirtualLock of an AWE window */
         { (NTSTATUS)0xC0070005, 5 },     /* a Win32 error wrapped as a status */
         { (NTSTATUS)0xC0DEC0DE, 317 },   /* unknown: ERROR_MR_MID_NOT_FOUND */
     };

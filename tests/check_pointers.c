@@ -26,6 +26,7 @@
  */
 #include <check.h>
 #include <virtualwin.h>
+#include <virtualwin/nt.h>
 #include "testutil.h"
 
 #include <stdio.h>
@@ -43,6 +44,7 @@
  *       3 read-write followed by an unmapped page.
  * freed: a released allocation. */
 static char *lib, *frn, *freed;
+static char *ww;   /* a MEM_WRITE_WATCH allocation with page 0 written */
 static unsigned char ro_copy[2][65536];
 
 /* Where the read-only kinds point in their page (kind_pointer). */
@@ -73,12 +75,16 @@ static void setup(void)
     ck_assert_int_eq(munmap(frn + 4 * PG, PG), 0);
     memcpy(ro_copy[0], lib + 2 * PG, PG);
     memcpy(ro_copy[1], frn + 2 * PG, PG);
+    ww = VirtualAlloc(NULL, VW_64K, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+    ck_assert_msg(ww != NULL, "MEM_WRITE_WATCH: error %u", (unsigned)GetLastError());
+    ww[0] = 1;
     freed = vw_free_space(VW_64K);
 }
 
 static void teardown(void)
 {
     vw_release(lib);
+    vw_release(ww);
     munmap(frn, 4 * PG);
 }
 
@@ -228,6 +234,147 @@ static struct outcome call_proc_address(void *p)
 {
     return out_bool(GetProcAddress(GetModuleHandleA("kernel32.dll"), p) != NULL);
 }
+/* GetWriteWatch with one bad pointer (which: 0 lpAddresses, 1 lpdwCount, 2
+ * lpdwGranularity); the others valid, and checked unwritten. */
+static struct outcome call_watch(int which, void *p)
+{
+    PVOID a = (PVOID)SENT;
+    ULONG_PTR n = 1;
+    DWORD g = 0x5A5A5A5A;
+    UINT r = GetWriteWatch(0, ww, VW_64K, which == 0 ? p : (void *)&a,
+                           which == 1 ? p : (void *)&n, which == 2 ? p : (void *)&g);
+    return (struct outcome){ r == 0, a != (PVOID)SENT || n != 1 || g != 0x5A5A5A5A };
+}
+static struct outcome call_watch_addrs(void *p)
+{
+    return call_watch(0, p);
+}
+static struct outcome call_watch_count(void *p)
+{
+    return call_watch(1, p);
+}
+static struct outcome call_watch_gran(void *p)
+{
+    return call_watch(2, p);
+}
+
+/* RaiseException and RtlRaiseException report a bad pointer as Windows does:
+ * an access violation at its address, raised instead of the exception asked
+ * for; seen here by a vectored handler and turned into ERROR_NOACCESS. */
+static EXCEPTION_RECORD raised;
+static int nraised;
+static LONG CALLBACK catch_raised(EXCEPTION_POINTERS *ep)
+{
+    raised = *ep->ExceptionRecord;
+    nraised++;
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+static struct outcome out_raised(DWORD code, const void *p)
+{
+    if (nraised == 1 && raised.ExceptionCode == code)
+        return (struct outcome){ 1, 0 };
+    SetLastError(nraised == 1 && raised.ExceptionCode == STATUS_ACCESS_VIOLATION &&
+                         raised.ExceptionInformation[1] == (ULONG_PTR)p
+                     ? ERROR_NOACCESS
+                     : ERROR_INVALID_FUNCTION);
+    return (struct outcome){ 0, 0 };
+}
+static struct outcome call_raise_args(void *p)
+{
+    nraised = 0;
+    PVOID h = AddVectoredExceptionHandler(1, catch_raised);
+    RaiseException(0xE0000100, 0, 2, p);
+    RemoveVectoredExceptionHandler(h);
+    return out_raised(0xE0000100, p);
+}
+static struct outcome call_rtl_raise(void *p)
+{
+    nraised = 0;
+    PVOID h = AddVectoredExceptionHandler(1, catch_raised);
+    RtlRaiseException(p);
+    RemoveVectoredExceptionHandler(h);
+    return out_raised(0xE0000101, p);   /* never valid: every kind is bad here */
+}
+
+/* AWE (issue 15): each process of these rows has never allocated a frame, so
+ * a call that gets past its pointers fails with ERROR_INVALID_PARAMETER. */
+static struct outcome call_awe_alloc_n(void *p)
+{
+    ULONG_PTR f[2];
+    return out_bool(AllocateUserPhysicalPages(GetCurrentProcess(), p, f));
+}
+static struct outcome call_awe_alloc_array(void *p)
+{
+    ULONG_PTR n = 2;
+    return out_bool(AllocateUserPhysicalPages(GetCurrentProcess(), &n, p));
+}
+static struct outcome call_awe_free_n(void *p)
+{
+    ULONG_PTR f[1] = { 1 };
+    return out_bool(FreeUserPhysicalPages(GetCurrentProcess(), p, f));
+}
+static struct outcome call_awe_free_array(void *p)
+{
+    ULONG_PTR n = 1;
+    return out_bool(FreeUserPhysicalPages(GetCurrentProcess(), &n, p));
+}
+static struct outcome call_awe_map(void *p)
+{
+    return out_bool(MapUserPhysicalPages(lib, 1, p));
+}
+static struct outcome call_awe_scatter_addrs(void *p)
+{
+    ULONG_PTR f[1] = { 1 };
+    return out_bool(MapUserPhysicalPagesScatter(p, 1, f));
+}
+static struct outcome call_awe_scatter_frames(void *p)
+{
+    PVOID at[1] = { lib };
+    return out_bool(MapUserPhysicalPagesScatter(at, 1, p));
+}
+
+/* VirtualAlloc2's extended parameters: the array, and the address
+ * requirements one points to; NtAllocateVirtualMemoryEx's in/out pair (a
+ * native call: its status becomes the last error here). */
+static struct outcome call_alloc2_params(void *p)
+{
+    void *r = VirtualAlloc2(NULL, NULL, PG, MEM_RESERVE, PAGE_READWRITE, p, 1);
+    if (r)
+        vw_release(r);
+    return out_bool(r != NULL);
+}
+static struct outcome call_alloc2_requirements(void *p)
+{
+    MEM_EXTENDED_PARAMETER e;
+    memset(&e, 0, sizeof e);
+    e.Type = MemExtendedParameterAddressRequirements;
+    e.Pointer = p;
+    return call_alloc2_params(&e);
+}
+static struct outcome out_status(NTSTATUS st)
+{
+    if (st)
+        SetLastError(RtlNtStatusToDosError(st));
+    return (struct outcome){ st == STATUS_SUCCESS, 0 };
+}
+static struct outcome call_ntalloc_ex_base(void *p)
+{
+    SIZE_T s = PG;
+    NTSTATUS st = NtAllocateVirtualMemoryEx(GetCurrentProcess(), p, &s, MEM_RESERVE,
+                                            PAGE_READWRITE, NULL, 0);
+    struct outcome o = out_status(st);
+    o.wrote_good = st && s != PG;
+    return o;
+}
+static struct outcome call_ntalloc_ex_size(void *p)
+{
+    PVOID b = NULL;
+    NTSTATUS st = NtAllocateVirtualMemoryEx(GetCurrentProcess(), &b, p, MEM_RESERVE,
+                                            PAGE_READWRITE, NULL, 0);
+    struct outcome o = out_status(st);
+    o.wrote_good = st && b != NULL;
+    return o;
+}
 
 static struct outcome call_exit_code(void *p)
 {
@@ -307,6 +454,43 @@ static const struct data_row data_rows[] = {
     { "GetExitCodeProcess lpExitCode", call_exit_code, sizeof(DWORD), 1, 0, 0, 0, NULL },
     { "ReadProcessMemory lpNumberOfBytesRead", call_rpm_count, sizeof(SIZE_T), 1, VALID, 0, 0, NULL },
     { "WriteProcessMemory lpNumberOfBytesWritten", call_wpm_count, sizeof(SIZE_T), 1, VALID, 0, 0,
+      NULL },
+    /* Exceptions.  RaiseException reads its arguments (NULL: none, valid);
+     * RtlRaiseException reads and writes the record (ExceptionAddress). */
+    { "RaiseException lpArguments", call_raise_args, 2 * sizeof(ULONG_PTR), 0, VALID, 0, VALID,
+      NULL },
+    { "RtlRaiseException ExceptionRecord", call_rtl_raise, sizeof(EXCEPTION_RECORD), 1, 0, 0, 0,
+      NULL },
+    /* Write watches (spec 11): every pointer is written (the count read first). */
+    { "GetWriteWatch lpAddresses", call_watch_addrs, sizeof(PVOID), 1, 0, 0, 0, NULL },
+    { "GetWriteWatch lpdwCount", call_watch_count, sizeof(ULONG_PTR), 1, 0, 0, 0, NULL },
+    { "GetWriteWatch lpdwGranularity", call_watch_gran, sizeof(DWORD), 1, 0, 0, 0, NULL },
+    /* AWE: the counts are written, the arrays of frames and addresses read
+     * (NULL frames unmap: then the address is in no window). */
+    { "AllocateUserPhysicalPages NumberOfPages", call_awe_alloc_n, sizeof(ULONG_PTR), 1, 0, 0, 0,
+      NULL },
+    { "AllocateUserPhysicalPages PageArray", call_awe_alloc_array, 2 * sizeof(ULONG_PTR), 1, 0, 0,
+      0, NULL },
+    { "FreeUserPhysicalPages NumberOfPages", call_awe_free_n, sizeof(ULONG_PTR), 1, 0, 0, 0, NULL },
+    { "FreeUserPhysicalPages PageArray", call_awe_free_array, sizeof(ULONG_PTR), 0, 0, 0,
+      ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPages PageArray", call_awe_map, sizeof(ULONG_PTR), 0,
+      ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPagesScatter VirtualAddresses", call_awe_scatter_addrs, sizeof(PVOID), 0, 0,
+      0, ERROR_INVALID_PARAMETER, NULL },
+    { "MapUserPhysicalPagesScatter PageArray", call_awe_scatter_frames, sizeof(ULONG_PTR), 0,
+      ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
+    /* An array of one: NULL with a count is ERROR_INVALID_PARAMETER; in the
+     * read-only pages the pattern is no valid parameter (reserved bits set). */
+    { "VirtualAlloc2 ExtendedParameters", call_alloc2_params, sizeof(MEM_EXTENDED_PARAMETER), 0,
+      ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER, NULL },
+    /* In the read-only pages: a LowestStartingAddress off 64 KiB. */
+    { "VirtualAlloc2 MEM_ADDRESS_REQUIREMENTS", call_alloc2_requirements,
+      sizeof(MEM_ADDRESS_REQUIREMENTS), 0, ERROR_INVALID_PARAMETER, 0, ERROR_INVALID_PARAMETER,
+      NULL },
+    { "NtAllocateVirtualMemoryEx BaseAddress", call_ntalloc_ex_base, sizeof(PVOID), 1, 0, 0, 0,
+      NULL },
+    { "NtAllocateVirtualMemoryEx RegionSize", call_ntalloc_ex_size, sizeof(SIZE_T), 1, 0, 0, 0,
       NULL },
     /* NATIVE ROWS go here once src/nt exists: NtQueryVirtualMemory
      * (MemoryInformation, ReturnLength), NtProtectVirtualMemory (BaseAddress,
@@ -442,6 +626,20 @@ static DWORD a_alloc_ex_commit(void *p)
         vw_release(r);
     return e;
 }
+/* VirtualAlloc2 takes the address as VirtualAlloc does (NULL: placed). */
+static DWORD a_alloc2_commit(void *p)
+{
+    void *r = VirtualAlloc2(NULL, p, PG, MEM_COMMIT, PAGE_READWRITE, NULL, 0);
+    DWORD e = last_if(r != NULL);
+    if (r)
+        vw_release(r);
+    return e;
+}
+/* Splitting at an address that holds no placeholder. */
+static DWORD a_free_split(void *p)
+{
+    return last_if(VirtualFree(p, PG, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+}
 static DWORD a_free_release(void *p)
 {
     return last_if(VirtualFree(p, 0, MEM_RELEASE));
@@ -506,6 +704,8 @@ static const struct addr_row addr_rows[] = {
     { "WriteProcessMemory lpBaseAddress", a_wpm, { ERROR_PARTIAL_COPY, ERROR_NOACCESS, 0 }, 0 },
     { "VirtualAlloc lpAddress (MEM_COMMIT)", a_alloc_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },
     { "VirtualAllocEx lpAddress (MEM_COMMIT)", a_alloc_ex_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },
+    { "VirtualAlloc2 BaseAddress (MEM_COMMIT)", a_alloc2_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },
+    { "VirtualFree lpAddress (MEM_PRESERVE_PLACEHOLDER)", a_free_split, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 0 },
     { "VirtualFree lpAddress", a_free_release, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 0 },
     { "VirtualFreeEx lpAddress", a_free_ex_decommit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 0 },
     { "VirtualProtect lpAddress", a_protect, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 0 },

@@ -14,10 +14,13 @@
  * those that land elsewhere are checked and released within the same step.
  *
  * Facts of this library the model follows where the spec is silent or where
- * the library documents a limitation: MEM_WRITE_WATCH and MEM_PHYSICAL give
- * ERROR_NOT_SUPPORTED; MEM_RESET_UNDO may fail with ERROR_BUSY (it must never
- * succeed when contents were lost); PAGE_GUARD pages fault on every access
- * (no one-shot); the VirtualLock quota is the soft RLIMIT_MEMLOCK, which the
+ * the library documents a limitation: a MEM_WRITE_WATCH allocation is
+ * state-wise an ordinary one (tests/check_watch.c checks the watch); AWE
+ * windows (MEM_PHYSICAL) are not modelled: the driver makes only invalid
+ * MEM_PHYSICAL calls (tests/check_awe.c has the valid ones); MEM_RESET_UNDO
+ * may fail with ERROR_BUSY (it must never succeed when contents were lost);
+ * the first access to a PAGE_GUARD page faults and clears the guard (spec 12,
+ * one-shot); the VirtualLock quota is the soft RLIMIT_MEMLOCK, which the
  * driver sets to LOCK_QUOTA_PAGES pages for the run; VirtualLock and
  * VirtualUnlock of size 0 act on the one page at the address.
  *
@@ -85,6 +88,7 @@ struct mpage {
     uint32_t tag;         /* contents: 0 = zeros, else pattern(tag) */
     uint8_t state;
     uint8_t locked;
+    uint8_t ph;           /* spec 15: 1 a placeholder, 2 an allocation that replaced one */
     uint8_t maybe_zero;   /* 0: contents exact; 1: MEM_RESET pending, contents are
                            * pattern(tag) or zeros until MEM_RESET_UNDO succeeds; 2: a
                            * MEM_RESET_UNDO over it failed (data reported lost), so
@@ -94,7 +98,8 @@ struct mpage {
 /* State transitions an outcome implies. */
 enum tkind {
     T_NONE, T_RESERVE, T_COMMIT, T_RESET, T_UNDO_OK, T_RELEASE, T_DECOMMIT, T_PROTECT,
-    T_LOCK, T_UNLOCK, T_CLEAR_GUARD, T_LEARN, T_UNDO_FAIL
+    T_LOCK, T_UNLOCK, T_CLEAR_GUARD, T_LEARN, T_UNDO_FAIL,
+    T_PH_RESERVE, T_SPLIT, T_JOIN, T_REPLACE, T_PH_RESTORE
 };
 
 struct outcome {
@@ -327,6 +332,15 @@ NO_COV static int any_allocated(const struct run *R, uintptr_t s, uintptr_t e)
     return 0;
 }
 
+/* The end of the 64 KiB block holding e - 1, within the sandbox: the library
+ * keeps a block in use while any allocation touches it (placeholder pieces
+ * share blocks; other allocations start on one and own their last). */
+static uintptr_t block_end(const struct run *R, uintptr_t e)
+{
+    uintptr_t g = (e + R->gran - 1) & ~(R->gran - 1);
+    return g < R->sb_end ? g : R->sb_end;
+}
+
 static int is_base(const struct run *R, uintptr_t a)
 {
     return in_sb(R, a) && PG(R, a)->state != P_FREE && PG(R, a)->abase == a;
@@ -437,7 +451,7 @@ static int type_invalid(const struct run *R, DWORD t, uintptr_t addr, size_t siz
         return 1;
     if ((t & MEM_RESET_UNDO) && core != MEM_RESET_UNDO)
         return 1;
-    if ((t & MEM_WRITE_WATCH) && !(t & MEM_RESERVE))
+    if ((t & MEM_WRITE_WATCH) && (!(t & MEM_RESERVE) || (t & (MEM_PHYSICAL | MEM_LARGE_PAGES))))
         return 1;
     if ((t & MEM_PHYSICAL) && (core != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
         return 1;
@@ -481,10 +495,6 @@ static void expect_alloc(const struct run *R, uintptr_t addr, size_t size, DWORD
         }
         return;
     }
-    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {
-        ex_fail(E, ERROR_NOT_SUPPORTED);   /* this library's documented limitation */
-        return;
-    }
     DWORD commit = !!(type & MEM_COMMIT);
     if (!addr && size > R->maxaddr + 1 - MIN_APP_ADDR) {
         /* larger than the whole user range: it cannot fit anywhere */
@@ -498,13 +508,13 @@ static void expect_alloc(const struct run *R, uintptr_t addr, size_t size, DWORD
         ex_ok(E, 0, T_LEARN, 0, size, prot, commit);
     } else if (type & MEM_RESERVE) {
         uintptr_t base = gfloor(R, addr), e = pceil(R, addr + size);
-        if (!range_in_sb(R, base, e) || any_allocated(R, base, e))
+        if (!range_in_sb(R, base, e) || any_allocated(R, base, block_end(R, e)))
             ex_fail(E, ERROR_INVALID_ADDRESS);
         else
             ex_ok(E, base, T_RESERVE, base, e, prot, commit);
     } else {
         uintptr_t s = pfloor(R, addr), e = pceil(R, addr + size);
-        if (!one_alloc(R, s, e))
+        if (!one_alloc(R, s, e) || PG(R, s)->ph == 1)   /* spec 15: placeholders are replaced */
             ex_fail(E, ERROR_INVALID_ADDRESS);
         else
             ex_ok(E, s, T_COMMIT, s, e, prot, 0);
@@ -513,9 +523,55 @@ static void expect_alloc(const struct run *R, uintptr_t addr, size_t size, DWORD
         ex_fail(E, ERROR_INVALID_PARAMETER);
 }
 
+/* Spec 15: MEM_RELEASE with MEM_PRESERVE_PLACEHOLDER (split a placeholder in
+ * 2 or 3, or turn an allocation that replaced one back, exact bounds) or
+ * MEM_COALESCE_PLACEHOLDERS (2 or more whole adjacent placeholders, exact
+ * total).  Size 0 or a bad range: ERROR_INVALID_PARAMETER; the rest fails
+ * with ERROR_INVALID_ADDRESS. */
+static void expect_placeholder_free(const struct run *R, uintptr_t addr, size_t size, DWORD type,
+                                    struct expect *E)
+{
+    if (!size || !pfloor(R, addr) || range_bad(R, addr, size)) {
+        ex_fail(E, ERROR_INVALID_PARAMETER);
+        return;
+    }
+    uintptr_t s = pfloor(R, addr), e = pceil(R, addr + size);
+    if (!in_sb(R, s) || PG(R, s)->state == P_FREE) {
+        ex_fail(E, ERROR_INVALID_ADDRESS);
+        return;
+    }
+    uintptr_t base = PG(R, s)->abase, aend = alloc_end(R, base);
+    if (type & MEM_PRESERVE_PLACEHOLDER) {
+        int ph = PG(R, s)->ph;
+        if (ph == 1 && e <= aend && !(s == base && e == aend))
+            ex_ok(E, 0, T_SPLIT, s, e, 0, 0);
+        else if (ph == 2 && s == base && e == aend)
+            ex_ok(E, 0, T_PH_RESTORE, s, e, 0, 0);
+        else
+            ex_fail(E, ERROR_INVALID_ADDRESS);
+        return;
+    }
+    uintptr_t cur = s;
+    int pieces = 0;
+    while (cur < e && in_sb(R, cur) && PG(R, cur)->state != P_FREE && PG(R, cur)->abase == cur &&
+           PG(R, cur)->ph == 1 && alloc_end(R, cur) <= e) {
+        cur = alloc_end(R, cur);
+        pieces++;
+    }
+    if (cur != e || pieces < 2)
+        ex_fail(E, ERROR_INVALID_ADDRESS);
+    else
+        ex_ok(E, 0, T_JOIN, s, e, 0, 0);
+}
+
 static void expect_free(const struct run *R, uintptr_t addr, size_t size, DWORD type,
                         struct expect *E)
 {
+    if (type == (MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS) ||
+        type == (MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)) {
+        expect_placeholder_free(R, addr, size, type, E);
+        return;
+    }
     if ((type != MEM_DECOMMIT && type != MEM_RELEASE) || !addr) {
         ex_fail(E, ERROR_INVALID_PARAMETER);
         return;
@@ -780,6 +836,56 @@ NO_COV static void apply(struct run *R, const struct outcome *o)
             if (PG(R, a)->state == P_COMMITTED)
                 PG(R, a)->protect &= ~(DWORD)PAGE_GUARD;
         break;
+    case T_PH_RESERVE:
+        for (a = o->a; a < o->b; a += R->pg) {
+            struct mpage *q = PG(R, a);
+            clear_page(q);
+            q->abase = o->a;
+            q->aprot = PAGE_NOACCESS;
+            q->state = P_RESERVED;
+            q->ph = 1;
+        }
+        add_alloc(R, o->a);
+        break;
+    case T_SPLIT: {
+        uintptr_t base = PG(R, o->a)->abase, aend = alloc_end(R, base);
+        for (a = o->a; a < aend; a += R->pg)
+            PG(R, a)->abase = a < o->b ? o->a : o->b;
+        if (o->a != base)
+            add_alloc(R, o->a);
+        if (o->b < aend)
+            add_alloc(R, o->b);
+        break;
+    }
+    case T_JOIN:
+        for (a = o->a; a < o->b; a += R->pg) {
+            if (a != o->a && PG(R, a)->abase == a)
+                remove_alloc(R, a);
+            PG(R, a)->abase = o->a;
+        }
+        break;
+    case T_REPLACE:
+        for (a = o->a; a < o->b; a += R->pg) {
+            struct mpage *q = PG(R, a);
+            q->ph = 2;
+            q->aprot = aprot_of(o->p1);
+            if (o->p2) {
+                q->state = P_COMMITTED;
+                q->protect = eff_prot(o->p1, o->p1);
+                q->tag = 0;
+            }
+        }
+        break;
+    case T_PH_RESTORE:
+        for (a = o->a; a < o->b; a += R->pg) {
+            uintptr_t base = PG(R, a)->abase;
+            clear_page(PG(R, a));
+            PG(R, a)->abase = base;
+            PG(R, a)->aprot = PAGE_NOACCESS;
+            PG(R, a)->state = P_RESERVED;
+            PG(R, a)->ph = 1;
+        }
+        break;
     }
 }
 
@@ -787,7 +893,8 @@ static void describe_outcome(const struct run *R, const struct outcome *o, char 
 {
     static const char *const kn[] = { "-", "reserve", "commit", "reset", "undo", "release",
                                       "decommit", "protect", "lock", "unlock", "clear-guard",
-                                      "learn", "undo-failed" };
+                                      "learn", "undo-failed", "placeholder", "split", "join",
+                                      "replace", "restore" };
     if (o->ok)
         snprintf(b, n, "ok%s%s%s [%s]", o->kind == T_LEARN ? " any" : "",
                  o->ret ? " ret=" : "", o->ret ? A(R, o->ret) : "", kn[o->kind]);
@@ -1001,6 +1108,9 @@ static void probe_page(struct run *R, uintptr_t a, int write_probe)
              r ? "succeeded" : "faulted", state_name(q->state), (unsigned)q->protect);
         return;
     }
+    /* Spec 12: the access that trips a guard page clears it (one-shot). */
+    if (!r && q->state == P_COMMITTED && (q->protect & PAGE_GUARD))
+        PG(R, a)->protect &= ~(DWORD)PAGE_GUARD;
     if (!write_probe || q->maybe_zero)
         return;   /* a write would cancel the lazy free MEM_RESET_UNDO looks for */
     int w = guarded(ACC_WRITE1, a, NULL, 0, 0);
@@ -1496,7 +1606,7 @@ static DWORD pick_alloc_type(const uint8_t *b)
         MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, MEM_RESET | MEM_TOP_DOWN,
         MEM_RESET_UNDO | MEM_TOP_DOWN, MEM_RESERVE | MEM_WRITE_WATCH,
         MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, MEM_COMMIT | MEM_WRITE_WATCH,
-        MEM_RESERVE | MEM_PHYSICAL, MEM_RESERVE | MEM_COMMIT | MEM_PHYSICAL, MEM_PHYSICAL,
+        MEM_RESERVE | MEM_PHYSICAL | MEM_RESET, MEM_RESERVE | MEM_COMMIT | MEM_PHYSICAL, MEM_PHYSICAL,
         0, MEM_RESET | MEM_COMMIT, MEM_RESET | MEM_RESET_UNDO, MEM_RESET | MEM_RESERVE,
         MEM_RESET_UNDO | MEM_COMMIT, MEM_LARGE_PAGES | MEM_RESERVE, MEM_LARGE_PAGES | MEM_COMMIT,
         MEM_LARGE_PAGES | MEM_RESERVE | MEM_COMMIT, 0x80000000u | MEM_COMMIT,
@@ -1807,6 +1917,133 @@ static void op_free(struct run *R, const uint8_t *b)
         check_touched(R, s, e);
 }
 
+/* A 64 KiB-aligned sandbox address from `from` on (wrapping) where size bytes
+ * fit in free blocks, or `from` itself if there is none. */
+static uintptr_t free_block(const struct run *R, uintptr_t from, size_t size)
+{
+    uintptr_t span = R->sb_end - R->sb, g0 = gfloor(R, from);
+    for (uintptr_t k = 0; k < span; k += R->gran) {
+        uintptr_t g = R->sb + (g0 - R->sb + k) % span;
+        uintptr_t e = pceil(R, g + size);
+        if (range_in_sb(R, g, e) && !any_allocated(R, g, block_end(R, e)))
+            return g;
+    }
+    return from;
+}
+
+/* A known allocation, preferring placeholders and what replaced them. */
+static uintptr_t pick_ph_alloc(const struct run *R, const uint8_t *b)
+{
+    uintptr_t base = pick_alloc(R, b);
+    if (!(b[2] & 1))
+        return base;
+    for (size_t k = 0; k < R->nallocs; k++) {
+        uintptr_t a = R->allocs[(b[3] + k) % R->nallocs];
+        if (PG(R, a)->ph)
+            return a;
+    }
+    return base;
+}
+
+/* Spec 15: a placeholder operation on the sandbox through VirtualAlloc2 and
+ * VirtualFree: reserve one (mostly PAGE_NOACCESS, as required), split a
+ * known allocation at pages taken from the bytes, replace one (reserved or
+ * committed), turn one back, or join a run of allocations. */
+static void op_placeholder(struct run *R, const uint8_t *b)
+{
+    static const DWORD prots[] = { PAGE_READWRITE, PAGE_READONLY, PAGE_EXECUTE_READ,
+                                   PAGE_NOACCESS, PAGE_READWRITE | PAGE_GUARD, PAGE_WRITECOPY };
+    unsigned sub = b[1] % 8;
+    DWORD sentinel = pick_sentinel(b);
+    struct expect E = { 0 };
+    uintptr_t addr, cs, ce;
+    size_t size;
+    if (sub <= 1 || !R->nallocs) {
+        /* Reserve a placeholder at a sandbox address, mostly in free space. */
+        struct addr ad = pick_addr(R, b, 0, 0);
+        int huge;
+        size = pick_size(R, b, ad, &huge);
+        if (ad.kind == AK_SANDBOX && (b[3] & 0x30) && !huge) {
+            if (b[6] & 1)
+                size = (1 + b[7] % 4) * R->gran - (b[7] & 0x10 ? R->pg : 0);
+            ad.a = free_block(R, ad.a, size);
+        }
+        addr = ad.a;
+        DWORD prot = (b[3] & 7) ? PAGE_NOACCESS : prots[b[3] % 6];
+        R->focus = addr;
+        snprintf(R->call, sizeof R->call, "VirtualAlloc2(%s, %#zx, RESERVE|RESERVE_PLACEHOLDER, %#x)",
+                 A(R, addr), size, (unsigned)prot);
+        uintptr_t base = gfloor(R, addr), e = pceil(R, addr + size);
+        if (prot != PAGE_NOACCESS || !size || addr < MIN_APP_ADDR || range_bad(R, addr, size))
+            ex_fail(&E, ERROR_INVALID_PARAMETER);
+        else if (ad.kind != AK_SANDBOX || !range_in_sb(R, base, e) ||
+                 any_allocated(R, base, block_end(R, e)))
+            ex_fail(&E, ERROR_INVALID_ADDRESS);
+        else
+            ex_ok(&E, base, T_PH_RESERVE, base, e, 0, 0);
+        if (ad.kind != AK_SANDBOX && E.o[0].err != ERROR_INVALID_PARAMETER)
+            return;   /* outside the sandbox: not the model's to say */
+        SetLastError(sentinel);
+        PVOID r = VirtualAlloc2(NULL, (PVOID)addr, size, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, prot,
+                                NULL, 0);
+        settle(R, &E, r != NULL, (uintptr_t)r, GetLastError(), sentinel, 0, 0);
+        cs = base;
+        ce = e;
+    } else {
+        /* An allocation the model knows, and pages of it. */
+        uintptr_t base = pick_ph_alloc(R, b), e = alloc_end(R, base);
+        size_t np = (e - base) / R->pg;
+        uintptr_t s = base + (size_t)(b[4] % (np + 1)) * R->pg;
+        uintptr_t t = s + (size_t)(1 + b[5] % (np + 1)) * R->pg;
+        if ((b[6] & 3) && s < e)   /* mostly inside the allocation */
+            t = s + (size_t)(1 + b[5] % ((e - s) / R->pg)) * R->pg;
+        if (sub == 5 || sub == 6) {   /* the whole allocation, or a run of them */
+            s = base;
+            t = e;
+            for (unsigned k = b[6] % 3; k && t < R->sb_end && PG(R, t)->state != P_FREE; k--)
+                t = alloc_end(R, t);
+        }
+        if (sub == 4 || sub == 5)
+            t = (b[7] & 3) ? e : e + R->pg;
+        if (t > R->sb_end)
+            t = R->sb_end;
+        addr = s;
+        size = t > s ? t - s : 0;
+        if (b[8] % 16 == 0)
+            size = 0;
+        R->focus = addr;
+        cs = base;
+        ce = t > e ? t : e;
+        if (sub == 3 || sub == 4) {
+            DWORD type = MEM_RESERVE | MEM_REPLACE_PLACEHOLDER | ((b[9] & 1) ? MEM_COMMIT : 0);
+            DWORD prot = prots[b[3] % 6];
+            snprintf(R->call, sizeof R->call, "VirtualAlloc2(%s, %#zx, %#x, %#x)", A(R, addr), size,
+                     (unsigned)type, (unsigned)prot);
+            uintptr_t ps = pfloor(R, addr), pe = pceil(R, addr + size);
+            if (!size || prot_class(prot) == 1)
+                ex_fail(&E, ERROR_INVALID_PARAMETER);
+            else if (PG(R, ps)->ph == 1 && PG(R, ps)->abase == ps && alloc_end(R, ps) == pe)
+                ex_ok(&E, ps, T_REPLACE, ps, pe, prot, (type & MEM_COMMIT) != 0);
+            else
+                ex_fail(&E, ERROR_INVALID_ADDRESS);
+            SetLastError(sentinel);
+            PVOID r = VirtualAlloc2(NULL, (PVOID)addr, size, type, prot, NULL, 0);
+            settle(R, &E, r != NULL, (uintptr_t)r, GetLastError(), sentinel, 0, 0);
+        } else {
+            DWORD type = MEM_RELEASE | (sub == 6 || sub == 7 ? MEM_COALESCE_PLACEHOLDERS
+                                                              : MEM_PRESERVE_PLACEHOLDER);
+            snprintf(R->call, sizeof R->call, "VirtualFree(%s, %#zx, %#x)", A(R, addr), size,
+                     (unsigned)type);
+            expect_placeholder_free(R, addr, size, type, &E);
+            SetLastError(sentinel);
+            BOOL ok = VirtualFree((PVOID)addr, size, type);
+            settle(R, &E, ok, 0, GetLastError(), sentinel, 0, 0);
+        }
+    }
+    if (!R->failed && range_in_sb(R, cs, ce))
+        check_touched(R, cs, ce);
+}
+
 static void op_protect(struct run *R, const uint8_t *b)
 {
     HANDLE h;
@@ -2096,7 +2333,7 @@ const char *model_kind_name(int kind)
 {
     static const char *const names[MODEL_NKINDS] = { "alloc", "free", "protect", "query", "lock",
                                                      "unlock", "write", "read", "pressure",
-                                                     "check" };
+                                                     "check", "placeholder" };
     return kind >= 0 && kind < MODEL_NKINDS ? names[kind] : "?";
 }
 
@@ -2126,6 +2363,9 @@ static int op_kind(uint8_t b0)
     if (k <= 24) return MODEL_K_UNLOCK;
     if (k <= 28) return MODEL_K_WRITE;
     if (k <= 29) return MODEL_K_READ;
+    /* Placeholders take 62 and 63 of 64 from pressure and check (the
+     * regression sequences use 0x1e and 0x1f). */
+    if (b0 % 64 >= 62) return MODEL_K_PLACEHOLDER;
     if (k <= 30) return MODEL_K_PRESSURE;
     return MODEL_K_CHECK;
 }
@@ -2176,6 +2416,7 @@ int model_run_ops(const uint8_t *bytes, size_t n, const struct model_opts *o,
         case MODEL_K_WRITE: op_write(R, b); break;
         case MODEL_K_READ: op_read(R, b); break;
         case MODEL_K_PRESSURE: op_pressure(R, b); break;
+        case MODEL_K_PLACEHOLDER: op_placeholder(R, b); break;
         default:
             logf_(R, "#%ld full check\n", R->opi);
             full_check(R, 0);

@@ -6,8 +6,10 @@
  * protection, lock, content tag), written from the spec and independent of the
  * library's map, and a driver that decodes a byte string into a sequence of API
  * calls -- VirtualAlloc(Ex), VirtualFree(Ex), VirtualProtect(Ex),
- * VirtualQuery(Ex), VirtualLock/Unlock, writes and reads of the memory, and
- * memory pressure (MADV_PAGEOUT) -- with valid and invalid arguments.  After every call the driver compares the
+ * VirtualQuery(Ex), VirtualLock/Unlock, writes and reads of the memory,
+ * memory pressure (MADV_PAGEOUT), and placeholders (VirtualAlloc2 reserving
+ * and replacing them, VirtualFree splitting, joining and restoring them) --
+ * with valid and invalid arguments.  After every call the driver compares the
  * library with the model (return value, last error, old protection,
  * VirtualQuery of the touched pages); every few calls it compares the whole
  * sandbox with the model through VirtualQuery, /proc/self/maps, the lock
@@ -42,6 +44,7 @@ enum model_kind {
     MODEL_K_READ,
     MODEL_K_PRESSURE,
     MODEL_K_CHECK,
+    MODEL_K_PLACEHOLDER,   /* VirtualAlloc2 placeholders (spec 15) */
     MODEL_NKINDS
 };
 

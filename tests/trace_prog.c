@@ -110,7 +110,7 @@ int main(void)
     /* Modules and procedures. */
     HMODULE k32 = GetModuleHandleA("kernel32.dll");
     CHECK(k32 != NULL);
-    CHECK(GetProcAddress(k32, "GetWriteWatch") == NULL &&
+    CHECK(GetProcAddress(k32, "VirtualAlloc2") == NULL &&
           GetLastError() == ERROR_PROC_NOT_FOUND);
     CHECK(GetProcAddress(k32, "VirtualAlloc") != NULL);
     /* ntdll is a module of its own (issue 10). */

@@ -3,4 +3,5 @@
 #ifndef VIRTUALWIN_COMPAT_WINDOWS_H
 #define VIRTUALWIN_COMPAT_WINDOWS_H
 #include <virtualwin.h>
+#include "winbase.h"   /* the heap, token and handle calls AWE programs make */
 #endif

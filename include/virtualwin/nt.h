@@ -68,9 +68,11 @@ typedef NTSTATUS *PNTSTATUS;
 #define STATUS_NOT_LOCKED               ((NTSTATUS)0xC000002AL)
 #define STATUS_NOT_COMMITTED            ((NTSTATUS)0xC000002DL)
 #define STATUS_INVALID_PAGE_PROTECTION  ((NTSTATUS)0xC0000045L)
+#define STATUS_INCOMPATIBLE_FILE_MAP    ((NTSTATUS)0xC000004DL)
 #define STATUS_PRIVILEGE_NOT_HELD       ((NTSTATUS)0xC0000061L)
 #define STATUS_PROCEDURE_NOT_FOUND      ((NTSTATUS)0xC000007AL)
 #define STATUS_INSUFFICIENT_RESOURCES   ((NTSTATUS)0xC000009AL)
+#define STATUS_POSSIBLE_DEADLOCK        ((NTSTATUS)0xC0000194L)
 #define STATUS_FREE_VM_NOT_AT_BASE      ((NTSTATUS)0xC000009FL)
 #define STATUS_MEMORY_NOT_ALLOCATED     ((NTSTATUS)0xC00000A0L)
 #define STATUS_WORKING_SET_QUOTA        ((NTSTATUS)0xC00000A1L)
@@ -111,7 +113,8 @@ typedef enum _MEMORY_INFORMATION_CLASS {
 typedef struct _MEMORY_REGION_INFORMATION {
     PVOID AllocationBase;
     ULONG AllocationProtect;
-    ULONG RegionType;   /* bit 0 Private, 1 MappedDataFile, 2 MappedImage, ..., 11 PageSizeLarge */
+    ULONG RegionType;   /* bit 0 Private, 1 MappedDataFile, 2 MappedImage, ..., 8
+                         * PlaceholderReservation, ..., 11 PageSizeLarge */
     SIZE_T RegionSize;
     SIZE_T CommitSize;
     ULONG_PTR PartitionId;
@@ -122,6 +125,7 @@ typedef struct _MEMORY_REGION_INFORMATION {
 #define MEMORY_REGION_MAPPED_DATA_FILE 0x002
 #define MEMORY_REGION_MAPPED_IMAGE     0x004
 #define MEMORY_REGION_PAGE_SIZE_LARGE  0x800
+#define MEMORY_REGION_PLACEHOLDER      0x100   /* PlaceholderReservation */
 
 /* One 64-bit word: for a valid (resident) page Valid, ShareCount,
  * Win32Protection, Shared, Node, Locked, LargePage, Bad.  The SDK declares
@@ -152,6 +156,11 @@ typedef struct _MEMORY_WORKING_SET_EX_INFORMATION {
 NTSYSAPI NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
                                                 ULONG_PTR ZeroBits, PSIZE_T RegionSize,
                                                 ULONG AllocationType, ULONG Protect);
+NTSYSAPI NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE ProcessHandle, PVOID *BaseAddress,
+                                                  PSIZE_T RegionSize, ULONG AllocationType,
+                                                  ULONG PageProtection,
+                                                  PMEM_EXTENDED_PARAMETER ExtendedParameters,
+                                                  ULONG ExtendedParameterCount);
 NTSYSAPI NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
                                             PSIZE_T RegionSize, ULONG FreeType);
 NTSYSAPI NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
@@ -168,7 +177,23 @@ NTSYSAPI NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseA
                                               PSIZE_T RegionSize, ULONG MapType);
 NTSYSAPI NTSTATUS NTAPI NtFlushInstructionCache(HANDLE ProcessHandle, PVOID BaseAddress,
                                                 SIZE_T Length);
+NTSYSAPI NTSTATUS NTAPI NtGetWriteWatch(HANDLE ProcessHandle, ULONG Flags, PVOID BaseAddress,
+                                        SIZE_T RegionSize, PVOID *UserAddressArray,
+                                        PULONG_PTR EntriesInUserAddressArray,
+                                        PULONG Granularity);
+NTSYSAPI NTSTATUS NTAPI NtResetWriteWatch(HANDLE ProcessHandle, PVOID BaseAddress,
+                                          SIZE_T RegionSize);
 NTSYSAPI ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
+/* Address Windowing Extensions (issue 15). */
+NTSYSAPI NTSTATUS NTAPI NtAllocateUserPhysicalPages(HANDLE ProcessHandle, PULONG_PTR NumberOfPages,
+                                                    PULONG_PTR UserPfnArray);
+NTSYSAPI NTSTATUS NTAPI NtFreeUserPhysicalPages(HANDLE ProcessHandle, PULONG_PTR NumberOfPages,
+                                                PULONG_PTR UserPfnArray);
+NTSYSAPI NTSTATUS NTAPI NtMapUserPhysicalPages(PVOID VirtualAddress, ULONG_PTR NumberOfPages,
+                                               PULONG_PTR UserPfnArray);
+NTSYSAPI NTSTATUS NTAPI NtMapUserPhysicalPagesScatter(PVOID *VirtualAddresses,
+                                                      ULONG_PTR NumberOfPages,
+                                                      PULONG_PTR UserPfnArray);
 
 /* ---- objects (the handle table) ------------------------------------------ */
 NTSYSAPI NTSTATUS NTAPI NtClose(HANDLE Handle);

@@ -193,5 +193,8 @@ int rm_read_touches(const struct vw_regionmap *m, uintptr_t start, uintptr_t end
 {
     struct touch_ctx x = { m, start, end };
     int rc = rm_read(touch_fn, &x);
-    return rc == RM_BUSY ? 0 : rc;   /* see rm_read: our own paused change; never wait */
+    /* RM_BUSY: our own paused change, too torn to walk (see rm_read): say
+     * "touches", so the interposer refuses (map_lock_unless_mine) rather
+     * than pass a call on the library's memory to the kernel unrecorded. */
+    return rc == RM_BUSY ? 1 : rc;
 }

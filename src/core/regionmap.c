@@ -87,19 +87,57 @@ struct vw_run *rm_prev(const struct vw_run *r)
     return RUN(rb_prev(&r->rb));
 }
 
+/* An allocation's runs need not be adjacent in the tree: the program may have
+ * cut pages out of it (munmap) and the kernel put another allocation's pages
+ * there (mremap).  So the runs of an allocation are those with its alloc_base
+ * inside its span [alloc_base, alloc_end), others skipped; the walks stop at
+ * the span's edge, which in the usual case is the next run (no extra step). */
 struct vw_run *rm_alloc_first(struct vw_run *r)
 {
     /* Not "start == alloc_base": munmap may have taken the first pages. */
-    struct vw_run *p;
-    while ((p = rm_prev(r)) && p->alloc_base == r->alloc_base)
-        r = p;
-    return r;
+    struct vw_run *first = r;
+    for (struct vw_run *p = rm_prev(r); p && p->start >= r->alloc_base; p = rm_prev(p))
+        if (p->alloc_base == r->alloc_base)
+            first = p;
+    return first;
+}
+
+struct vw_run *rm_alloc_next(const struct vw_run *r)
+{
+    uintptr_t end = rm_alloc_end(r);
+    for (struct vw_run *q = rm_next(r); q && q->start < end; q = rm_next(q))
+        if (q->alloc_base == r->alloc_base)
+            return q;
+    return NULL;
 }
 
 int rm_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end)
 {
     struct vw_run *r = rm_find_from(m, start);
     return r && r->start < end;
+}
+
+static struct vw_run *rm_last(const struct vw_regionmap *m)
+{
+    struct rb_node *n = m->tree.node;
+    while (n && n->right)
+        n = n->right;
+    return RUN(n);
+}
+
+int rm_span_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end)
+{
+    struct vw_run *r = rm_find_from(m, start);
+    if (r && r->alloc_base < end)
+        return 1;   /* r ends above start, its span starts below end */
+    /* Runs ending at or below start whose allocation reaches past it (a hole
+     * the program cut at the end); a few steps cover allocations nested in a
+     * hole of another. */
+    struct vw_run *p = r ? rm_prev(r) : rm_last(m);
+    for (int i = 0; p && i < 8; p = rm_prev(p), i++)
+        if (rm_alloc_end(p) > start)
+            return 1;
+    return 0;
 }
 
 /* Nodes outside the tree have state 0, so a stale pointer to one (the query
@@ -182,9 +220,8 @@ void rm_remove_alloc(struct vw_regionmap *m, struct vw_run *r)
 {
     rm_write_begin();
     r = rm_alloc_first(r);
-    uintptr_t base = r->alloc_base;
-    while (r && r->alloc_base == base) {
-        struct vw_run *next = rm_next(r);
+    while (r) {
+        struct vw_run *next = rm_alloc_next(r);
         rb_erase(&m->tree, &r->rb);
         node_free(m, r);
         r = next;
@@ -262,12 +299,16 @@ void rm_summarize(const struct vw_regionmap *m, uintptr_t start, uintptr_t end,
                   struct rm_summary *out)
 {
     struct vw_run *r = rm_find_from(m, start);
-    uintptr_t cur = start;
+    uintptr_t cur = start, base = r ? r->alloc_base : 0;
     *out = (struct rm_summary){ 0 };
     out->first_protect = r ? r->protect : 0;
     for (; r && r->start < end; r = rm_next(r)) {
-        if (r->start > cur)
+        if (r->start > cur || r->alloc_base != base)
             out->any_hole = 1;   /* pages munmap took out of the allocation */
+        if (r->alloc_base != base) {
+            out->any_other = 1;  /* another allocation's pages the kernel put there */
+            continue;
+        }
         uintptr_t a = r->start > start ? r->start : start;
         size_t n = (r->end < end ? r->end : end) - a;
         cur = r->end;
@@ -311,7 +352,8 @@ int rm_remove_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start
         struct vw_run *prev = rm_prev(r), *next = rm_next(r);
         struct vw_run piece = *r;
         int last = !(prev && prev->alloc_base == r->alloc_base) &&
-                   !(next && next->alloc_base == r->alloc_base);
+                   !(next && next->alloc_base == r->alloc_base) && rm_alloc_first(r) == r &&
+                   !rm_alloc_next(r);
         rb_erase(&m->tree, &r->rb);
         node_free(m, r);
         if (ops->removed)
@@ -347,7 +389,8 @@ void rm_mark_alloc(struct vw_run *r, uint16_t flags)
 {
     uintptr_t base = r->alloc_base;
     rm_write_begin();
-    for (struct vw_run *q = rm_alloc_first(r); q && q->alloc_base == base; q = rm_next(q))
+    (void)base;
+    for (struct vw_run *q = rm_alloc_first(r); q; q = rm_alloc_next(q))
         q->alloc_flags |= flags;
     rm_write_end();
 }
@@ -359,5 +402,60 @@ void rm_clear_locks(struct vw_regionmap *m)
         r->flags &= (RUN_RESET | RUN_LOST);
     for (struct vw_run *r = rm_first(m); r; r = rm_next(r))
         merge_forward(m, r);
+    rm_write_end();
+}
+
+/* ---- allocations cut and joined (placeholders) ---------------------------- */
+
+struct vw_run *rm_find_before(const struct vw_regionmap *m, uintptr_t addr)
+{
+    struct rb_node *n = m->tree.node;
+    struct vw_run *best = NULL;
+    while (n) {
+        struct vw_run *r = RUN(n);
+        if (r->start < addr) {
+            best = r;
+            n = n->right;
+        } else {
+            n = n->left;
+        }
+    }
+    return best;
+}
+
+void rm_split_alloc(struct vw_regionmap *m, struct rm_spares *s, struct vw_run *r, uintptr_t at)
+{
+    rm_write_begin();
+    struct vw_run *first = rm_alloc_first(r);
+    uintptr_t base = first->alloc_base, end = rm_alloc_end(first);
+    struct vw_run *q = rm_find_from(m, at);
+    if (q && q->alloc_base == base && q->start < at)
+        q = split(m, s, q, at);
+    /* Runs from `at` on form the upper allocation; those below keep the base. */
+    for (struct vw_run *p = q; p && p->alloc_base == base; p = rm_next(p)) {
+        p->alloc_base = at;
+        rm_set_alloc_end(p, end);
+    }
+    for (struct vw_run *p = first; p && p->alloc_base == base; p = rm_next(p))
+        rm_set_alloc_end(p, at);
+    m->nallocs++;
+    rm_write_end();
+}
+
+void rm_join_allocs(struct vw_regionmap *m, struct vw_run *r, uintptr_t end)
+{
+    rm_write_begin();
+    struct vw_run *first = rm_alloc_first(r);
+    uintptr_t base = first->alloc_base, prev_base = base;
+    for (struct vw_run *p = first; p && p->start < end; p = rm_next(p)) {
+        if (p->alloc_base != prev_base) {
+            prev_base = p->alloc_base;
+            m->nallocs--;
+        }
+        p->alloc_base = base;
+        rm_set_alloc_end(p, end);
+    }
+    for (struct vw_run *p = first; p && p->start < end; p = rm_next(p))
+        merge_forward(m, p);
     rm_write_end();
 }

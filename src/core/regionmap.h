@@ -46,6 +46,9 @@ enum {
      * (munmap outside the arenas, mmap MAP_FIXED, mremap): release and
      * decommit must touch the remaining runs only. */
     ALLOC_HOLES = 1,
+    /* The allocation replaced a placeholder (MEM_REPLACE_PLACEHOLDER, or a
+     * view mapped into one): MEM_PRESERVE_PLACEHOLDER may turn it back. */
+    ALLOC_FROM_PLACEHOLDER = 2,
 };
 
 /* The allocation's size is kept in 4 KiB units in a bit-field, so a million
@@ -83,7 +86,7 @@ _Static_assert(sizeof(struct vw_run) == 64, "struct vw_run: 64 bytes (one cache 
  * PAGE_WRITECOMBINE 0x400); state and flags hold their largest values. */
 _Static_assert(0x7FF >= (0x80 | 0x100 | 0x200 | 0x400), "vw_run protect fields too narrow");
 _Static_assert(RUN_COMMITTED < 4 && (RUN_LOCKED | RUN_RESET | RUN_LOST) < 8 &&
-                   ALLOC_HOLES < 4,
+                   (ALLOC_HOLES | ALLOC_FROM_PLACEHOLDER) < 4,
                "vw_run state/flags fields too narrow");
 
 #define RM_UNIT 4096u
@@ -183,8 +186,15 @@ struct vw_run *rm_next(const struct vw_run *r);
 struct vw_run *rm_prev(const struct vw_run *r);
 /* First run of r's allocation. */
 struct vw_run *rm_alloc_first(struct vw_run *r);
+/* The next run of r's allocation, or NULL (runs of other allocations inside
+ * its span skipped). */
+struct vw_run *rm_alloc_next(const struct vw_run *r);
 /* 1 if any run overlaps [start, end). */
 int rm_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end);
+/* 1 if [start, end) overlaps an allocation's span [alloc_base, alloc_end),
+ * holes the program cut in it included: the library never places another
+ * allocation there (one base per allocation, no allocation inside another). */
+int rm_span_overlaps(const struct vw_regionmap *m, uintptr_t start, uintptr_t end);
 
 /* Node reservation: rm_spare_get fills the spares up to `need` (<= 2);
  * returns 0 or ENOMEM.  rm_spare_put returns the unused ones. */
@@ -214,6 +224,7 @@ void rm_set_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start, 
 struct rm_summary {
     int any_reserved, any_committed, any_locked, any_unlocked;
     int any_guard, any_noaccess, any_hole;
+    int any_other;   /* runs of another allocation (inside a hole of the first's) */
     uint16_t first_protect;
     size_t reserved_bytes, committed_bytes, locked_bytes;   /* within [start, end) */
 };
@@ -238,6 +249,16 @@ int rm_remove_range(struct vw_regionmap *m, struct rm_spares *s, uintptr_t start
 void rm_insert_run(struct vw_regionmap *m, struct rm_spares *s, const struct vw_run *proto);
 /* Sets alloc_flags bits on every run of r's allocation. */
 void rm_mark_alloc(struct vw_run *r, uint16_t flags);
+
+/* Placeholders (vm_placeholder.c).  rm_find_before: the last run starting
+ * below addr, or NULL.  rm_split_alloc: r's allocation becomes two at `at`
+ * (a page inside it): [base, at) and [at, end), each its own allocation;
+ * uses one spare if `at` falls inside a run.  rm_join_allocs: the
+ * consecutive allocations from r's up to `end` (an allocation's end) become
+ * one with r's base; alike neighbouring runs merge (no spare needed). */
+struct vw_run *rm_find_before(const struct vw_regionmap *m, uintptr_t addr);
+void rm_split_alloc(struct vw_regionmap *m, struct rm_spares *s, struct vw_run *r, uintptr_t at);
+void rm_join_allocs(struct vw_regionmap *m, struct vw_run *r, uintptr_t end);
 
 /* Clears RUN_LOCKED everywhere and merges (fork child). */
 void rm_clear_locks(struct vw_regionmap *m);

@@ -10,6 +10,7 @@
 #include "core/space.h"
 #include "core/granidx.h"
 #include "core/regionmap.h"
+#include "core/vw.h"
 #include "os/os.h"
 
 #include <errno.h>
@@ -271,10 +272,35 @@ static int vacate_piece(const struct piece *p, int dirty)
     return dirty ? os_decommit(p->start, p->end - p->start) : 0;
 }
 
+/* 1 if the granule at g (an edge granule of [start, end)) is still used by
+ * another allocation: placeholder pieces start and end inside granules, so
+ * neighbours can share one.  Another allocation's bounds reach into it if the
+ * allocation below start ends past g, or the one above end starts before the
+ * granule's end (its runs may have left, its bounds have not). */
+static int granule_shared(uintptr_t g, uintptr_t start, uintptr_t end)
+{
+    const struct vw_regionmap *m = &vw_state.map;
+    if (g < start) {
+        const struct vw_run *b = rm_find_before(m, start);
+        if (b && rm_alloc_end(b) > g)
+            return 1;
+    }
+    if (end < g + VW_GRANULE) {
+        const struct vw_run *a = rm_find_from(m, end);
+        if (a && a->alloc_base >= end && a->alloc_base < g + VW_GRANULE)
+            return 1;
+    }
+    return 0;
+}
+
 static void free_piece_granules(const struct piece *p)
 {
     size_t g0, g1;
     piece_granules(p, &g0, &g1);
+    if (g0 < g1 && granule_shared(p->arena->base + g0 * VW_GRANULE, p->start, p->end))
+        g0++;
+    if (g0 < g1 && granule_shared(p->arena->base + (g1 - 1) * VW_GRANULE, p->start, p->end))
+        g1--;
     for (size_t g = g0; g < g1; g++) {
         if (bit_get(p->arena->bits, g)) {
             bits_set(p->arena->bits, g, g + 1, 0);

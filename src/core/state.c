@@ -11,8 +11,8 @@
  * Fork: the parent takes the map lock around fork so the child inherits a
  * consistent map.  Other libraries' atfork handlers run around ours in an
  * order they choose: a prepare or parent handler that runs while we hold the
- * lock and calls munmap re-enters it (fork_holder is the holding thread; only
- * the contended path asks gettid), and a child handler that runs before ours
+ * lock and calls munmap re-enters it (fork_holder is set while the forking
+ * thread holds it; the lock word names that thread), and a child handler that runs before ours
  * finds the process not yet entered (os/proc.h) and repairs the state itself.
  * Children made by _Fork() or clone() run no handlers; they too find the
  * process word wiped on their first map operation.  The repair resets the
@@ -68,25 +68,68 @@ void vw_process_enter(void)
     vw_state.fork_nest = 0;
     rm_clear_locks(&vw_state.map);
     vw_state.locked = 0;
+    vw_awe_after_fork();   /* no AWE memory is shared with the parent */
     kv_reset_after_fork();
     handle_fork_child();
     os_proc_enter_end(&mask);
 }
 
-void map_lock_slow(void)
+__thread unsigned vw_tls_tag __attribute__((tls_model("initial-exec")));
+
+unsigned vw_tag_slow(void)
 {
-    int holder = __atomic_load_n(&vw_state.fork_holder, __ATOMIC_ACQUIRE);
-    if (holder && holder == os_gettid()) {
-        vw_state.fork_nest++;
-        return;
+    /* 30 bits (the word keeps a waiters bit and stays a positive int); 0 is
+     * "free".  Two live threads share a tag only after 2^30 threads have
+     * taken the lock.  A fork child keeps its thread's tag (the same TLS). */
+    static unsigned next;
+    unsigned t;
+    do
+        t = __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED) & 0x3FFFFFFFu;
+    while (t == 0);
+    vw_tls_tag = t;
+    return t;
+}
+
+int map_lock_slow(unsigned tag, int may_fail)
+{
+    int mine = (int)(tag << 1), waited = 0;
+    for (int spin = 0;; spin++) {
+        int c = __atomic_load_n(&vw_state.lock.state, __ATOMIC_RELAXED);
+        if (c == 0) {
+            /* After a wait there may be other waiters: keep the bit. */
+            if (__atomic_compare_exchange_n(&vw_state.lock.state, &c, mine | waited, 0,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                return 0;
+            continue;
+        }
+        if ((c >> 1) == (int)tag) {
+            /* This thread holds it: another library's atfork prepare or
+             * parent handler (or a handler interrupting them: the map is
+             * whole then) nests; anything else is a signal handler that
+             * interrupted a map change of this thread. */
+            if (__atomic_load_n(&vw_state.fork_holder, __ATOMIC_ACQUIRE)) {
+                vw_state.fork_nest++;
+                return 0;
+            }
+            if (may_fail)
+                return 1;
+        }
+        if (spin < 100) {   /* critical sections are short: spin briefly */
+            vw_cpu_relax();
+            continue;
+        }
+        if (!(c & 1) && !__atomic_compare_exchange_n(&vw_state.lock.state, &c, c | 1, 0,
+                                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            continue;
+        os_futex_wait(&vw_state.lock.state, c | 1);
+        waited = 1;
     }
-    vw_lock(&vw_state.lock);
 }
 
 static void fork_prepare(void)
 {
     map_lock();
-    __atomic_store_n(&vw_state.fork_holder, os_gettid(), __ATOMIC_RELEASE);
+    __atomic_store_n(&vw_state.fork_holder, 1, __ATOMIC_RELEASE);
     handle_fork_prepare();     /* a leaf lock: after the map lock */
 }
 

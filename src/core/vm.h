@@ -38,10 +38,10 @@
 enum vm_kind {
     VM_KIND_PRIVATE = 0,      /* VirtualAlloc memory: built */
     VM_KIND_LARGE_PAGES = 1,  /* MEM_LARGE_PAGES: built */
-    VM_KIND_WRITE_WATCH = 2,  /* MEM_WRITE_WATCH: planned */
-    VM_KIND_PHYSICAL = 3,     /* AWE windows: planned */
+    VM_KIND_WRITE_WATCH = 2,  /* MEM_WRITE_WATCH: built (vm_watch.c) */
+    VM_KIND_PHYSICAL = 3,     /* AWE windows: built (vm_awe.c) */
     VM_KIND_VIEW = 4,         /* section views: planned */
-    VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: planned */
+    VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: built (vm_placeholder.c) */
 };
 
 /* Planned: per-kind behaviour, indexed by enum vm_kind. */
@@ -65,6 +65,14 @@ struct vm_hooks {
  * *base and *len describe the allocation. */
 NTSTATUS vm_reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uintptr_t limit,
                     uintptr_t *base, size_t *len);
+/* Where vm_reserve_in may place an allocation at addr 0 (MEM_ADDRESS_REQUIREMENTS,
+ * ZeroBits): every byte in [lowest, highest] (highest 0: no limit), the base a
+ * multiple of align (0: 64 KiB).  No room: STATUS_NO_MEMORY. */
+struct vm_window {
+    uintptr_t lowest, highest, align;
+};
+NTSTATUS vm_reserve_in(uintptr_t addr, size_t size, ULONG type, DWORD prot,
+                       const struct vm_window *w, uintptr_t *base, size_t *len);
 /* Commit [start, end) (pages) inside one reservation with protection prot. */
 NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot);
 /* MEM_RESET / MEM_RESET_UNDO on [start, end). */
@@ -82,6 +90,73 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
 /* Lock (lock 1) or unlock [start, end). */
 NTSTATUS vm_lock(uintptr_t start, uintptr_t end, int lock);
 
+/* Faults (core/vm_guard.c), for the fault handler in a signal handler: a
+ * fault at addr on a committed PAGE_GUARD page of the library's clears that
+ * page's guard in the map and the kernel (VM_GUARD_CLEARED); anything else
+ * changes nothing (VM_GUARD_NONE).  vm_fault_allowed: 1 if the map says the
+ * page at addr is committed, unguarded and allows the access (0 read, 1
+ * write, 8 execute).  Both never wait for the map lock on a thread holding it. */
+enum { VM_GUARD_NONE = 0, VM_GUARD_CLEARED = 1 };
+int vm_guard_fault(uintptr_t addr);
+int vm_fault_allowed(uintptr_t addr, int access);
+
+/* Address Windowing Extensions (vm_awe.c, spec 13).  Frame numbers are
+ * opaque and checked; arrays named `user` are the caller's, probed by the
+ * edge and read (never written) before the lock is taken.
+ * - alloc: up to n new frames, their numbers in out (the edge's buffer),
+ *   *got how many (fewer at the RLIMIT_MEMLOCK quota or when memory is short).
+ * - free: the frames of in (the edge's buffer), in order, unmapped wherever
+ *   mapped; stops at the first bad one; *done how many were freed.
+ * - map: frames at [start, start + n pages), user NULL unmaps; all or nothing.
+ * - scatter: frame i (0 or user NULL: unmap) at page addrs[i]; all or nothing.
+ * - protect: VirtualProtect on the window holding r, with the lock held. */
+NTSTATUS vm_awe_alloc(ULONG_PTR *out, size_t n, size_t *got);
+NTSTATUS vm_awe_free(const ULONG_PTR *in, size_t n, size_t *done);
+NTSTATUS vm_awe_map(uintptr_t start, size_t n, const ULONG_PTR *user);
+NTSTATUS vm_awe_scatter(PVOID const *addrs_user, size_t n, const ULONG_PTR *user);
+NTSTATUS vm_awe_protect_locked(struct vw_run *r, uintptr_t start, uintptr_t end, int change,
+                               DWORD prot, DWORD *old);
+
+/* ---- placeholders (vm_placeholder.c; spec 15) ------------------------------
+ * A placeholder is an allocation of kind VM_KIND_PLACEHOLDER: one reserved
+ * run, alloc_protect PAGE_NOACCESS, backed by PROT_NONE|MAP_NORESERVE space
+ * like any reservation (MEM_RESERVE|MEM_RESERVE_PLACEHOLDER in vm_reserve).
+ * Splitting makes each piece an allocation of its own (pieces are whole
+ * pages; neighbours may share a 64 KiB granule).  An allocation made by
+ * replacing one carries ALLOC_FROM_PLACEHOLDER and can be turned back.
+ *
+ * MEM_RELEASE|MEM_PRESERVE_PLACEHOLDER of [start, end): split a placeholder
+ * into 2 or 3 pieces, or turn an allocation made from one back into a
+ * placeholder (exact bounds; its pages are discarded). */
+NTSTATUS vm_placeholder_preserve(uintptr_t start, uintptr_t end);
+/* MEM_RELEASE|MEM_COALESCE_PLACEHOLDERS: [start, end) is exactly two or more
+ * adjacent placeholders; they become one. */
+NTSTATUS vm_placeholder_coalesce(uintptr_t start, uintptr_t end);
+/* MEM_RESERVE|MEM_REPLACE_PLACEHOLDER (MEM_COMMIT in type: committed too):
+ * [start, end) is exactly one placeholder; it becomes a private allocation
+ * with AllocationProtect prot. */
+NTSTATUS vm_placeholder_replace(uintptr_t start, uintptr_t end, ULONG type, DWORD prot);
+
+/* For families that put something else into a placeholder (section views):
+ * with the map lock held, check that [start, end) is exactly one placeholder
+ * (STATUS_CONFLICTING_ADDRESSES otherwise, nothing changed) and get its run;
+ * map the kernel object over it (MAP_FIXED replaces the PROT_NONE space);
+ * then retype the run with vm_placeholder_claim_locked (kind, side record,
+ * AllocationProtect, committed or reserved with protect).  The allocation
+ * gets ALLOC_FROM_PLACEHOLDER.  Neither takes the lock or makes a syscall. */
+NTSTATUS vm_placeholder_check_locked(uintptr_t start, uintptr_t end, struct vw_run **ph);
+void vm_placeholder_claim_locked(struct vw_run *ph, unsigned kind, uint32_t ext,
+                                 DWORD alloc_protect, int committed, DWORD protect);
+/* Turns the allocation [start, end) (exact bounds, made from a placeholder,
+ * any kind) back into a placeholder: remaps it PROT_NONE|MAP_NORESERVE (so
+ * whatever was mapped there is gone: contents discarded, locks dropped) and
+ * records one placeholder run.  `charged`: its committed pages were counted
+ * in vw_state.committed (private memory; say 0 if the family does not count
+ * them).  STATUS_CONFLICTING_ADDRESSES if [start, end) is not such an
+ * allocation; nothing changed on failure.  _locked: the map lock is held. */
+NTSTATUS vm_placeholder_restore(uintptr_t start, uintptr_t end, int charged);
+NTSTATUS vm_placeholder_restore_locked(uintptr_t start, uintptr_t end, int charged);
+
 /* Makes stores to [base, base+len) visible to instruction fetch. */
 void vm_flush_icache(uintptr_t base, size_t len);
 
@@ -94,6 +169,23 @@ NTSTATUS vm_region(uintptr_t p, MEMORY_REGION_INFORMATION *ri);
  * is an fd cache for a run of calls (start at -1, close with vm_ws_done). */
 ULONG_PTR vm_ws_attributes(uintptr_t va, int *pagemap);
 void vm_ws_done(int pagemap);
+
+/* Write watches (vm_watch.c).  vm_watch_get stores the dirty pages of
+ * [start, end) (pages) into out, at most *count (> 0), and sets *count to the
+ * number stored; reset: exactly those become clean.  vm_watch_reset cleans
+ * every page of the range.  Both: STATUS_INVALID_PARAMETER unless the range
+ * lies in one write-watched allocation with no page missing. */
+NTSTATUS vm_watch_get(uintptr_t start, uintptr_t end, int reset, PVOID *out, size_t *count);
+NTSTATUS vm_watch_reset(uintptr_t start, uintptr_t end);
+/* Hooks, map lock held: a new watched allocation [base, end) (mapped, not yet
+ * in the map; *ext gets its side record), a decommit of [start, end) in r's
+ * allocation (after the map change), the release of r's allocation (before
+ * the space goes back), and pages the program took away (interposers). */
+NTSTATUS vm_watch_new_locked(uintptr_t base, uintptr_t end, uint32_t *ext);
+void vm_watch_decommitted_locked(struct vw_run *r, uintptr_t start, uintptr_t end);
+void vm_watch_release_locked(struct vw_run *r);
+void vm_watch_removed_locked(const struct vw_run *piece);
+void vm_watch_emptied_locked(uintptr_t base);
 
 /* System figures (vm_sysinfo.c) for GetSystemInfo and GlobalMemoryStatusEx:
  * fill a local structure of the edge's, never caller memory. */

@@ -8,6 +8,7 @@
  * run.  Arguments arrive validated and rounded by the native edge (nt/).
  */
 #include "core/vm.h"
+#include "core/fault.h"
 #include "os/os.h"
 #include "core/space.h"
 #include "core/topdown.h"
@@ -63,6 +64,7 @@ NTSTATUS vm_status_from_error(DWORD err)
     case ERROR_BUSY: return STATUS_DEVICE_BUSY;
     case ERROR_NOT_SUPPORTED: return STATUS_NOT_SUPPORTED;
     case ERROR_INVALID_HANDLE: return STATUS_INVALID_HANDLE;
+    case ERROR_POSSIBLE_DEADLOCK: return STATUS_POSSIBLE_DEADLOCK;
     default: return STATUS_UNSUCCESSFUL;
     }
 }
@@ -100,16 +102,38 @@ static int place_locked(uintptr_t addr, size_t size, uintptr_t hint, uintptr_t *
     if (addr) {
         *base = addr & ~(VW_GRANULE - 1);
         *end = page_ceil(addr + size);
-        return rm_overlaps(&vw_state.map, *base, *end) ? EEXIST : space_claim(*base, *end - *base);
+        /* Not only the runs: a hole the program cut in an allocation is still
+         * that allocation's span (as arena holes are), never another's. */
+        return rm_span_overlaps(&vw_state.map, *base, *end) ? EEXIST
+                                                           : space_claim(*base, *end - *base);
     }
     size = page_ceil(size);
     int err = EEXIST;
-    if (hint && !rm_overlaps(&vw_state.map, hint, hint + size))
+    if (hint && !rm_span_overlaps(&vw_state.map, hint, hint + size))
         err = space_claim(hint, size);
-    if (err == 0)
+    if (err == 0) {
         *base = hint;
-    else
+        *end = *base + size;
+        return 0;
+    }
+    /* The kernel places dedicated mappings (and new arenas) itself, possibly
+     * in such a hole: a place there is kept as a blocker while another is
+     * asked for, and the blockers are given back afterwards. */
+    uintptr_t blocked[4];
+    int nblocked = 0;
+    for (;;) {
         err = space_alloc(size, hint != 0, base);
+        if (err || !rm_span_overlaps(&vw_state.map, *base, *base + size))
+            break;
+        if (nblocked == 4) {
+            space_release(*base, size, 0);
+            err = ENOMEM;
+            break;
+        }
+        blocked[nblocked++] = *base;
+    }
+    while (nblocked > 0)
+        space_release(blocked[--nblocked], size, 0);
     *end = *base + size;
     return err;
 }
@@ -130,7 +154,8 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
     if (!addr && (type & MEM_TOP_DOWN) && topdown_find(page_ceil(size), &hint))
         hint = 0;
 
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     size_t span = addr ? page_ceil(addr + size) - (addr & ~(VW_GRANULE - 1)) : page_ceil(size);
     NTSTATUS st = commit && vw_commit_check_locked(span) ? STATUS_COMMITMENT_LIMIT : 0;
     if (!st && rm_spare_get(&vw_state.map, &sp, 1))
@@ -141,6 +166,9 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
         return st;
     }
     err = place_locked(addr, size, hint, &base, &end);
+    uint32_t ext = 0;   /* MEM_PHYSICAL: the AWE window's record (vm_awe_window.c) */
+    if (!err && (type & MEM_PHYSICAL) && (err = vw_awe_window_new_locked(base, end - base, &ext)))
+        space_release(base, end - base, 0);
     if (!err && lprot != PROT_NONE) {
         err = os_protect(base, end - base, lprot);
         if (err)
@@ -152,8 +180,27 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uin
         /* Without a commit, ENOMEM can only mean address space. */
         return err == ENOMEM && !commit ? STATUS_NO_MEMORY : vm_status_from_errno(err);
     }
-    rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
-                    commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
+    if (type & MEM_WRITE_WATCH) {
+        st = vm_watch_new_locked(base, end, &ext);
+        if (st) {
+            space_release(base, end - base, commit);
+            rm_spare_put(&vw_state.map, &sp);
+            map_unlock();
+            return st;
+        }
+    }
+    rm_write_begin();   /* readers see the run with its kind */
+    struct vw_run *r = rm_insert_alloc(&vw_state.map, &sp, base, end, (uint16_t)(prot & 0xFFFF),
+                                       commit ? RUN_COMMITTED : RUN_RESERVED, (uint16_t)eff);
+    /* At most one of these: the edge checked. */
+    if (type & MEM_PHYSICAL)
+        r->kind = VM_KIND_PHYSICAL;
+    else if (type & MEM_WRITE_WATCH)
+        r->kind = VM_KIND_WRITE_WATCH;
+    else if (type & MEM_RESERVE_PLACEHOLDER)
+        r->kind = VM_KIND_PLACEHOLDER;
+    r->ext = ext;
+    rm_write_end();
     if (commit)
         vw_state.committed += end - base;
     map_unlock();
@@ -205,14 +252,26 @@ static uintptr_t find_below(size_t size, uintptr_t from, uintptr_t limit, uintpt
 NTSTATUS vm_reserve(uintptr_t addr, size_t size, ULONG type, DWORD prot, uintptr_t limit,
                     uintptr_t *base, size_t *len)
 {
+    struct vm_window w = { 0, limit, 0 };
+    return vm_reserve_in(addr, size, type, prot, &w, base, len);
+}
+
+NTSTATUS vm_reserve_in(uintptr_t addr, size_t size, ULONG type, DWORD prot,
+                       const struct vm_window *w, uintptr_t *base, size_t *len)
+{
     int large = !!(type & MEM_LARGE_PAGES);
-    if (addr || !limit || limit >= VW_MAX_ADDR)
+    if ((type & MEM_COMMIT) && (prot & PAGE_GUARD))
+        vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
+    uintptr_t limit = w->highest && w->highest < VW_MAX_ADDR ? w->highest : VW_MAX_ADDR;
+    uintptr_t align = large ? vw_large_page_size() : VW_GRANULE;
+    if (addr || (limit == VW_MAX_ADDR && w->lowest <= VW_MIN_ADDR && w->align <= align))
         return large ? reserve_large(addr, size, prot, base, len)
                      : reserve(addr, size, type, prot, base, len);
-    uintptr_t align = large ? vw_large_page_size() : VW_GRANULE;
+    if (w->align > align)
+        align = w->align;
     size_t need = large ? size : page_ceil(size);
     int top_down = !!(type & MEM_TOP_DOWN);
-    uintptr_t from = VW_MIN_ADDR;
+    uintptr_t from = w->lowest > VW_MIN_ADDR ? w->lowest : VW_MIN_ADDR;
     /* A spot taken meanwhile, or one the kernel keeps from us (below
      * vm.mmap_min_addr: EPERM), moves the search past it. */
     for (int attempt = 0; attempt < 64; attempt++) {
@@ -235,9 +294,15 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
 {
     struct rm_spares sp = { { NULL, NULL } };
 
-    map_lock();
+    if (prot & PAGE_GUARD)
+        vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
-    if (!r || end > rm_alloc_end(r)) {
+    /* An AWE window is committed only by mapping frames (WRK allocvm.c), a
+     * placeholder only by replacing it (spec 15). */
+    if (!r || end > rm_alloc_end(r) || r->kind == VM_KIND_PHYSICAL ||
+        r->kind == VM_KIND_PLACEHOLDER) {
         map_unlock();
         return STATUS_CONFLICTING_ADDRESSES;
     }
@@ -270,6 +335,12 @@ NTSTATUS vm_commit(uintptr_t start, uintptr_t end, DWORD prot)
 
 NTSTATUS vm_reset(uintptr_t start, uintptr_t end, int undo)
 {
+    map_lock();
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    int window = r && r->kind == VM_KIND_PHYSICAL;
+    map_unlock();
+    if (window)
+        return STATUS_CONFLICTING_ADDRESSES;   /* AWE windows (WRK allocvm.c) */
     DWORD err = undo ? vw_reset_undo(start, end - start) : vw_reset(start, end - start);
     return vm_status_from_error(err);
 }

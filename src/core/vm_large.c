@@ -107,7 +107,8 @@ DWORD vw_alloc_large(uintptr_t addr, SIZE_T size, DWORD prot, uintptr_t *out)
     DWORD eff = prot_effective(prot, prot);
     struct rm_spares sp = { { NULL, NULL } };
     uintptr_t base = addr;
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return ERROR_POSSIBLE_DEADLOCK;
     DWORD err = vw_commit_check_locked(size);
     if (!err && rm_spare_get(&vw_state.map, &sp, 1))
         err = ERROR_NOT_ENOUGH_MEMORY;

@@ -111,9 +111,13 @@ static NTSTATUS lock_foreign(uintptr_t start, uintptr_t end, int lock)
 NTSTATUS vm_lock(uintptr_t start, uintptr_t end, int lock)
 {
     NTSTATUS st;
-    map_lock();
-    if (rm_find(&vw_state.map, start)) {
-        st = lock_own_locked(start, end, lock);
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
+    struct vw_run *r = rm_find(&vw_state.map, start);
+    if (r) {
+        /* AWE frames are locked already and cannot be unlocked (WRK lockvm.c). */
+        st = r->kind == VM_KIND_PHYSICAL ? STATUS_INCOMPATIBLE_FILE_MAP
+                                         : lock_own_locked(start, end, lock);
         map_unlock();
     } else if (vw_touches_library_locked(start, end)) {
         map_unlock();

@@ -15,6 +15,7 @@
  * private memory STATUS_INVALID_PAGE_PROTECTION.
  */
 #include "core/vm.h"
+#include "core/fault.h"
 #include "os/os.h"
 #include "core/space.h"
 #include "os/kernelview.h"
@@ -86,11 +87,15 @@ NTSTATUS vm_protect(uintptr_t start, uintptr_t end, int change, DWORD prot, DWOR
 {
     NTSTATUS st;
     DWORD o = PAGE_NOACCESS;
-    map_lock();
+    if (change && (prot & PAGE_GUARD))
+        vm_fault_install();   /* guard pages raise exceptions (core/fault.c) */
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, start);
     if (r) {
-        st = prot_validate(prot) ? STATUS_INVALID_PAGE_PROTECTION   /* private: no WRITECOPY */
-                                 : protect_own_locked(r, start, end, change, prot, &o);
+        st = prot_validate(prot)              ? STATUS_INVALID_PAGE_PROTECTION /* private: no WRITECOPY */
+             : r->kind == VM_KIND_PHYSICAL ? vm_awe_protect_locked(r, start, end, change, prot, &o)
+                                              : protect_own_locked(r, start, end, change, prot, &o);
         map_unlock();
     } else if (vw_touches_library_locked(start, end)) {
         map_unlock();

@@ -136,16 +136,18 @@ NTSTATUS vm_region(uintptr_t p, MEMORY_REGION_INFORMATION *ri)
 {
     MEMORY_BASIC_INFORMATION m;
     memset(ri, 0, sizeof *ri);
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return STATUS_POSSIBLE_DEADLOCK;
     struct vw_run *r = rm_find(&vw_state.map, p);
     if (r) {
         struct vw_run *q = rm_alloc_first(r);
         ri->AllocationBase = (PVOID)q->alloc_base;
         ri->AllocationProtect = q->alloc_protect;
         ri->RegionType = MEMORY_REGION_PRIVATE |
-                         ((q->kind == VM_KIND_LARGE_PAGES) ? MEMORY_REGION_PAGE_SIZE_LARGE : 0);
+                         ((q->kind == VM_KIND_LARGE_PAGES) ? MEMORY_REGION_PAGE_SIZE_LARGE : 0) |
+                         ((q->kind == VM_KIND_PLACEHOLDER) ? MEMORY_REGION_PLACEHOLDER : 0);
         ri->RegionSize = rm_alloc_end(q) - q->alloc_base;
-        for (; q && q->alloc_base == r->alloc_base; q = rm_next(q))
+        for (; q; q = rm_alloc_next(q))
             if (q->state == RUN_COMMITTED)
                 ri->CommitSize += q->end - q->start;
         map_unlock();

@@ -88,7 +88,8 @@ static void advise_committed_locked(uintptr_t start, uintptr_t end, int advice)
 DWORD vw_reset(uintptr_t addr, size_t size)
 {
     uintptr_t start = page_floor(addr), end = page_ceil(addr + size);
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return ERROR_POSSIBLE_DEADLOCK;
     if (!range_run_locked(start, end)) {
         map_unlock();
         return ERROR_INVALID_ADDRESS;
@@ -213,7 +214,8 @@ void vw_note_lost_pages_locked(uintptr_t start, uintptr_t end)
 DWORD vw_reset_undo(uintptr_t addr, size_t size)
 {
     uintptr_t start = page_floor(addr), end = page_ceil(addr + size);
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return ERROR_POSSIBLE_DEADLOCK;
     if (!range_run_locked(start, end)) {
         map_unlock();
         return ERROR_INVALID_ADDRESS;
@@ -241,7 +243,8 @@ static DWORD committed_range_locked(uintptr_t addr, size_t size)
 
 DWORD vm_discard(uintptr_t addr, size_t size, int offer)
 {
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return ERROR_POSSIBLE_DEADLOCK;
     DWORD err = committed_range_locked(addr, size);
     if (!err)
         advise_committed_locked(addr, page_ceil(addr + size), offer ? MADV_FREE : MADV_DONTNEED);
@@ -251,7 +254,8 @@ DWORD vm_discard(uintptr_t addr, size_t size, int offer)
 
 DWORD vm_reclaim(uintptr_t addr, size_t size)
 {
-    map_lock();
+    if (!map_lock_unless_mine())   /* a handler that interrupted this thread's change */
+        return ERROR_POSSIBLE_DEADLOCK;
     DWORD err = committed_range_locked(addr, size);
     if (!err && undo_locked(addr, page_ceil(addr + size)))
         err = ERROR_BUSY;   /* reclaimed, but the contents were discarded */

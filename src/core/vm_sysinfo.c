@@ -83,10 +83,16 @@ void vm_memory_status(MEMORYSTATUSEX *st)
     if (avail > total)
         avail = total;
     unsigned long long limit, used;
-    map_lock();
-    limit = vw_state.commit_limit;
-    used = vw_state.committed;
-    map_unlock();
+    if (map_lock_unless_mine()) {
+        limit = vw_state.commit_limit;
+        used = vw_state.committed;
+        map_unlock();
+    } else {
+        /* A handler that interrupted this thread's map change: the counts
+         * as they stand (whole words; the change may be half counted). */
+        limit = __atomic_load_n(&vw_state.commit_limit, __ATOMIC_RELAXED);
+        used = __atomic_load_n(&vw_state.committed, __ATOMIC_RELAXED);
+    }
     if (!limit) {
         limit = sysfile_meminfo("CommitLimit") * 1024;
         used = sysfile_meminfo("Committed_AS") * 1024;

@@ -33,13 +33,23 @@ ULONG_PTR vm_ws_attributes(uintptr_t va, int *pagemap)
     if (m.State != MEM_COMMIT)
         return 0;
     int locked = 0, large = 0;
-    map_lock();
-    struct vw_run *r = rm_find(&vw_state.map, p);
-    if (r) {
-        locked = !!(r->flags & RUN_LOCKED);
-        large = r->kind == VM_KIND_LARGE_PAGES;
+    if (map_lock_unless_mine()) {
+        struct vw_run *r = rm_find(&vw_state.map, p);
+        if (r) {
+            locked = !!(r->flags & RUN_LOCKED);
+            large = r->kind == VM_KIND_LARGE_PAGES;
+        }
+        map_unlock();
+    } else {
+        /* A handler that interrupted this thread's map change: the lock-free
+         * read, as exact as VirtualQuery is there (README, "Signal safety"). */
+        struct rm_place pl;
+        rm_read_place(&vw_state.map, p, &pl);
+        if (pl.in_run) {
+            locked = !!(pl.region.run.flags & RUN_LOCKED);
+            large = pl.region.run.kind == VM_KIND_LARGE_PAGES;
+        }
     }
-    map_unlock();
     MEMORY_WORKING_SET_EX_BLOCK b;
     b.Flags = 0;
     b.VirtualAttributes.Valid = 1;

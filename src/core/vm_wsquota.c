@@ -35,9 +35,25 @@ DWORD vw_lock_quota_check_locked(size_t bytes)
     return 0;
 }
 
+/* ws_lock is held with every signal blocked: a handler on the same thread
+ * that called these would otherwise wait for itself (these calls are rare
+ * and make syscalls anyway; two more cost nothing that matters). */
+static void ws_enter(uint64_t *mask)
+{
+    os_sigblock_all(mask);
+    vw_lock(&ws_lock);
+}
+
+static void ws_leave(const uint64_t *mask)
+{
+    vw_unlock(&ws_lock);
+    os_sigrestore(mask);
+}
+
 void vm_ws_set(SIZE_T min, SIZE_T max, DWORD flags)
 {
-    vw_lock(&ws_lock);
+    uint64_t mask;
+    ws_enter(&mask);
     uint64_t soft, hard;
     if (os_memlock_limit(&soft, &hard) == 0) {
         if (!initial_known) {
@@ -63,14 +79,15 @@ void vm_ws_set(SIZE_T min, SIZE_T max, DWORD flags)
         ws_flags = (ws_flags & ~QUOTA_LIMITS_HARDWS_MAX_DISABLE) | QUOTA_LIMITS_HARDWS_MAX_ENABLE;
     if (flags & QUOTA_LIMITS_HARDWS_MAX_DISABLE)
         ws_flags = (ws_flags & ~QUOTA_LIMITS_HARDWS_MAX_ENABLE) | QUOTA_LIMITS_HARDWS_MAX_DISABLE;
-    vw_unlock(&ws_lock);
+    ws_leave(&mask);
 }
 
 void vm_ws_get(SIZE_T *min, SIZE_T *max, DWORD *flags)
 {
-    vw_lock(&ws_lock);
+    uint64_t mask;
+    ws_enter(&mask);
     *min = ws_min;
     *max = ws_max;
     *flags = ws_flags;
-    vw_unlock(&ws_lock);
+    ws_leave(&mask);
 }

@@ -43,8 +43,9 @@ struct vw_state {
     /* Accounting (under the lock): bytes committed and locked in the library's
      * allocations, and the commit limit from VIRTUALWIN_COMMIT_LIMIT (0: none). */
     size_t committed, locked, commit_limit;
-    /* Fork (state.c): the thread holding the lock across fork() (0: none), and
-     * how deep it re-entered from other libraries' prepare/parent handlers. */
+    /* Fork (state.c): nonzero while the forking thread holds the lock across
+     * fork(), and how deep it re-entered from other libraries' prepare/parent
+     * handlers. */
     int fork_holder, fork_nest;
 };
 
@@ -85,17 +86,48 @@ static inline uintptr_t page_ceil(uintptr_t a)
 /* First map operation in a process (a fork child, whatever made it): repair
  * the inherited state (state.c, os/proc.h). */
 void vw_process_enter(void);
-/* Contended map_lock: re-entry from an atfork handler, else wait (state.c). */
-void map_lock_slow(void);
 
-static inline void map_lock(void)
+/* The map lock's word names its holder: 0 free, else (tag << 1) | waiters,
+ * where tag is a number given to each thread on its first lock (state.c).
+ * The compare-and-swap that takes the lock writes the tag in one step, so a
+ * signal handler can always tell that its own thread holds the lock (it
+ * interrupted a map change there), whatever instruction it interrupted, and
+ * must not wait: it would wait for itself.  Costs one thread-local load. */
+extern __thread unsigned vw_tls_tag __attribute__((tls_model("initial-exec")));
+unsigned vw_tag_slow(void);
+/* Contended or re-entered: 0 once taken; 1 if this thread holds it and
+ * may_fail (else it waits, as a plain lock would).  Re-entry from another
+ * library's atfork handler while the forking thread holds it nests (state.c). */
+int map_lock_slow(unsigned tag, int may_fail);
+
+static inline int map_lock_take(int may_fail)
 {
     if (__builtin_expect(!os_proc_entered(), 0))
         vw_process_enter();
+    unsigned tag = vw_tls_tag;
+    if (__builtin_expect(tag == 0, 0))
+        tag = vw_tag_slow();
     int c = 0;
-    if (__builtin_expect(!__atomic_compare_exchange_n(&vw_state.lock.state, &c, 1, 0,
+    if (__builtin_expect(!__atomic_compare_exchange_n(&vw_state.lock.state, &c, (int)(tag << 1), 0,
                                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 0))
-        map_lock_slow();
+        return map_lock_slow(tag, may_fail);
+    return 0;
+}
+/* For callers that cannot be reached from a handler that interrupted a map
+ * change on the same thread (they would wait for themselves). */
+static inline void map_lock(void)
+{
+    (void)map_lock_take(0);
+}
+/* For every operation a signal handler may call: 1 once the lock is taken,
+ * 0 (nothing taken) if this thread already holds it, that is, the caller runs
+ * in a handler that interrupted a map change on its own thread.  The caller
+ * then fails cleanly, changing nothing: API calls with STATUS_POSSIBLE_DEADLOCK
+ * (ERROR_POSSIBLE_DEADLOCK), the interposers with ENOMEM (README, "Signal
+ * safety", says why). */
+static inline int map_lock_unless_mine(void)
+{
+    return map_lock_take(1) == 0;
 }
 static inline void map_unlock(void)
 {
@@ -105,7 +137,8 @@ static inline void map_unlock(void)
         vw_state.fork_nest--;
         return;
     }
-    vw_unlock(&vw_state.lock);
+    if (__atomic_exchange_n(&vw_state.lock.state, 0, __ATOMIC_RELEASE) & 1)
+        os_futex_wake(&vw_state.lock.state, 1);
 }
 
 /* 1 if [start, end) overlaps a library allocation or arena space (state.c):
@@ -198,5 +231,19 @@ DWORD vw_error_from_errno(int err);
 /* Re-applies the recorded protection of every run in [start, end) after a
  * partly failed mprotect (core/vm_alloc.c). */
 void vw_restore_protection_locked(uintptr_t start, uintptr_t end);
+
+/* AWE windows (core/vm_awe.c), all with the lock held.  A window is an
+ * allocation of kind VM_KIND_PHYSICAL whose runs carry ext = its record.
+ * window_new: a record for a new window [base, base+len) (0 or an errno);
+ * window_gone: the window was released (its pages replaced by the kernel
+ * already): its frames are unmapped, its record freed; pages_gone: the pages
+ * of a run piece left the window at the program's hands (munmap, mmap over
+ * it): the frames mapped there are unmapped; after_fork: the child's repair
+ * (no frames, windows empty), from vw_process_enter.  The calls themselves
+ * are in core/vm.h. */
+int vw_awe_window_new_locked(uintptr_t base, size_t len, uint32_t *ext);
+void vw_awe_window_gone_locked(uint32_t ext);
+void vw_awe_pages_gone_locked(const struct vw_run *piece);
+void vw_awe_after_fork(void);
 
 #endif

@@ -15,6 +15,18 @@
 NTSTATUS nt_allocate(HANDLE h, PVOID *base, ULONG_PTR zero_bits, PSIZE_T size, ULONG type,
                      ULONG prot);
 NTSTATUS nt_free(HANDLE h, PVOID *base, PSIZE_T size, ULONG type);
+/* NtAllocateVirtualMemoryEx (nt/virtual_ex.c), and the allocation both
+ * native calls share (nt/virtual.c): the process checked, a placement window
+ * (`required`: it came from MEM_ADDRESS_REQUIREMENTS, so a base address is
+ * refused), and the status for a bad AllocationType (_5 natively, plain
+ * STATUS_INVALID_PARAMETER for the Ex call). */
+struct vm_window;
+NTSTATUS nt_allocate_ex(HANDLE h, PVOID *base, PSIZE_T size, ULONG type, ULONG prot,
+                        MEM_EXTENDED_PARAMETER *params, ULONG count);
+NTSTATUS nt_allocate_in(PVOID *base, PSIZE_T size, ULONG type, ULONG prot,
+                        const struct vm_window *w, int required, NTSTATUS bad_type);
+/* 1 if the placeholder flags of an AllocationType break Windows' rules. */
+int nt_placeholder_type_invalid(ULONG type, ULONG prot);
 NTSTATUS nt_protect(HANDLE h, PVOID *base, PSIZE_T size, ULONG prot, PULONG old);
 NTSTATUS nt_query(HANDLE h, PVOID addr, MEMORY_INFORMATION_CLASS cls, PVOID buf, SIZE_T len,
                   PSIZE_T retlen);
@@ -37,6 +49,14 @@ struct vw_process;
 NTSTATUS nt_remote_query(struct vw_process *rp, uintptr_t addr, MEMORY_BASIC_INFORMATION *m);
 NTSTATUS nt_remote_change(struct vw_process *rp, int op, PVOID *base, PSIZE_T size,
                           ULONG_PTR zero_bits, ULONG type, ULONG prot, PULONG old);
+NTSTATUS nt_get_write_watch(HANDLE h, ULONG flags, PVOID base, SIZE_T size, PVOID *addresses,
+                            PULONG_PTR count, PULONG granularity);
+NTSTATUS nt_reset_write_watch(HANDLE h, PVOID base, SIZE_T size);
+/* Address Windowing Extensions (nt/awe.c). */
+NTSTATUS nt_awe_alloc(HANDLE h, PULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_free(HANDLE h, PULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_map(PVOID addr, ULONG_PTR n, PULONG_PTR frames);
+NTSTATUS nt_awe_scatter(PVOID *addrs, ULONG_PTR n, PULONG_PTR frames);
 /* RtlNtStatusToDosError. */
 ULONG nt_dos_error(NTSTATUS st);
 

@@ -2,12 +2,13 @@
  * object.c: the native object calls on the handle table: NtClose and
  * NtDuplicateObject.
  *
- * Pseudo handles (the current process -1, the current thread -2) are not in
- * the table: closing one succeeds and does nothing, as on Windows.
- * Duplicating the process pseudo handle gives a real handle to the current
- * process (the process family, core/process.h), as on Windows; DUPLICATE_SAME_ACCESS
- * gives it PROCESS_ALL_ACCESS, the pseudo handle's rights.  Threads are not
- * objects here: duplicating the thread pseudo handle is STATUS_NOT_SUPPORTED.
+ * Pseudo handles (the current process -1, the current thread -2, the tokens
+ * -4 to -6) are not in the table: closing one succeeds and does nothing, as
+ * on Windows.  Duplicating the process pseudo handle gives a real handle to
+ * the current process (the process family, core/process.h), as on Windows;
+ * DUPLICATE_SAME_ACCESS gives it PROCESS_ALL_ACCESS, the pseudo handle's
+ * rights.  Threads and tokens are not objects here: duplicating their pseudo
+ * handles is STATUS_NOT_SUPPORTED.
  * No syscalls here; the table's lock is the core's.
  */
 #include "nt/nt.h"
@@ -16,11 +17,13 @@
 #include "core/process.h"
 #include "core/probe.h"
 
-#define PSEUDO_THREAD ((HANDLE)(intptr_t)-2)
-
+/* The pseudo handles: -1 the current process, -2 the current thread, -4, -5
+ * and -6 the process, thread and effective thread tokens
+ * (GetCurrentProcessToken and friends; the compat <winbase.h> hands out -4). */
 static int is_pseudo(HANDLE h)
 {
-    return h == VW_PSEUDO_PROCESS || h == PSEUDO_THREAD;
+    intptr_t v = (intptr_t)h;
+    return v == -1 || v == -2 || (v <= -4 && v >= -6);
 }
 
 NTSTATUS nt_close(HANDLE h)

@@ -34,19 +34,26 @@ static uintptr_t zero_bits_limit(ULONG_PTR zb)
     return high >= 63 ? 0 : ((uintptr_t)1 << (high + 1)) - 1;
 }
 
-/* AllocationType alone (STATUS_INVALID_PARAMETER_5 if wrong). */
+/* AllocationType alone (STATUS_INVALID_PARAMETER_5 if wrong; the placeholder
+ * flags come only through NtAllocateVirtualMemoryEx, which checks them in
+ * nt_placeholder_type_invalid). */
 static int type_invalid(ULONG type, ULONG prot)
 {
     const ULONG allowed = MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN |
-                          MEM_WRITE_WATCH | MEM_PHYSICAL | MEM_LARGE_PAGES;
+                          MEM_WRITE_WATCH | MEM_PHYSICAL | MEM_LARGE_PAGES |
+                          MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER;
     if ((type & ~allowed) || !(type & (MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO)))
+        return 1;
+    if (nt_placeholder_type_invalid(type, prot))
         return 1;
     ULONG core = type & ~(ULONG)MEM_TOP_DOWN;
     if ((type & (MEM_RESET | MEM_RESET_UNDO)) && core != MEM_RESET && core != MEM_RESET_UNDO)
         return 1;
-    if ((type & MEM_WRITE_WATCH) && !(type & MEM_RESERVE))
+    /* MEM_WRITE_WATCH: with MEM_RESERVE, never with PHYSICAL or LARGE_PAGES. */
+    if ((type & MEM_WRITE_WATCH) &&
+        (!(type & MEM_RESERVE) || (type & (MEM_PHYSICAL | MEM_LARGE_PAGES))))
         return 1;
-    if ((type & MEM_PHYSICAL) && (core != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
+    if ((type & MEM_PHYSICAL) && core != (MEM_RESERVE | MEM_PHYSICAL))
         return 1;
     return (type & MEM_LARGE_PAGES) && !(type & MEM_COMMIT);
 }
@@ -109,8 +116,23 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
     uintptr_t limit = zero_bits_limit(ZeroBits);
     if (limit == 1)
         return STATUS_INVALID_PARAMETER_3;
+    if (type & (MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER))
+        return STATUS_INVALID_PARAMETER;   /* NtAllocateVirtualMemoryEx only */
+    struct vm_window w = { 0, limit, 0 };
+    return nt_allocate_in(BaseAddress, RegionSize, type, prot, &w, 0, STATUS_INVALID_PARAMETER_5);
+}
+
+NTSTATUS nt_allocate_in(PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type, ULONG prot,
+                        const struct vm_window *w, int required, NTSTATUS bad_type)
+{
+    NTSTATUS st;
     if (type_invalid(type, prot))
-        return STATUS_INVALID_PARAMETER_5;
+        return bad_type;
+    /* AWE windows are read-write (WRK allocvm.c); the protection is the
+     * parameter after the type in both calls (STATUS_INVALID_PARAMETER_n are
+     * consecutive). */
+    if ((type & MEM_PHYSICAL) && prot != PAGE_READWRITE)
+        return (NTSTATUS)(bad_type + 1);
     if (!(type & (MEM_RESET | MEM_RESET_UNDO)) && prot_validate(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
     if (probe_inout(BaseAddress, RegionSize))
@@ -121,6 +143,10 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
         return STATUS_INVALID_PARAMETER_2;
     if (size == 0 || vw_range_invalid(addr, size))
         return STATUS_INVALID_PARAMETER_4;
+    /* MEM_ADDRESS_REQUIREMENTS place new allocations only; MEM_REPLACE_PLACEHOLDER
+     * names its placeholder. */
+    if ((addr && required) || (!addr && (type & MEM_REPLACE_PLACEHOLDER)))
+        return STATUS_INVALID_PARAMETER;
     if (type & MEM_LARGE_PAGES) {
         /* Committed at once; with an address it must also say MEM_RESERVE
          * (at NULL the reservation is implicit, as for plain MEM_COMMIT). */
@@ -139,10 +165,13 @@ NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T R
         base = page_floor(addr);
         len = page_ceil(addr + size) - base;
         st = vm_reset(base, base + len, !!(type & MEM_RESET_UNDO));
-    } else if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL)) {
-        st = STATUS_NOT_SUPPORTED;   /* not built yet */
+    } else if (type & MEM_REPLACE_PLACEHOLDER) {
+        base = page_floor(addr);
+        len = page_ceil(addr + size) - base;
+        st = (type & MEM_WRITE_WATCH) ? STATUS_NOT_SUPPORTED
+                                      : vm_placeholder_replace(base, base + len, type, prot);
     } else if ((type & MEM_RESERVE) || !addr) {
-        st = vm_reserve(addr, size, type, prot, limit, &base, &len);
+        st = vm_reserve_in(addr, size, type, prot, w, &base, &len);
     } else {
         base = page_floor(addr);
         len = page_ceil(addr + size) - base;
@@ -164,12 +193,17 @@ NTSTATUS nt_free(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type)
         return st;
     if (__builtin_expect(remote != NULL, 0))
         return change_remote(remote, REMOTE_FREE, BaseAddress, RegionSize, type, 0, NULL);
-    if (type != MEM_DECOMMIT && type != MEM_RELEASE)
+    const ULONG placeholder = MEM_PRESERVE_PLACEHOLDER | MEM_COALESCE_PLACEHOLDERS;
+    if (type != MEM_DECOMMIT && type != MEM_RELEASE &&
+        type != (MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER) &&
+        type != (MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS))
         return STATUS_INVALID_PARAMETER_4;
     if (probe_inout(BaseAddress, RegionSize))
         return STATUS_ACCESS_VIOLATION;
     uintptr_t addr = (uintptr_t)*BaseAddress;
     size_t size = *RegionSize;
+    if ((type & placeholder) && !size)
+        return STATUS_INVALID_PARAMETER_3;
     /* Spec 5: an address in no allocation is ERROR_INVALID_ADDRESS, kernel
      * addresses included (the model tests it), so above the user range is
      * STATUS_MEMORY_NOT_ALLOCATED here, where the WRK's freevm.c is read as
@@ -183,7 +217,11 @@ NTSTATUS nt_free(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type)
         return STATUS_INVALID_PARAMETER;   /* the NULL page: never an allocation */
     uintptr_t base = start;
     size_t len = 0;
-    if (type == MEM_RELEASE) {
+    if (type & placeholder) {
+        st = (type & MEM_PRESERVE_PLACEHOLDER) ? vm_placeholder_preserve(start, end)
+                                               : vm_placeholder_coalesce(start, end);
+        len = end - start;
+    } else if (type == MEM_RELEASE) {
         st = vm_release(start, end, &base, &len);
     } else {
         st = vm_decommit(start, end);

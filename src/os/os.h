@@ -96,4 +96,30 @@ void os_sigrestore(const uint64_t *old);
  * 0 or an errno (EINVAL: the kernel has no MADV_WIPEONFORK; nothing is left mapped). */
 int os_map_wipeonfork(uintptr_t *addr, size_t len);
 
+/* Signals (os_signal.c), for the fault dispatcher (core/fault.c).  All are
+ * async-signal-safe.  os_sigaction is libc's own sigaction (__sigaction: it
+ * sets the restorer the kernel needs), reached past the library's interposed
+ * sigaction (src/preload/sigchain.c): 0 or an errno.  os_sigmask is
+ * rt_sigprocmask on the 64-bit kernel mask (how: SIG_BLOCK, SIG_UNBLOCK,
+ * SIG_SETMASK; old may be NULL).  os_raise_self sends sig to the calling
+ * thread (tgkill). */
+struct sigaction;
+int os_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+void os_sigmask(int how, const uint64_t *set, uint64_t *old);
+void os_raise_self(int sig);
+/* mprotect alone, for a signal handler that interrupted the map lock's holder
+ * on its own thread: no headroom refill (its bank is the lock holder's) and
+ * no fault-injection point.  0 or an errno. */
+int os_protect_in_handler(uintptr_t addr, size_t len, int prot);
+/* Files of shared memory, for AWE page frames (core/vm_awe.c): a memfd
+ * (close-on-exec) in *fd; memory allocated for [off, off+len) of it (the file
+ * grows to cover it; ENOSPC/ENOMEM when memory is short); a hole punched in
+ * it (the pages read zero again and give their memory back); and pages of it
+ * mapped MAP_SHARED over [addr, addr+len), which the caller owns (MAP_FIXED:
+ * whatever was there is replaced in one step).  0 or an errno. */
+int os_memfd(const char *name, int *fd);
+int os_fallocate(int fd, uint64_t off, uint64_t len);
+int os_punch_hole(int fd, uint64_t off, uint64_t len);
+int os_map_shared_fixed(uintptr_t addr, size_t len, int prot, int fd, uint64_t off);
+
 #endif

@@ -371,3 +371,44 @@ int os_map_wipeonfork(uintptr_t *addr, size_t len)
     *addr = (uintptr_t)r;
     return 0;
 }
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 1u
+#endif
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 1
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+#define FALLOC_FL_PUNCH_HOLE 2
+#endif
+
+int os_memfd(const char *name, int *fd)
+{
+    VW_FAULT_POINT();
+    long r = raw6(SYS_memfd_create, (long)name, MFD_CLOEXEC, 0, 0, 0, 0);
+    if (r < 0)
+        return as_err(r);
+    *fd = (int)r;
+    return 0;
+}
+
+int os_fallocate(int fd, uint64_t off, uint64_t len)
+{
+    VW_FAULT_POINT();
+    return as_err(raw6(SYS_fallocate, fd, 0, (long)off, (long)len, 0, 0));
+}
+
+int os_punch_hole(int fd, uint64_t off, uint64_t len)
+{
+    return as_err(raw6(SYS_fallocate, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (long)off,
+                       (long)len, 0, 0));
+}
+
+int os_map_shared_fixed(uintptr_t addr, size_t len, int prot, int fd, uint64_t off)
+{
+    VW_FAULT_POINT();
+    long r = raw6(SYS_mmap, (long)addr, (long)len, prot, MAP_SHARED | MAP_FIXED, fd, (long)off);
+    if (r < 0 && r > -4096)
+        return as_err(r);
+    return 0;
+}

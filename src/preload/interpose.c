@@ -29,13 +29,16 @@
  *   same runs), what was given up leaves its allocation, and a hole it leaves
  *   in an arena is filled again with PROT_NONE space.  With MREMAP_DONTUNMAP
  *   the kernel keeps the old range mapped (same protection, emptied pages that
- *   read zero, mlock dropped), so it stays in its allocation as it was.
+ *   read zero, mlock dropped), so it stays in its allocation as it was.  The
+ *   kernel moves mlock with the pages (and locks growth): so does the map.
  * madvise is not interposed: no advice changes what Windows would report.
  * No malloc, no dlsym, no recursion (the library's own calls are raw syscalls).
  */
 #include "core/vw.h"
+#include "core/vm.h"
 #include "os/os.h"
 #include "core/space.h"
+#include "os/faultinject.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -62,6 +65,9 @@ static void count_removed(const struct vw_run *piece, void *ctx)
         vw_state.committed -= n;
     if (piece->flags & RUN_LOCKED)
         vw_state.locked -= n;
+    if (piece->kind == VM_KIND_WRITE_WATCH)
+        vm_watch_removed_locked(piece);
+    vw_awe_pages_gone_locked(piece);   /* AWE frames mapped there: unmapped */
 }
 
 /* An allocation lost its last page: its arena granules are free again
@@ -70,20 +76,36 @@ static void release_emptied(uintptr_t base, uintptr_t end, uint16_t flags, void 
 {
     (void)ctx;
     (void)flags;
+    vm_watch_emptied_locked(base);
     space_free_granules(base, end - base);
 }
 
 static const struct rm_remove_ops remove_ops = { count_removed, release_emptied, NULL };
 
-/* Sets alloc_flags bits on every allocation intersecting [start, end). */
+/* Sets alloc_flags bits on every allocation whose span intersects [start,
+ * end): a range inside a hole of an allocation counts (its release must not
+ * touch what is now there). */
 static void mark_allocs_locked(uintptr_t start, uintptr_t end, uint16_t flags)
 {
-    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end;) {
+    struct vw_run *r = rm_find_from(&vw_state.map, start);
+    struct vw_run *p = r ? rm_prev(r) : NULL;
+    if (p && rm_alloc_end(p) > start)
+        rm_mark_alloc(p, flags);
+    while (r && r->alloc_base < end) {
         uintptr_t base = r->alloc_base;
         rm_mark_alloc(r, flags);
         while (r && r->alloc_base == base)
             r = rm_next(r);
     }
+}
+
+/* 1 if [start, end) holds pages of an AWE window. */
+static int awe_window_inside_locked(uintptr_t start, uintptr_t end)
+{
+    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end; r = rm_next(r))
+        if (r->kind == VM_KIND_PHYSICAL)
+            return 1;
+    return 0;
 }
 
 /* 1 if some arena space in [start, end) is free (in no allocation's runs and
@@ -152,6 +174,18 @@ static long raw(long nr, long a, long b, long c, long d, long e, long f)
     return r;
 }
 
+/* The kernel step of a call on the library's memory (map lock held): the
+ * fault-injection build can fail it or run a test's function there. */
+static long raw_locked(long nr, long a, long b, long c, long d, long e, long f)
+{
+#ifdef VW_FAULT_INJECTION
+    int err = vw_fault_hit();
+    if (err)
+        return fail_errno(err);
+#endif
+    return raw(nr, a, b, c, d, e, f);
+}
+
 /* ---- munmap ------------------------------------------------------------- */
 
 VW_API int munmap(void *addr, size_t len)
@@ -163,7 +197,9 @@ VW_API int munmap(void *addr, size_t len)
     uintptr_t end = page_ceil(start + len);
     if (!rm_read_touches(&vw_state.map, start, end))   /* no lock: see the top */
         return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
-    map_lock();
+    if (!map_lock_unless_mine())   /* in a handler that interrupted our change */
+        return (int)fail_errno(ENOMEM);
+
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
         return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
@@ -218,7 +254,9 @@ VW_API int mprotect(void *addr, size_t len, int prot)
     uintptr_t end = page_ceil(start + len);
     if (!rm_read_touches(&vw_state.map, start, end))
         return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
-    map_lock();
+    if (!map_lock_unless_mine())   /* in a handler that interrupted our change */
+        return (int)fail_errno(ENOMEM);
+
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
         return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
@@ -293,7 +331,9 @@ static void unmap_outside_locked(uintptr_t start, uintptr_t stop)
 static int map_into_free_arena(uintptr_t start, uintptr_t end, size_t len, int prot, int flags,
                                int fd, off_t off, long *res)
 {
-    map_lock();
+    if (!map_lock_unless_mine())   /* in a handler that interrupted our change: */
+        return 0;                   /* the kernel as asked (EEXIST, or elsewhere) */
+
     struct vw_run *r = rm_find_from(&vw_state.map, start);
     if ((r && r->start < end) || !arena_free_inside_locked(start, end)) {
         map_unlock();
@@ -317,8 +357,8 @@ static int map_into_free_arena(uintptr_t start, uintptr_t end, size_t len, int p
             return 0;
         }
     }
-    long m = raw(SYS_mmap, (long)start, (long)len, prot,
-                 (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, (long)off);
+    long m = raw_locked(SYS_mmap, (long)start, (long)len, prot,
+                        (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, (long)off);
     if (m == -1) {
         int err = errno;
         refill_arena_locked(start, end);   /* if the kernel unmapped before failing */
@@ -327,7 +367,10 @@ static int map_into_free_arena(uintptr_t start, uintptr_t end, size_t len, int p
         *res = fail_errno(err);
         return 1;
     }
-    retire_locked(start, end);   /* the program's mapping: never handed out again */
+    /* The program's mapping: never handed out again, and an allocation whose
+     * hole it fills must release around it. */
+    mark_allocs_locked(start, end, ALLOC_HOLES);
+    retire_locked(start, end);
     map_unlock();
     *res = m;
     return 1;
@@ -351,12 +394,14 @@ static void *mmap_impl(void *addr, size_t len, int prot, int flags, int fd, off_
         return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     if (!rm_read_touches(&vw_state.map, start, end))
         return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
-    map_lock();
+    if (!map_lock_unless_mine())   /* in a handler that interrupted our change */
+        return (void *)fail_errno(ENOMEM);
+
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
         return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     }
-    long r = raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+    long r = raw_locked(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     if (r != -1) {
         /* The caller replaced our memory: it leaves the map, and the arena
          * space under it is never handed out again. */
@@ -453,6 +498,13 @@ static void kept_unlocked_locked(uintptr_t start, uintptr_t end)
 static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const struct snapshot *sn)
 {
     uintptr_t end = base + len;
+    /* Moved into a hole the program cut in an allocation (its span): an
+     * allocation inside another's would break "one base, one span"; the
+     * pages are the program's there, described from the kernel. */
+    if (rm_span_overlaps(&vw_state.map, base, end)) {
+        retire_locked(base, end);
+        return;
+    }
     for (size_t i = 0; i < sn->n; i++) {
         struct vw_run c = sn->run[i];
         uintptr_t a = base + (c.start - old), b = base + (c.end - old);
@@ -466,12 +518,21 @@ static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const 
         c.end = b;
         c.alloc_base = base;
         rm_set_alloc_end(&c, end);
-        c.flags = 0;   /* mremap does not carry mlock over */
+        /* The kernel moves mlock with the pages and locks what the move
+         * grew (with MREMAP_DONTUNMAP too, on the new range); reset state
+         * does not follow (the moved pages are ordinary again). */
+        c.flags &= RUN_LOCKED;
+        if (c.kind == VM_KIND_WRITE_WATCH) {
+            c.kind = VM_KIND_PRIVATE;   /* nor a userfaultfd registration: unwatched */
+            c.ext = 0;
+        }
         struct rm_spares sp = { { NULL, NULL } };
         if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
             rm_insert_run(&vw_state.map, &sp, &c);
             if (c.state == RUN_COMMITTED)
                 vw_state.committed += b - a;
+            if (c.flags & RUN_LOCKED)
+                vw_state.locked += b - a;
         }
         rm_spare_put(&vw_state.map, &sp);
     }
@@ -498,7 +559,9 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
         !((flags & MREMAP_FIXED) && rm_read_touches(&vw_state.map, fix, fix_end)))
         return (void *)raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
                            (long)new_address, 0);
-    map_lock();
+    if (!map_lock_unless_mine())   /* in a handler that interrupted our change */
+        return (void *)fail_errno(ENOMEM);
+
     int touches_old = old_size && vw_touches_library_locked(old, old_end);
     int touches_new = (flags & MREMAP_FIXED) && vw_touches_library_locked(fix, fix_end);
     if (!touches_old && !touches_new) {
@@ -510,10 +573,14 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
         map_unlock();
         return (void *)fail_errno(EFAULT);   /* not mapped, as the program sees it */
     }
+    if (touches_old && awe_window_inside_locked(old, old_end)) {
+        map_unlock();
+        return (void *)fail_errno(EINVAL);   /* AWE frames do not move: nothing changed */
+    }
     struct snapshot sn;
     take_snapshot_locked(old, old_end, &sn);
-    long r = raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
-                 (long)new_address, 0);
+    long r = raw_locked(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
+                        (long)new_address, 0);
     if (r == -1) {
         int e = errno;
         map_unlock();
@@ -538,12 +605,11 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
             struct vw_run c = sn.run[sn.n - 1];
             c.start = old_end;
             c.end = new_end;
-            c.flags = 0;
+            c.flags &= RUN_LOCKED;   /* the kernel locks growth of a locked mapping */
             struct vw_run *q = rm_find(&vw_state.map, old_end - vw_page());
             if (q && rm_alloc_end(&c) == old_end) {
                 rm_write_begin();   /* lock-free readers see all the runs change at once */
-                for (struct vw_run *x = rm_alloc_first(q); x && x->alloc_base == c.alloc_base;
-                     x = rm_next(x))
+                for (struct vw_run *x = rm_alloc_first(q); x; x = rm_alloc_next(x))
                     rm_set_alloc_end(x, new_end);
                 rm_write_end();
                 rm_set_alloc_end(&c, new_end);
@@ -552,6 +618,8 @@ VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
                     rm_insert_run(&vw_state.map, &sp, &c);
                     if (c.state == RUN_COMMITTED)
                         vw_state.committed += new_end - old_end;
+                    if (c.flags & RUN_LOCKED)
+                        vw_state.locked += new_end - old_end;
                 }
                 rm_spare_put(&vw_state.map, &sp);
             }

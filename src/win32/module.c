@@ -55,6 +55,16 @@ static const struct {
     API(OpenProcess),                API(GetProcessId),
     API(GetCurrentProcessId),        API(GetExitCodeProcess),
     API(ReadProcessMemory),          API(WriteProcessMemory),
+    API(GetWriteWatch),              API(ResetWriteWatch),
+    API(AddVectoredExceptionHandler), API(RemoveVectoredExceptionHandler),
+    API(AddVectoredContinueHandler), API(RemoveVectoredContinueHandler),
+    API(SetUnhandledExceptionFilter), API(UnhandledExceptionFilter),
+    API(RaiseException),
+    API(AllocateUserPhysicalPages),  API(AllocateUserPhysicalPagesNuma),
+    API(FreeUserPhysicalPages),      API(MapUserPhysicalPages),
+    API(MapUserPhysicalPagesScatter),
+    API(VirtualAlloc2),              API(VirtualAlloc2FromApp),
+    API(VirtualAllocFromApp),
 };
 
 /* ntdll exports. */
@@ -66,6 +76,13 @@ static const struct {
     API(NtLockVirtualMemory),     API(NtProtectVirtualMemory),  API(NtQueryVirtualMemory),
     API(NtUnlockVirtualMemory),   API(RtlNtStatusToDosError),
     API(NtClose),                 API(NtDuplicateObject),
+    API(NtGetWriteWatch),         API(NtResetWriteWatch),
+    API(RtlAddVectoredExceptionHandler), API(RtlRemoveVectoredExceptionHandler),
+    API(RtlAddVectoredContinueHandler),  API(RtlRemoveVectoredContinueHandler),
+    API(RtlRaiseException),
+    API(NtAllocateUserPhysicalPages), API(NtFreeUserPhysicalPages),
+    API(NtMapUserPhysicalPages),      API(NtMapUserPhysicalPagesScatter),
+    API(NtAllocateVirtualMemoryEx),
 };
 
 /* This library's load base. */
