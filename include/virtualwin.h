@@ -361,6 +361,25 @@ typedef INT_PTR (WINAPI *FARPROC)();
 #define ERROR_INVALID_USER_BUFFER 1784L
 #define ERROR_NOT_ENOUGH_QUOTA    1816L
 
+/* Process access rights (OpenProcess) and GetExitCodeProcess's "still running". */
+#define PROCESS_TERMINATE                 0x0001
+#define PROCESS_CREATE_THREAD             0x0002
+#define PROCESS_VM_OPERATION              0x0008
+#define PROCESS_VM_READ                   0x0010
+#define PROCESS_VM_WRITE                  0x0020
+#define PROCESS_DUP_HANDLE                0x0040
+#define PROCESS_CREATE_PROCESS            0x0080
+#define PROCESS_SET_QUOTA                 0x0100
+#define PROCESS_SET_INFORMATION           0x0200
+#define PROCESS_QUERY_INFORMATION         0x0400
+#define PROCESS_SUSPEND_RESUME            0x0800
+#define PROCESS_QUERY_LIMITED_INFORMATION 0x1000
+#ifndef SYNCHRONIZE
+#define SYNCHRONIZE                       0x00100000L
+#endif
+#define PROCESS_ALL_ACCESS                0x001FFFFF
+#define STILL_ACTIVE                      259
+
 /* Exception codes (also what VirtualLock leaves in GetLastError on a guard page). */
 #define STATUS_GUARD_PAGE_VIOLATION ((DWORD)0x80000001L)
 #define STATUS_ACCESS_VIOLATION     ((DWORD)0xC0000005L)
@@ -688,6 +707,17 @@ WINBASEAPI BOOL WINAPI GetFileSizeEx(HANDLE hFile, PLARGE_INTEGER lpFileSize);
 #define OpenFileMapping OpenFileMappingA
 #define CreateFile CreateFileA
 #endif
+/* Other processes (spec 14): handles for the Ex calls, reading and writing. */
+WINBASEAPI HANDLE WINAPI OpenProcess(DWORD dwDesiredAccess, BOOL bInheritHandle,
+                                     DWORD dwProcessId);
+WINBASEAPI DWORD WINAPI GetProcessId(HANDLE Process);
+WINBASEAPI DWORD WINAPI GetCurrentProcessId(void);
+WINBASEAPI BOOL WINAPI GetExitCodeProcess(HANDLE hProcess, LPDWORD lpExitCode);
+WINBASEAPI BOOL WINAPI ReadProcessMemory(HANDLE hProcess, LPCVOID lpBaseAddress, LPVOID lpBuffer,
+                                         SIZE_T nSize, SIZE_T *lpNumberOfBytesRead);
+WINBASEAPI BOOL WINAPI WriteProcessMemory(HANDLE hProcess, LPVOID lpBaseAddress,
+                                          LPCVOID lpBuffer, SIZE_T nSize,
+                                          SIZE_T *lpNumberOfBytesWritten);
 
 #ifdef __cplusplus
 }

@@ -769,6 +769,9 @@ START_TEST(test_status_table)
         { STATUS_PAGEFILE_QUOTA, 1454 },
         { STATUS_PROCEDURE_NOT_FOUND, ERROR_PROC_NOT_FOUND },
         { STATUS_DLL_NOT_FOUND, ERROR_MOD_NOT_FOUND },
+        { STATUS_PARTIAL_COPY, ERROR_PARTIAL_COPY },         /* other processes */
+        { STATUS_INVALID_CID, ERROR_INVALID_PARAMETER },
+        { STATUS_PROCESS_IS_TERMINATING, ERROR_ACCESS_DENIED },
         { STATUS_INCOMPATIBLE_FILE_MAP, ERROR_INVALID_PARAMETER },   /* VirtualLock of an AWE window */
         { (NTSTATUS)0xC0070005, 5 },     /* a Win32 error wrapped as a status */
         { (NTSTATUS)0xC0DEC0DE, 317 },   /* unknown: ERROR_MR_MID_NOT_FOUND */

@@ -443,6 +443,29 @@ static struct outcome call_ntalloc_ex_size(void *p)
     return o;
 }
 
+static struct outcome call_exit_code(void *p)
+{
+    return out_bool(GetExitCodeProcess(GetCurrentProcess(), p));
+}
+/* The copy counts (optional): nothing copied when they are bad. */
+static char rpm_src[16] = "rpm source", rpm_dst[16];
+static struct outcome call_rpm_count(void *p)
+{
+    memset(rpm_dst, 0, sizeof rpm_dst);
+    struct outcome o = out_bool(ReadProcessMemory(GetCurrentProcess(), rpm_src, rpm_dst,
+                                                  sizeof rpm_dst, p));
+    o.wrote_good = !o.ok && rpm_dst[0] != 0;
+    return o;
+}
+static struct outcome call_wpm_count(void *p)
+{
+    memset(rpm_dst, 0, sizeof rpm_dst);
+    struct outcome o = out_bool(WriteProcessMemory(GetCurrentProcess(), rpm_dst, rpm_src,
+                                                   sizeof rpm_dst, p));
+    o.wrote_good = !o.ok && rpm_dst[0] != 0;
+    return o;
+}
+
 /* Rows for the pointers the library dereferences.  The *_err fields say what
  * a kind gives when it is not ERROR_NOACCESS: VALID (the call succeeds) or
  * the error Windows documents. */
@@ -495,6 +518,10 @@ static const struct data_row data_rows[] = {
     /* Values below 0x10000 are ordinals, as on Windows: none is exported. */
     { "GetProcAddress lpProcName", call_proc_address, 16, 0, ERROR_PROC_NOT_FOUND,
       ERROR_PROC_NOT_FOUND, ERROR_PROC_NOT_FOUND, NULL },
+    { "GetExitCodeProcess lpExitCode", call_exit_code, sizeof(DWORD), 1, 0, 0, 0, NULL },
+    { "ReadProcessMemory lpNumberOfBytesRead", call_rpm_count, sizeof(SIZE_T), 1, VALID, 0, 0, NULL },
+    { "WriteProcessMemory lpNumberOfBytesWritten", call_wpm_count, sizeof(SIZE_T), 1, VALID, 0, 0,
+      NULL },
     /* Exceptions.  RaiseException reads its arguments (NULL: none, valid);
      * RtlRaiseException reads and writes the record (ExceptionAddress). */
     { "RaiseException lpArguments", call_raise_args, 2 * sizeof(ULONG_PTR), 0, VALID, 0, VALID,
@@ -745,7 +772,23 @@ static DWORD a_flush(void *p)
     return last_if(FlushInstructionCache(GetCurrentProcess(), p, PG));
 }
 
+/* The other process's address (here: our own, through the pseudo handle):
+ * nothing there is ERROR_PARTIAL_COPY, outside the user range ERROR_NOACCESS. */
+static DWORD a_rpm(void *p)
+{
+    char b[8];
+    SIZE_T n;
+    return last_if(ReadProcessMemory(GetCurrentProcess(), p, b, sizeof b, &n));
+}
+static DWORD a_wpm(void *p)
+{
+    SIZE_T n;
+    return last_if(WriteProcessMemory(GetCurrentProcess(), p, "12345678", 8, &n));
+}
+
 static const struct addr_row addr_rows[] = {
+    { "ReadProcessMemory lpBaseAddress", a_rpm, { ERROR_PARTIAL_COPY, ERROR_NOACCESS, 0 }, 0 },
+    { "WriteProcessMemory lpBaseAddress", a_wpm, { ERROR_PARTIAL_COPY, ERROR_NOACCESS, 0 }, 0 },
     { "VirtualAlloc lpAddress (MEM_COMMIT)", a_alloc_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },
     { "VirtualAllocEx lpAddress (MEM_COMMIT)", a_alloc_ex_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },
     { "VirtualAlloc2 BaseAddress (MEM_COMMIT)", a_alloc2_commit, { ERROR_INVALID_ADDRESS, ERROR_INVALID_PARAMETER, 0 }, 1 },

@@ -22,9 +22,12 @@
  *   kernel agreed, before the map changes become visible).
  * - Faults.  A fault dispatcher (guard pages, commit-on-demand, write
  *   watches) would ask vm_fault_kind(addr) which kind owns a faulting page.
- * - Other processes.  The process handle is checked at the native edge;
- *   a remote process would get its own struct vw_state and the core would
- *   take it as a first argument.
+ * - Other processes.  The process handle is checked at the native edge by
+ *   vm_check_process below: the pseudo handle is decided inline (the fast
+ *   path: no lookup, no lock); a real handle goes to the process family
+ *   (core/process.h), which checks its rights and says whether it names this
+ *   process (then the call is the local core's, as with the pseudo handle) or
+ *   another one (then the edge calls the process_* operations on it).
  */
 #ifndef VW_VM_H
 #define VW_VM_H
@@ -214,11 +217,22 @@ NTSTATUS vm_status_from_error(DWORD err);
 /* NTSTATUS -> Win32 error: RtlNtStatusToDosError's table (status.c). */
 ULONG vm_dos_error(NTSTATUS status);
 
-/* The process handle check shared by every native call: the pseudo handle
- * only (spec 9). */
-static inline NTSTATUS vm_check_process(HANDLE h)
+/* The process handle check shared by every native call (spec 9 and 14):
+ * STATUS_SUCCESS with *remote NULL: work on this process (the pseudo handle,
+ * or a handle to this process with the rights `need`); with *remote set:
+ * on that other process (process.h; the caller drops it with process_put).
+ * remote NULL: the call has no remote path (STATUS_NOT_SUPPORTED for one). */
+struct vw_process;
+NTSTATUS process_check(HANDLE h, ACCESS_MASK need, struct vw_process **remote);
+void process_put(struct vw_process *p);
+static inline NTSTATUS vm_check_process(HANDLE h, ACCESS_MASK need, struct vw_process **remote)
 {
-    return h == VW_PSEUDO_PROCESS ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
+    if (__builtin_expect(h == VW_PSEUDO_PROCESS, 1)) {
+        if (remote)
+            *remote = NULL;
+        return STATUS_SUCCESS;
+    }
+    return h ? process_check(h, need, remote) : STATUS_INVALID_HANDLE;
 }
 
 #endif

@@ -71,7 +71,7 @@ static NTSTATUS protect_foreign(uintptr_t start, uintptr_t end, int change, DWOR
             return STATUS_CONFLICTING_ADDRESSES;
         if (cur == start) {
             MEMORY_BASIC_INFORMATION m;
-            foreign_describe(&v, cur, v.end, &m);
+            foreign_describe(NULL, &v, cur, v.end, &m);
             *old = m.Protect ? m.Protect : PAGE_NOACCESS;
         }
         if (writecopy && (!v.file_backed || v.shared))

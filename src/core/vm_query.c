@@ -90,7 +90,7 @@ static void describe_other(uintptr_t p, struct rm_place *pl, MEMORY_BASIC_INFORM
         int err = kv_find(cur, &v);
         if (!err && v.start <= cur) {
             if (cur == p) {
-                foreign_describe(&v, p, lowest(v.end, next_alloc, next_arena), m);
+                foreign_describe(NULL, &v, p, lowest(v.end, next_alloc, next_arena), m);
                 return;
             }
             break;

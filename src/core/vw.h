@@ -159,8 +159,9 @@ static inline int vw_fail(DWORD err)
     return 0;
 }
 
-/* Handles (process.c): 0 if h names the current process, else a Win32 error. */
-DWORD vw_check_process(HANDLE h);
+/* Handles (win32/process.c): 0 if h names the current process with the rights
+ * `need`, else a Win32 error (another process: ERROR_NOT_SUPPORTED). */
+DWORD vw_check_process(HANDLE h, DWORD need);
 
 /* Protection (protection.c). */
 #define VW_PROT_MODIFIERS (PAGE_GUARD | PAGE_NOCACHE | PAGE_WRITECOMBINE)

@@ -32,7 +32,7 @@ NTSTATUS nt_awe_alloc(HANDLE h, PULONG_PTR NumberOfPages, PULONG_PTR UserPfnArra
         return STATUS_INVALID_PARAMETER_2;
     if (vw_probe(UserPfnArray, n * sizeof(ULONG_PTR), VW_PROBE_WRITE))
         return STATUS_ACCESS_VIOLATION;
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     ULONG_PTR buf[CHUNK];
@@ -75,7 +75,7 @@ NTSTATUS nt_awe_free(HANDLE h, PULONG_PTR NumberOfPages, PULONG_PTR UserPfnArray
     if (n > (ULONG_PTR)-1 / sizeof(ULONG_PTR) ||
         vw_probe(UserPfnArray, n * sizeof(ULONG_PTR), VW_PROBE_READ))
         return STATUS_ACCESS_VIOLATION;
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     ULONG_PTR buf[CHUNK];

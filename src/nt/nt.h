@@ -37,6 +37,19 @@ NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len);
 NTSTATUS nt_close(HANDLE h);
 NTSTATUS nt_duplicate(HANDLE src_process, HANDLE src, HANDLE dst_process, PHANDLE dst,
                       ACCESS_MASK access, ULONG attributes, ULONG options);
+/* ReadProcessMemory / WriteProcessMemory (nt/process.c): *done (optional)
+ * gets the bytes copied, also with STATUS_PARTIAL_COPY. */
+NTSTATUS nt_read_vm(HANDLE h, PVOID base, PVOID buf, SIZE_T n, PSIZE_T done);
+NTSTATUS nt_write_vm(HANDLE h, PVOID base, const void *buf, SIZE_T n, PSIZE_T done);
+/* The request channel's client side (nt/serve.c): work done by another
+ * process that serves (core/remote.h).  nt_remote_query falls back to the
+ * kernel's view; nt_remote_change (op REMOTE_ALLOC, REMOTE_FREE,
+ * REMOTE_PROTECT) gives STATUS_NOT_SUPPORTED for a process that does not
+ * serve.  The caller's pointers must be probed already. */
+struct vw_process;
+NTSTATUS nt_remote_query(struct vw_process *rp, uintptr_t addr, MEMORY_BASIC_INFORMATION *m);
+NTSTATUS nt_remote_change(struct vw_process *rp, int op, PVOID *base, PSIZE_T size,
+                          ULONG_PTR zero_bits, ULONG type, ULONG prot, PULONG old);
 NTSTATUS nt_get_write_watch(HANDLE h, ULONG flags, PVOID base, SIZE_T size, PVOID *addresses,
                             PULONG_PTR count, PULONG granularity);
 NTSTATUS nt_reset_write_watch(HANDLE h, PVOID base, SIZE_T size);

@@ -3,15 +3,18 @@
  * NtDuplicateObject.
  *
  * Pseudo handles (the current process -1, the current thread -2, the tokens
- * -4 to -6) are not in the table: closing one succeeds and does nothing, as on Windows.  A handle
- * to the current process as an object (what duplicating the pseudo handle
- * gives on Windows) belongs to the process family, which does not exist yet:
- * duplicating a pseudo handle is STATUS_NOT_SUPPORTED until it does.
+ * -4 to -6) are not in the table: closing one succeeds and does nothing, as
+ * on Windows.  Duplicating the process pseudo handle gives a real handle to
+ * the current process (the process family, core/process.h), as on Windows;
+ * DUPLICATE_SAME_ACCESS gives it PROCESS_ALL_ACCESS, the pseudo handle's
+ * rights.  Threads and tokens are not objects here: duplicating their pseudo
+ * handles is STATUS_NOT_SUPPORTED.
  * No syscalls here; the table's lock is the core's.
  */
 #include "nt/nt.h"
 #include "core/vm.h"
 #include "core/handles.h"
+#include "core/process.h"
 #include "core/probe.h"
 
 /* The pseudo handles: -1 the current process, -2 the current thread, -4, -5
@@ -32,7 +35,7 @@ NTSTATUS nt_duplicate(HANDLE src_process, HANDLE src, HANDLE dst_process, PHANDL
                       ACCESS_MASK access, ULONG attributes, ULONG options)
 {
     (void)attributes;   /* OBJ_INHERIT: no child processes inherit by exec here */
-    NTSTATUS st = vm_check_process(src_process);
+    NTSTATUS st = vm_check_process(src_process, PROCESS_DUP_HANDLE, NULL);
     if (st)
         return st;
     if (options & ~(ULONG)(DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS |
@@ -42,10 +45,20 @@ NTSTATUS nt_duplicate(HANDLE src_process, HANDLE src, HANDLE dst_process, PHANDL
     int close_src = !!(options & DUPLICATE_CLOSE_SOURCE);
     if (!dst_process && !dst) {
         st = close_src ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
-    } else if ((st = vm_check_process(dst_process)) == STATUS_SUCCESS) {
+    } else if ((st = vm_check_process(dst_process, PROCESS_DUP_HANDLE, NULL)) == STATUS_SUCCESS) {
         if (dst && vw_probe(dst, sizeof *dst, VW_PROBE_WRITE))
             st = STATUS_ACCESS_VIOLATION;
-        else if (is_pseudo(src))
+        else if (src == VW_PSEUDO_PROCESS) {
+            ULONG pid;
+            HANDLE h;
+            process_id(VW_PSEUDO_PROCESS, &pid);
+            st = process_open(pid, (options & DUPLICATE_SAME_ACCESS) ? PROCESS_ALL_ACCESS : access,
+                              &h);
+            if (!st && dst)
+                *dst = h;
+            else if (!st)
+                handle_close(h);
+        } else if (is_pseudo(src))
             st = STATUS_NOT_SUPPORTED;
         else {
             struct vw_object *o;

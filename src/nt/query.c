@@ -13,6 +13,7 @@
 #include "nt/nt.h"
 #include "core/vm.h"
 #include "core/probe.h"
+#include "core/process.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -29,13 +30,42 @@ static NTSTATUS query_ws_ex(MEMORY_WORKING_SET_EX_INFORMATION *e, size_t n)
     return STATUS_SUCCESS;
 }
 
+/* Another process: MemoryBasicInformation from its kernel view (process.h);
+ * the other classes are not answered across processes. */
+static NTSTATUS query_remote(struct vw_process *rp, uintptr_t p, MEMORY_INFORMATION_CLASS cls,
+                             PVOID buf, SIZE_T len, PSIZE_T retlen)
+{
+    MEMORY_BASIC_INFORMATION m;
+    NTSTATUS st;
+    if (cls != MemoryBasicInformation)
+        st = cls == MemoryRegionInformation || cls == MemoryWorkingSetExInformation
+                 ? STATUS_NOT_SUPPORTED : STATUS_INVALID_INFO_CLASS;
+    else if (len < sizeof m)
+        st = STATUS_INFO_LENGTH_MISMATCH;
+    else if (vw_probe(buf, sizeof m, VW_PROBE_WRITE) ||
+             (retlen && vw_probe(retlen, sizeof *retlen, VW_PROBE_WRITE)))
+        st = STATUS_ACCESS_VIOLATION;
+    else if (p > VW_MAX_ADDR)
+        st = STATUS_INVALID_PARAMETER_2;
+    else if ((st = nt_remote_query(rp, page_floor(p), &m)) == STATUS_SUCCESS) {
+        memcpy(buf, &m, sizeof m);
+        if (retlen)
+            *retlen = sizeof m;
+    }
+    process_put(rp);
+    return st;
+}
+
 NTSTATUS nt_query(HANDLE h, PVOID addr, MEMORY_INFORMATION_CLASS cls, PVOID buf, SIZE_T len,
                   PSIZE_T retlen)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    struct vw_process *remote;
+    NTSTATUS st = vm_check_process(h, PROCESS_QUERY_LIMITED_INFORMATION, &remote);
     if (st)
         return st;
+    if (__builtin_expect(remote != NULL, 0))
+        return query_remote(remote, (uintptr_t)addr, cls, buf, len, retlen);
     uintptr_t p = (uintptr_t)addr;
     if (cls == MemoryBasicInformation) {
         /* The hot path (every VirtualQuery): the same order, fewer branches. */

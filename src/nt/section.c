@@ -74,7 +74,7 @@ NTSTATUS nt_map_view(HANDLE section, HANDLE process, PVOID *BaseAddress, ULONG_P
     vw_init();
     (void)CommitSize;   /* SEC_RESERVE views start reserved; commit is VirtualAlloc's */
     (void)ZeroBits;
-    NTSTATUS st = vm_check_process(process);
+    NTSTATUS st = vm_check_process(process, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     if (InheritDisposition != 1 && InheritDisposition != 2)   /* ViewShare, ViewUnmap */
@@ -112,7 +112,7 @@ NTSTATUS nt_map_view(HANDLE section, HANDLE process, PVOID *BaseAddress, ULONG_P
 NTSTATUS nt_unmap_view(HANDLE process, PVOID base, ULONG flags)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(process);
+    NTSTATUS st = vm_check_process(process, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     if (flags & ~(ULONG)(MEM_PRESERVE_PLACEHOLDER | MEM_UNMAP_WITH_TRANSIENT_BOOST))
@@ -123,7 +123,7 @@ NTSTATUS nt_unmap_view(HANDLE process, PVOID base, ULONG flags)
 NTSTATUS nt_flush_view(HANDLE process, PVOID base, SIZE_T size)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(process);
+    NTSTATUS st = vm_check_process(process, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     return vm_view_flush((uintptr_t)base, size);

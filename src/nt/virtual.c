@@ -16,6 +16,8 @@
 #include "nt/nt.h"
 #include "core/vm.h"
 #include "core/probe.h"
+#include "core/process.h"
+#include "core/remote.h"
 #include "core/space.h"
 
 /* ZeroBits (64-bit Windows): 0 none; 1..21 the allocation stays at or below
@@ -62,13 +64,55 @@ static int probe_inout(const void *base, const void *size)
            vw_probe(size, sizeof(SIZE_T), VW_PROBE_WRITE);
 }
 
+/* Another process: the by-value checks and the probes here, the rest in it
+ * (nt/serve.c), which validates again as a call of its own would. */
+static NTSTATUS allocate_remote(struct vw_process *rp, PVOID *BaseAddress, ULONG_PTR ZeroBits,
+                                PSIZE_T RegionSize, ULONG type, ULONG prot)
+{
+    NTSTATUS st;
+    if (zero_bits_limit(ZeroBits) == 1)
+        st = STATUS_INVALID_PARAMETER_3;
+    else if (type_invalid(type, prot))
+        st = STATUS_INVALID_PARAMETER_5;
+    else if (!(type & (MEM_RESET | MEM_RESET_UNDO)) && prot_validate(prot))
+        st = STATUS_INVALID_PAGE_PROTECTION;
+    else if (probe_inout(BaseAddress, RegionSize))
+        st = STATUS_ACCESS_VIOLATION;
+    else
+        st = nt_remote_change(rp, REMOTE_ALLOC, BaseAddress, RegionSize, ZeroBits, type, prot,
+                              NULL);
+    process_put(rp);
+    return st;
+}
+
+/* The same for NtFreeVirtualMemory / NtProtectVirtualMemory. */
+static NTSTATUS change_remote(struct vw_process *rp, int op, PVOID *BaseAddress,
+                              PSIZE_T RegionSize, ULONG type, ULONG prot, PULONG old)
+{
+    NTSTATUS st;
+    if (op == REMOTE_FREE && type != MEM_DECOMMIT && type != MEM_RELEASE)
+        st = STATUS_INVALID_PARAMETER_4;
+    else if (op == REMOTE_PROTECT && prot_validate_ex(prot, 1))
+        st = STATUS_INVALID_PAGE_PROTECTION;
+    else if (probe_inout(BaseAddress, RegionSize) ||
+             (old && vw_probe(old, sizeof *old, VW_PROBE_WRITE)))
+        st = STATUS_ACCESS_VIOLATION;
+    else
+        st = nt_remote_change(rp, op, BaseAddress, RegionSize, 0, type, prot, old);
+    process_put(rp);
+    return st;
+}
+
 NTSTATUS nt_allocate(HANDLE h, PVOID *BaseAddress, ULONG_PTR ZeroBits, PSIZE_T RegionSize,
                      ULONG type, ULONG prot)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    struct vw_process *remote;
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, &remote);
     if (st)
         return st;
+    if (__builtin_expect(remote != NULL, 0))
+        return allocate_remote(remote, BaseAddress, ZeroBits, RegionSize, type, prot);
     uintptr_t limit = zero_bits_limit(ZeroBits);
     if (limit == 1)
         return STATUS_INVALID_PARAMETER_3;
@@ -143,9 +187,12 @@ NTSTATUS nt_allocate_in(PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type, ULON
 NTSTATUS nt_free(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG type)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    struct vw_process *remote;
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, &remote);
     if (st)
         return st;
+    if (__builtin_expect(remote != NULL, 0))
+        return change_remote(remote, REMOTE_FREE, BaseAddress, RegionSize, type, 0, NULL);
     const ULONG placeholder = MEM_PRESERVE_PLACEHOLDER | MEM_COALESCE_PLACEHOLDERS;
     if (type != MEM_DECOMMIT && type != MEM_RELEASE &&
         type != (MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER) &&
@@ -216,9 +263,12 @@ static int still_writable(const void *p, size_t n, uintptr_t start, uintptr_t en
 NTSTATUS nt_protect(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG prot, PULONG old)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    struct vw_process *remote;
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, &remote);
     if (st)
         return st;
+    if (__builtin_expect(remote != NULL, 0))
+        return change_remote(remote, REMOTE_PROTECT, BaseAddress, RegionSize, 0, prot, old);
     /* WRITECOPY is checked against the memory below (foreign file mappings only). */
     if (prot_validate_ex(prot, 1))
         return STATUS_INVALID_PAGE_PROTECTION;
@@ -244,7 +294,7 @@ NTSTATUS nt_protect(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG prot
 NTSTATUS nt_lock(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG map_type, int lock)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     if ((map_type & ~(ULONG)(MAP_PROCESS | MAP_SYSTEM)) || !(map_type & (MAP_PROCESS | MAP_SYSTEM)))
@@ -269,10 +319,15 @@ NTSTATUS nt_lock(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG map_typ
 
 NTSTATUS nt_flush_icache(HANDLE h, PVOID base, SIZE_T len)
 {
-    NTSTATUS st = vm_check_process(h);
-    if (!st)
+    struct vw_process *remote;
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_WRITE, &remote);
+    if (st)
+        return st;
+    if (remote)
+        process_put(remote);   /* WriteProcessMemory's writes were flushed by the kernel */
+    else
         vm_flush_icache((uintptr_t)base, len);
-    return st;
+    return STATUS_SUCCESS;
 }
 
 ULONG nt_dos_error(NTSTATUS st)

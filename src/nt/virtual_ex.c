@@ -105,7 +105,7 @@ NTSTATUS nt_allocate_ex(HANDLE h, PVOID *BaseAddress, PSIZE_T RegionSize, ULONG 
                         MEM_EXTENDED_PARAMETER *params, ULONG count)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     struct vm_window w = { 0, 0, 0 };

@@ -30,7 +30,7 @@ NTSTATUS nt_get_write_watch(HANDLE h, ULONG flags, PVOID base, SIZE_T size, PVOI
                             PULONG_PTR count, PULONG granularity)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     if (flags & ~(ULONG)WRITE_WATCH_FLAG_RESET)
@@ -60,7 +60,7 @@ NTSTATUS nt_get_write_watch(HANDLE h, ULONG flags, PVOID base, SIZE_T size, PVOI
 NTSTATUS nt_reset_write_watch(HANDLE h, PVOID base, SIZE_T size)
 {
     vw_init();
-    NTSTATUS st = vm_check_process(h);
+    NTSTATUS st = vm_check_process(h, PROCESS_VM_OPERATION, NULL);
     if (st)
         return st;
     uintptr_t start, end;

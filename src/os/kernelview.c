@@ -25,8 +25,10 @@
 #include "os/kernelview.h"
 #include "os/os.h"
 #include "os/proc.h"
+#include "os/process.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -219,9 +221,9 @@ static int parse_line(const char *s, size_t n, struct kv_vma *v)
     return 1;
 }
 
-static int text_find(uintptr_t addr, struct kv_vma *out)
+static int text_find(const char *path, uintptr_t addr, struct kv_vma *out)
 {
-    int fd = os_open_ro("/proc/self/maps");
+    int fd = os_open_ro(path);
     if (fd < 0)
         return EACCES;
     char buf[4096];
@@ -272,7 +274,27 @@ int kv_find(uintptr_t addr, struct kv_vma *out)
             /* A transient failure on our own descriptor: text for this call. */
         }
     }
-    return text_find(addr, out);
+    return text_find("/proc/self/maps", addr, out);
+}
+
+int kv_open(int pid)
+{
+    int fd = os_proc_open(pid, "maps", O_RDONLY);
+    return fd < 0 ? -1 : fd;
+}
+
+int kv_find_pid(int pid, int fd, uintptr_t addr, struct kv_vma *out)
+{
+    if (fd >= 0 && !__atomic_load_n(&text_only, __ATOMIC_ACQUIRE) && !text_forced()) {
+        int err = ioctl_find(fd, addr, out);
+        if (err == 0 || err == ENOENT)
+            return err;
+        if (err == ESRCH)
+            return err;            /* the process has gone */
+    }
+    char path[64];
+    os_proc_path(path, pid, "maps");
+    return text_find(path, addr, out);
 }
 
 void kv_reset_after_fork(void)

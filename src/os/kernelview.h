@@ -25,6 +25,10 @@ struct kv_vma {
 };
 
 int kv_find(uintptr_t addr, struct kv_vma *out);
+/* The same question about process pid, through fd, its /proc/PID/maps opened
+ * by kv_open (-1 if none: text only).  Errors as kv_find (ESRCH: gone). */
+int kv_open(int pid);
+int kv_find_pid(int pid, int fd, uintptr_t addr, struct kv_vma *out);
 /* Forget the cached descriptor if it is an ancestor's (a fork child's copy
  * refers to the parent's maps); it is closed only if still the inherited file.
  * kv_find makes the same check itself on every call (see kernelview.c). */

@@ -35,7 +35,7 @@ static BOOL prefetch(HANDLE hProcess, ULONG_PTR NumberOfEntries,
                      PWIN32_MEMORY_RANGE_ENTRY VirtualAddresses, ULONG Flags)
 {
     vw_init();
-    DWORD err = vw_check_process(hProcess);
+    DWORD err = vw_check_process(hProcess, 0);
     if (err)
         return vw_fail(err);
     if (Flags != 0 || NumberOfEntries == 0 || !VirtualAddresses)

@@ -11,7 +11,7 @@
 static BOOL set_ws(HANDLE h, SIZE_T min, SIZE_T max, DWORD flags, int with_flags)
 {
     vw_init();
-    DWORD err = vw_check_process(h);
+    DWORD err = vw_check_process(h, PROCESS_SET_QUOTA);
     if (err)
         return vw_fail(err);
     const DWORD known = QUOTA_LIMITS_HARDWS_MIN_ENABLE | QUOTA_LIMITS_HARDWS_MIN_DISABLE |
@@ -34,7 +34,7 @@ static BOOL set_ws(HANDLE h, SIZE_T min, SIZE_T max, DWORD flags, int with_flags
 static BOOL get_ws(HANDLE h, PSIZE_T min, PSIZE_T max, PDWORD flags)
 {
     vw_init();
-    DWORD err = vw_check_process(h);
+    DWORD err = vw_check_process(h, PROCESS_QUERY_LIMITED_INFORMATION);
     if (err)
         return vw_fail(err);
     /* Every output probed before the core takes its lock and written after
@@ -82,7 +82,7 @@ VW_API BOOL WINAPI GetProcessWorkingSetSize(HANDLE hProcess, PSIZE_T lpMinimumWo
 VW_API BOOL WINAPI GetProcessWorkingSetSizeEx(HANDLE hProcess, PSIZE_T lpMinimumWorkingSetSize,
                                               PSIZE_T lpMaximumWorkingSetSize, PDWORD Flags)
 {
-    BOOL r = !Flags && !vw_check_process(hProcess)
+    BOOL r = !Flags && !vw_check_process(hProcess, PROCESS_QUERY_LIMITED_INFORMATION)
                  ? vw_fail(ERROR_NOACCESS)
                  : get_ws(hProcess, lpMinimumWorkingSetSize, lpMaximumWorkingSetSize, Flags);
     VW_TRACE(r, "GetProcessWorkingSetSizeEx(%H, %p, %p, %p) = %b", hProcess,
