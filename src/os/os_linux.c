@@ -7,6 +7,7 @@
  * (4.17+), and on older kernels, which take it as a hint, the returned address
  * is checked and a misplaced mapping is removed again.
  */
+#include "os/raw.h"
 #include "os/os.h"
 #include "os/faultinject.h"
 
@@ -25,28 +26,11 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-/* Raw syscall returning 0/-errno style as a long, without touching errno. */
-static long raw6(long nr, long a, long b, long c, long d, long e, long f)
-{
-    int saved = errno;
-    long r = syscall(nr, a, b, c, d, e, f);
-    if (r == -1) {
-        r = -(long)errno;
-        errno = saved;
-    }
-    return r;
-}
-
 unsigned long os_access_generation;
-
-static int as_err(long r)
-{
-    return r < 0 ? (int)-r : 0;
-}
 
 static long mmap_raw(uintptr_t addr, size_t len, int prot, int flags)
 {
-    return raw6(SYS_mmap, (long)addr, (long)len, prot, flags, -1, 0);
+    return os_raw(SYS_mmap, (long)addr, (long)len, prot, flags, -1, 0);
 }
 
 static int map_anon(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
@@ -56,10 +40,10 @@ static int map_anon(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
         flags |= MAP_FIXED_NOREPLACE;
     long r = mmap_raw(*addr, len, prot, flags);
     if (r < 0 && r > -4096)
-        return as_err(r);
+        return os_raw_err(r);
     if (fixed && (uintptr_t)r != *addr) {
         /* A pre-4.17 kernel treated MAP_FIXED_NOREPLACE as a hint. */
-        raw6(SYS_munmap, r, (long)len, 0, 0, 0, 0);
+        os_raw(SYS_munmap, r, (long)len, 0, 0, 0, 0);
         return EEXIST;
     }
     *addr = (uintptr_t)r;
@@ -114,11 +98,11 @@ int os_map_flags(uintptr_t *addr, size_t len, int prot, int extra, int fixed)
  * caller gets ENOMEM. */
 static int decommit_in_place(uintptr_t addr, size_t len)
 {
-    int err = as_err(raw6(SYS_mprotect, (long)addr, (long)len, PROT_NONE, 0, 0, 0));
+    int err = os_raw_err(os_raw(SYS_mprotect, (long)addr, (long)len, PROT_NONE, 0, 0, 0));
     if (err)
         return err;
-    raw6(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0);
-    return as_err(raw6(SYS_madvise, (long)addr, (long)len, MADV_DONTNEED, 0, 0, 0));
+    os_raw(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0);
+    return os_raw_err(os_raw(SYS_madvise, (long)addr, (long)len, MADV_DONTNEED, 0, 0, 0));
 }
 
 /* Headroom at vm.max_map_count.  Where even the in-place decommit needs a
@@ -146,8 +130,8 @@ static int bank_add(void)
     long r = mmap_raw(bank_home[bank_n], page, (bank_n & 1) ? PROT_NONE : PROT_READ,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
     if (r < 0 && r > -4096)
-        return as_err(r);
-    raw6(SYS_madvise, r, (long)page, MADV_DONTDUMP, 0, 0, 0);
+        return os_raw_err(r);
+    os_raw(SYS_madvise, r, (long)page, MADV_DONTDUMP, 0, 0, 0);
     if (!bank_home[bank_n])
         bank_home[bank_n] = (uintptr_t)r;
     bank[bank_n++] = (uintptr_t)r;
@@ -158,7 +142,7 @@ static int bank_take(void)
 {
     if (!bank_n)
         return 0;
-    return raw6(SYS_munmap, (long)bank[--bank_n], 4096, 0, 0, 0, 0) == 0;
+    return os_raw(SYS_munmap, (long)bank[--bank_n], 4096, 0, 0, 0, 0) == 0;
 }
 
 int os_headroom(void)
@@ -179,7 +163,7 @@ int os_decommit(uintptr_t addr, size_t len)
         long r = mmap_raw(addr, len, PROT_NONE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
         if (r != -ENOMEM) {
-            err = r < 0 && r > -4096 ? as_err(r) : 0;
+            err = r < 0 && r > -4096 ? os_raw_err(r) : 0;
             break;
         }
         err = decommit_in_place(addr, len);
@@ -193,9 +177,9 @@ int os_decommit(uintptr_t addr, size_t len)
 int os_unmap(uintptr_t addr, size_t len)
 {
     VW_FAULT_POINT();
-    long r = raw6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+    long r = os_raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
     os_access_changed();
-    return as_err(r);
+    return os_raw_err(r);
 }
 
 int os_protect(uintptr_t addr, size_t len, int prot)
@@ -206,63 +190,63 @@ int os_protect(uintptr_t addr, size_t len, int prot)
         if (err)
             return err;
     }
-    long r = raw6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+    long r = os_raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
     os_access_changed();
-    return as_err(r);
+    return os_raw_err(r);
 }
 
 int os_advise(uintptr_t addr, size_t len, int advice)
 {
     VW_FAULT_POINT();
-    return as_err(raw6(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0));
+    return os_raw_err(os_raw(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0));
 }
 
 int os_lock(uintptr_t addr, size_t len)
 {
     VW_FAULT_POINT();
-    return as_err(raw6(SYS_mlock, (long)addr, (long)len, 0, 0, 0, 0));
+    return os_raw_err(os_raw(SYS_mlock, (long)addr, (long)len, 0, 0, 0, 0));
 }
 
 int os_unlock(uintptr_t addr, size_t len)
 {
     VW_FAULT_POINT();
-    return as_err(raw6(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0));
+    return os_raw_err(os_raw(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0));
 }
 
 void os_futex_wait(int *uaddr, int val)
 {
-    raw6(SYS_futex, (long)uaddr, FUTEX_WAIT_PRIVATE, val, 0, 0, 0);
+    os_raw(SYS_futex, (long)uaddr, FUTEX_WAIT_PRIVATE, val, 0, 0, 0);
 }
 
 void os_futex_wake(int *uaddr, int n)
 {
-    raw6(SYS_futex, (long)uaddr, FUTEX_WAKE_PRIVATE, n, 0, 0, 0);
+    os_raw(SYS_futex, (long)uaddr, FUTEX_WAKE_PRIVATE, n, 0, 0, 0);
 }
 
 int os_open_ro(const char *path)
 {
-    long r = raw6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+    long r = os_raw(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
     return r < 0 ? -1 : (int)r;
 }
 
 long os_read(int fd, void *buf, size_t len)
 {
-    return raw6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
+    return os_raw(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
 }
 
 long os_pread(int fd, void *buf, size_t len, long off)
 {
-    return raw6(SYS_pread64, fd, (long)buf, (long)len, off, 0, 0);
+    return os_raw(SYS_pread64, fd, (long)buf, (long)len, off, 0, 0);
 }
 
 int os_close(int fd)
 {
-    return as_err(raw6(SYS_close, fd, 0, 0, 0, 0, 0));
+    return os_raw_err(os_raw(SYS_close, fd, 0, 0, 0, 0, 0));
 }
 
 int os_ioctl(int fd, unsigned long req, void *arg)
 {
-    return as_err(raw6(SYS_ioctl, fd, (long)req, (long)arg, 0, 0, 0));
+    return os_raw_err(os_raw(SYS_ioctl, fd, (long)req, (long)arg, 0, 0, 0));
 }
 
 int os_fd_identity(int fd, uint64_t *dev, uint64_t *ino)
@@ -281,14 +265,14 @@ int os_fd_identity(int fd, uint64_t *dev, uint64_t *ino)
 
 int os_dup_high(int fd, int min)
 {
-    long r = raw6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min, 0, 0, 0);
+    long r = os_raw(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min, 0, 0, 0);
     return r < 0 ? -1 : (int)r;
 }
 
 static size_t rlimit_cur(int which)
 {
     struct rlimit rl;
-    if (raw6(SYS_prlimit64, 0, which, 0, (long)&rl, 0, 0) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+    if (os_raw(SYS_prlimit64, 0, which, 0, (long)&rl, 0, 0) != 0 || rl.rlim_cur == RLIM_INFINITY ||
         rl.rlim_cur > SIZE_MAX)
         return SIZE_MAX;
     return (size_t)rl.rlim_cur;
@@ -307,7 +291,7 @@ size_t os_rlimit_as(void)
 int os_memlock_limit(uint64_t *soft, uint64_t *hard)
 {
     struct rlimit rl;
-    long r = raw6(SYS_prlimit64, 0, RLIMIT_MEMLOCK, 0, (long)&rl, 0, 0);
+    long r = os_raw(SYS_prlimit64, 0, RLIMIT_MEMLOCK, 0, (long)&rl, 0, 0);
     if (r != 0)
         return (int)-r;
     *soft = (uint64_t)rl.rlim_cur;
@@ -318,40 +302,40 @@ int os_memlock_limit(uint64_t *soft, uint64_t *hard)
 int os_set_memlock_limit(uint64_t soft, uint64_t hard)
 {
     struct rlimit rl = { .rlim_cur = (rlim_t)soft, .rlim_max = (rlim_t)hard };
-    long r = raw6(SYS_prlimit64, 0, RLIMIT_MEMLOCK, (long)&rl, 0, 0, 0);
+    long r = os_raw(SYS_prlimit64, 0, RLIMIT_MEMLOCK, (long)&rl, 0, 0, 0);
     return r != 0 ? (int)-r : 0;
 }
 
 long os_cpu_affinity(unsigned long *set, size_t len)
 {
-    long r = raw6(SYS_sched_getaffinity, 0, (long)len, (long)set, 0, 0, 0);
+    long r = os_raw(SYS_sched_getaffinity, 0, (long)len, (long)set, 0, 0, 0);
     return r < 0 ? -1 : r;
 }
 
 int os_getpid(void)
 {
-    return (int)raw6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+    return (int)os_raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
 }
 
 int os_gettid(void)
 {
-    return (int)raw6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+    return (int)os_raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
 }
 
 void os_yield(void)
 {
-    raw6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+    os_raw(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
 }
 
 void os_sigblock_all(uint64_t *old)
 {
     uint64_t all = ~(uint64_t)0;
-    raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)old, 8, 0, 0);
+    os_raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)old, 8, 0, 0);
 }
 
 void os_sigrestore(const uint64_t *old)
 {
-    raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)old, 0, 8, 0, 0);
+    os_raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)old, 0, 8, 0, 0);
 }
 
 #ifndef MADV_WIPEONFORK
@@ -362,10 +346,10 @@ int os_map_wipeonfork(uintptr_t *addr, size_t len)
 {
     long r = mmap_raw(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (r < 0 && r > -4096)
-        return as_err(r);
-    int err = as_err(raw6(SYS_madvise, r, (long)len, MADV_WIPEONFORK, 0, 0, 0));
+        return os_raw_err(r);
+    int err = os_raw_err(os_raw(SYS_madvise, r, (long)len, MADV_WIPEONFORK, 0, 0, 0));
     if (err) {
-        raw6(SYS_munmap, r, (long)len, 0, 0, 0, 0);
+        os_raw(SYS_munmap, r, (long)len, 0, 0, 0, 0);
         return err;
     }
     *addr = (uintptr_t)r;
@@ -385,9 +369,9 @@ int os_map_wipeonfork(uintptr_t *addr, size_t len)
 int os_memfd(const char *name, int *fd)
 {
     VW_FAULT_POINT();
-    long r = raw6(SYS_memfd_create, (long)name, MFD_CLOEXEC, 0, 0, 0, 0);
+    long r = os_raw(SYS_memfd_create, (long)name, MFD_CLOEXEC, 0, 0, 0, 0);
     if (r < 0)
-        return as_err(r);
+        return os_raw_err(r);
     *fd = (int)r;
     return 0;
 }
@@ -395,20 +379,20 @@ int os_memfd(const char *name, int *fd)
 int os_fallocate(int fd, uint64_t off, uint64_t len)
 {
     VW_FAULT_POINT();
-    return as_err(raw6(SYS_fallocate, fd, 0, (long)off, (long)len, 0, 0));
+    return os_raw_err(os_raw(SYS_fallocate, fd, 0, (long)off, (long)len, 0, 0));
 }
 
 int os_punch_hole(int fd, uint64_t off, uint64_t len)
 {
-    return as_err(raw6(SYS_fallocate, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (long)off,
+    return os_raw_err(os_raw(SYS_fallocate, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (long)off,
                        (long)len, 0, 0));
 }
 
 int os_map_shared_fixed(uintptr_t addr, size_t len, int prot, int fd, uint64_t off)
 {
     VW_FAULT_POINT();
-    long r = raw6(SYS_mmap, (long)addr, (long)len, prot, MAP_SHARED | MAP_FIXED, fd, (long)off);
+    long r = os_raw(SYS_mmap, (long)addr, (long)len, prot, MAP_SHARED | MAP_FIXED, fd, (long)off);
     if (r < 0 && r > -4096)
-        return as_err(r);
+        return os_raw_err(r);
     return 0;
 }

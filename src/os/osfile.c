@@ -3,6 +3,7 @@
  *
  * Invariant: errno as the caller left it; every descriptor close-on-exec.
  */
+#include "os/raw.h"
 #include "os/osfile.h"
 #include "os/os.h"
 #include "os/faultinject.h"
@@ -22,25 +23,9 @@
 #define O_TMPFILE (020000000 | O_DIRECTORY)
 #endif
 
-static long raw(long nr, long a, long b, long c, long d, long e, long f)
-{
-    int saved = errno;
-    long r = syscall(nr, a, b, c, d, e, f);
-    if (r == -1) {
-        r = -(long)errno;
-        errno = saved;
-    }
-    return r;
-}
-
-static int err_of(long r)
-{
-    return r < 0 ? (int)-r : 0;
-}
-
 int os_open(const char *path, int flags, int mode)
 {
-    return (int)raw(SYS_openat, AT_FDCWD, (long)path, flags | O_CLOEXEC, mode, 0, 0);
+    return (int)os_raw(SYS_openat, AT_FDCWD, (long)path, flags | O_CLOEXEC, mode, 0, 0);
 }
 
 /* "/proc/self/fd/N" for fd into buf (32 bytes). */
@@ -77,26 +62,26 @@ int os_tmpfile(const char *dir, int flags, int mode)
 int os_link_fd(int fd, const char *path)
 {
     char src[32];
-    return err_of(raw(SYS_linkat, AT_FDCWD, (long)fd_path(fd, src), AT_FDCWD, (long)path,
+    return os_raw_err(os_raw(SYS_linkat, AT_FDCWD, (long)fd_path(fd, src), AT_FDCWD, (long)path,
                       AT_SYMLINK_FOLLOW, 0));
 }
 
 int os_unlink(const char *path)
 {
-    return err_of(raw(SYS_unlinkat, AT_FDCWD, (long)path, 0, 0, 0, 0));
+    return os_raw_err(os_raw(SYS_unlinkat, AT_FDCWD, (long)path, 0, 0, 0, 0));
 }
 
 int os_ftruncate(int fd, uint64_t size)
 {
-    return err_of(raw(SYS_ftruncate, fd, (long)size, 0, 0, 0, 0));
+    return os_raw_err(os_raw(SYS_ftruncate, fd, (long)size, 0, 0, 0, 0));
 }
 
 int os_flock(int fd, int op)
 {
     long r;
-    while ((r = raw(SYS_flock, fd, op, 0, 0, 0, 0)) == -EINTR)
+    while ((r = os_raw(SYS_flock, fd, op, 0, 0, 0, 0)) == -EINTR)
         ;
-    return err_of(r);
+    return os_raw_err(r);
 }
 
 static void fill(const struct stat *st, struct os_fileinfo *fi)
@@ -111,7 +96,7 @@ static void fill(const struct stat *st, struct os_fileinfo *fi)
 int os_fstat(int fd, struct os_fileinfo *fi)
 {
     struct stat st;
-    int e = err_of(raw(SYS_fstat, fd, (long)&st, 0, 0, 0, 0));
+    int e = os_raw_err(os_raw(SYS_fstat, fd, (long)&st, 0, 0, 0, 0));
     if (!e)
         fill(&st, fi);
     return e;
@@ -120,7 +105,7 @@ int os_fstat(int fd, struct os_fileinfo *fi)
 int os_stat(const char *path, struct os_fileinfo *fi)
 {
     struct stat st;
-    int e = err_of(raw(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, 0, 0, 0));
+    int e = os_raw_err(os_raw(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, 0, 0, 0));
     if (!e)
         fill(&st, fi);
     return e;
@@ -128,13 +113,13 @@ int os_stat(const char *path, struct os_fileinfo *fi)
 
 unsigned os_getuid(void)
 {
-    return (unsigned)raw(SYS_getuid, 0, 0, 0, 0, 0, 0);
+    return (unsigned)os_raw(SYS_getuid, 0, 0, 0, 0, 0, 0);
 }
 
 int os_map_fd_fixed(uintptr_t addr, size_t len, int prot, int shared, int fd, uint64_t off)
 {
     VW_FAULT_POINT();
-    long r = raw(SYS_mmap, (long)addr, (long)len, prot,
+    long r = os_raw(SYS_mmap, (long)addr, (long)len, prot,
                  (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, (long)off);
     os_access_changed();
     return r < 0 && r > -4096 ? (int)-r : 0;
@@ -142,7 +127,7 @@ int os_map_fd_fixed(uintptr_t addr, size_t len, int prot, int shared, int fd, ui
 
 int os_msync(uintptr_t addr, size_t len)
 {
-    return err_of(raw(SYS_msync, (long)addr, (long)len, MS_SYNC, 0, 0, 0));
+    return os_raw_err(os_raw(SYS_msync, (long)addr, (long)len, MS_SYNC, 0, 0, 0));
 }
 
 long os_pagemap(uintptr_t va, size_t page, uint64_t *out, size_t n)

@@ -5,6 +5,7 @@
  * with errno saved and restored, as in os_linux.c.  Paths are built without
  * stdio.  Descriptors are always close-on-exec.
  */
+#include "os/raw.h"
 #include "os/process.h"
 
 #include <errno.h>
@@ -32,22 +33,11 @@
 #define P_PIDFD 3
 #endif
 
-static long raw(long nr, long a, long b, long c, long d, long e, long f)
-{
-    int saved = errno;
-    long r = syscall(nr, a, b, c, d, e, f);
-    if (r == -1) {
-        r = -(long)errno;
-        errno = saved;
-    }
-    return r;
-}
-
 int os_pidfd_open(int pid)
 {
     if (pid <= 0)
         return -ESRCH;
-    long fd = raw(SYS_pidfd_open, pid, 0, 0, 0, 0, 0);
+    long fd = os_raw(SYS_pidfd_open, pid, 0, 0, 0, 0, 0);
     if (fd < 0)
         return (int)fd;
     /* pidfd_open sets close-on-exec itself (pidfd(2)); no race to close. */
@@ -57,7 +47,7 @@ int os_pidfd_open(int pid)
 int os_pidfd_alive(int pidfd)
 {
     struct pollfd p = { .fd = pidfd, .events = POLLIN };
-    long r = raw(SYS_ppoll, (long)&p, 1, (long)&(struct timespec){ 0, 0 }, 0, 0, 0);
+    long r = os_raw(SYS_ppoll, (long)&p, 1, (long)&(struct timespec){ 0, 0 }, 0, 0, 0);
     if (r < 0)
         return (int)r;
     if (p.revents & POLLNVAL)
@@ -69,7 +59,7 @@ int os_pidfd_exit_code(int pidfd, int *code)
 {
     siginfo_t si;
     si.si_pid = 0;
-    long r = raw(SYS_waitid, P_PIDFD, pidfd, (long)&si, WEXITED | WNOHANG | WNOWAIT, 0, 0);
+    long r = os_raw(SYS_waitid, P_PIDFD, pidfd, (long)&si, WEXITED | WNOHANG | WNOWAIT, 0, 0);
     if (r < 0)
         return (int)r;
     if (si.si_pid == 0)
@@ -103,29 +93,29 @@ int os_proc_open(int pid, const char *leaf, int flags)
 {
     char path[64];
     os_proc_path(path, pid, leaf);
-    return (int)raw(SYS_openat, AT_FDCWD, (long)path, flags | O_CLOEXEC, 0, 0, 0);
+    return (int)os_raw(SYS_openat, AT_FDCWD, (long)path, flags | O_CLOEXEC, 0, 0, 0);
 }
 
 long os_vm_read(int pid, uintptr_t remote, void *local, size_t len)
 {
     struct iovec l = { local, len }, r = { (void *)remote, len };
-    return raw(SYS_process_vm_readv, pid, (long)&l, 1, (long)&r, 1, 0);
+    return os_raw(SYS_process_vm_readv, pid, (long)&l, 1, (long)&r, 1, 0);
 }
 
 long os_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
-    return raw(SYS_pwrite64, fd, (long)buf, (long)len, (long)off, 0, 0);
+    return os_raw(SYS_pwrite64, fd, (long)buf, (long)len, (long)off, 0, 0);
 }
 
 long os_pread64(int fd, void *buf, size_t len, uint64_t off)
 {
-    return raw(SYS_pread64, fd, (long)buf, (long)len, (long)off, 0, 0);
+    return os_raw(SYS_pread64, fd, (long)buf, (long)len, (long)off, 0, 0);
 }
 
 size_t os_stack_limit(int pid)
 {
     struct rlimit rl;
-    if (raw(SYS_prlimit64, pid, RLIMIT_STACK, 0, (long)&rl, 0, 0) != 0 ||
+    if (os_raw(SYS_prlimit64, pid, RLIMIT_STACK, 0, (long)&rl, 0, 0) != 0 ||
         rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SIZE_MAX)
         return 0;
     return (size_t)rl.rlim_cur;
@@ -146,16 +136,16 @@ static socklen_t unix_addr(struct sockaddr_un *a, const char *name)
 
 int os_unix_listen(const char *name)
 {
-    long s = raw(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0, 0, 0);
+    long s = os_raw(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0, 0, 0);
     if (s < 0)
         return (int)s;
     struct sockaddr_un a;
     socklen_t len = unix_addr(&a, name);
-    long r = raw(SYS_bind, s, (long)&a, len, 0, 0, 0);
+    long r = os_raw(SYS_bind, s, (long)&a, len, 0, 0, 0);
     if (r == 0)
-        r = raw(SYS_listen, s, 16, 0, 0, 0, 0);
+        r = os_raw(SYS_listen, s, 16, 0, 0, 0, 0);
     if (r < 0) {
-        raw(SYS_close, s, 0, 0, 0, 0, 0);
+        os_raw(SYS_close, s, 0, 0, 0, 0, 0);
         return (int)r;
     }
     return (int)s;
@@ -163,19 +153,19 @@ int os_unix_listen(const char *name)
 
 int os_unix_accept(int lfd)
 {
-    return (int)raw(SYS_accept4, lfd, 0, 0, SOCK_CLOEXEC, 0, 0);
+    return (int)os_raw(SYS_accept4, lfd, 0, 0, SOCK_CLOEXEC, 0, 0);
 }
 
 int os_unix_connect(const char *name)
 {
-    long s = raw(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0, 0, 0);
+    long s = os_raw(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0, 0, 0);
     if (s < 0)
         return (int)s;
     struct sockaddr_un a;
     socklen_t len = unix_addr(&a, name);
-    long r = raw(SYS_connect, s, (long)&a, len, 0, 0, 0);
+    long r = os_raw(SYS_connect, s, (long)&a, len, 0, 0, 0);
     if (r < 0) {
-        raw(SYS_close, s, 0, 0, 0, 0, 0);
+        os_raw(SYS_close, s, 0, 0, 0, 0, 0);
         return (int)r;
     }
     return (int)s;
@@ -201,7 +191,7 @@ long os_send_fd(int sock, const void *buf, size_t n, int fd)
         c->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(c), &fd, sizeof fd);
     }
-    return raw(SYS_sendmsg, sock, (long)&m, MSG_NOSIGNAL, 0, 0, 0);
+    return os_raw(SYS_sendmsg, sock, (long)&m, MSG_NOSIGNAL, 0, 0, 0);
 }
 
 long os_recv_fd(int sock, void *buf, size_t n, int *fd)
@@ -217,7 +207,7 @@ long os_recv_fd(int sock, void *buf, size_t n, int *fd)
     m.msg_control = ctl.b;
     m.msg_controllen = sizeof ctl.b;
     *fd = -1;
-    long r = raw(SYS_recvmsg, sock, (long)&m, MSG_CMSG_CLOEXEC | MSG_WAITALL, 0, 0, 0);
+    long r = os_raw(SYS_recvmsg, sock, (long)&m, MSG_CMSG_CLOEXEC | MSG_WAITALL, 0, 0, 0);
     if (r < 0)
         return r;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
@@ -230,7 +220,7 @@ long os_recv_fd(int sock, void *buf, size_t n, int *fd)
             if (*fd < 0)
                 *fd = got;
             else
-                raw(SYS_close, got, 0, 0, 0, 0, 0);
+                os_raw(SYS_close, got, 0, 0, 0, 0, 0);
         }
     }
     if (m.msg_flags & MSG_CTRUNC)
@@ -242,27 +232,27 @@ int os_peer_pid(int sock)
 {
     struct ucred cr;
     socklen_t len = sizeof cr;
-    long r = raw(SYS_getsockopt, sock, SOL_SOCKET, SO_PEERCRED, (long)&cr, (long)&len, 0);
+    long r = os_raw(SYS_getsockopt, sock, SOL_SOCKET, SO_PEERCRED, (long)&cr, (long)&len, 0);
     return r < 0 ? (int)r : (int)cr.pid;
 }
 
 void os_sock_timeout(int sock, int seconds)
 {
     struct timeval tv = { seconds, 0 };
-    raw(SYS_setsockopt, sock, SOL_SOCKET, SO_RCVTIMEO, (long)&tv, sizeof tv, 0);
-    raw(SYS_setsockopt, sock, SOL_SOCKET, SO_SNDTIMEO, (long)&tv, sizeof tv, 0);
+    os_raw(SYS_setsockopt, sock, SOL_SOCKET, SO_RCVTIMEO, (long)&tv, sizeof tv, 0);
+    os_raw(SYS_setsockopt, sock, SOL_SOCKET, SO_SNDTIMEO, (long)&tv, sizeof tv, 0);
 }
 
 int os_random(void *buf, size_t n)
 {
-    long r = raw(SYS_getrandom, (long)buf, (long)n, 0, 0, 0, 0);
+    long r = os_raw(SYS_getrandom, (long)buf, (long)n, 0, 0, 0, 0);
     return r == (long)n ? 0 : r < 0 ? (int)r : -EIO;
 }
 
 int os_is_procfs(int fd)
 {
     struct statfs st;
-    return raw(SYS_fstatfs, fd, (long)&st, 0, 0, 0, 0) == 0 && st.f_type == PROC_SUPER_MAGIC;
+    return os_raw(SYS_fstatfs, fd, (long)&st, 0, 0, 0, 0) == 0 && st.f_type == PROC_SUPER_MAGIC;
 }
 
 int os_thread_start(void *(*fn)(void *), void *arg)
@@ -286,5 +276,5 @@ int os_thread_start(void *(*fn)(void *), void *arg)
 void os_pause_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    raw(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
+    os_raw(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
 }
