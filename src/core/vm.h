@@ -10,18 +10,24 @@
  * needs NO lock held on entry (each takes the map lock itself and drops it
  * before returning), changes nothing when it fails, and returns an NTSTATUS.
  *
- * Extension points for the families still to come:
+ * How the families fit in:
  * - Region kinds.  Every run records its allocation's kind (vw_run.kind,
  *   enum vm_kind below) and an index of the family's side record (vw_run.ext:
- *   a view's section and offset, a window's frame table).  Write-watch
- *   regions, AWE windows (MEM_PHYSICAL), section views and placeholders are
- *   each a kind; commit, decommit, protect and release consult the kind
- *   (struct vm_kind_ops, planned) instead of special cases in the edges.
- * - Hooks.  vm_commit, vm_decommit and vm_protect are where a write-watch
- *   family hooks in (struct vm_hooks: called with the lock held, after the
- *   kernel agreed, before the map changes become visible).
- * - Faults.  A fault dispatcher (guard pages, commit-on-demand, write
- *   watches) would ask vm_fault_kind(addr) which kind owns a faulting page.
+ *   a view's record, a window's frame table, a watch's state).  Write-watched
+ *   allocations, AWE windows (MEM_PHYSICAL), section views and placeholders
+ *   are kinds: vm_commit, vm_decommit, vm_protect, vm_release, vm_lock and
+ *   vm_reset look at the kind of the run they act on and refuse or hand over
+ *   to the family's core file (vm_watch.c, vm_awe.c, vm_view.c,
+ *   vm_placeholder.c); the edges never see kinds.  A switch at each of those
+ *   few places proved clearer than an ops table: most kinds differ from
+ *   private memory in one or two operations only.
+ * - Hooks.  The write-watch family hooks the state changes that matter to it
+ *   (new allocation, decommit, release, protect, the interposers' removals
+ *   and moves: core/watch.h), called with the map lock held.
+ * - Faults.  core/fault.c owns the process's fault signals: guard pages
+ *   (vm_guard_fault below) first, then claimers other families register
+ *   (vm_fault_claim_add: the write-watch sigsegv engine), then exception
+ *   dispatch (nt/exception.c), then the program's previous handler.
  * - Other processes.  The process handle is checked at the native edge by
  *   vm_check_process below: the pseudo handle is decided inline (the fast
  *   path: no lookup, no lock); a real handle goes to the process family
@@ -42,20 +48,6 @@ enum vm_kind {
     VM_KIND_PHYSICAL = 3,     /* AWE windows: built (vm_awe.c) */
     VM_KIND_VIEW = 4,         /* section views: built (vm_view.c) */
     VM_KIND_PLACEHOLDER = 5,  /* VirtualAlloc2 placeholders: built (vm_placeholder.c) */
-};
-
-/* Planned: per-kind behaviour, indexed by enum vm_kind. */
-struct vm_kind_ops {
-    NTSTATUS (*commit)(uintptr_t start, uintptr_t end, DWORD prot);
-    NTSTATUS (*decommit)(uintptr_t start, uintptr_t end);
-    NTSTATUS (*release)(uintptr_t base, uintptr_t end);
-};
-
-/* Planned: observers of state changes (write watches). */
-struct vm_hooks {
-    void (*committed)(uintptr_t start, uintptr_t end);
-    void (*decommitted)(uintptr_t start, uintptr_t end);
-    void (*protected_)(uintptr_t start, uintptr_t end, DWORD prot);
 };
 
 /* Reserve (and with MEM_COMMIT in type, commit) a new allocation.  addr 0:
