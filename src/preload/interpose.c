@@ -3,7 +3,7 @@
  *
  * These symbols are exported, so calls from the program and its libraries reach
  * them before libc's (when preloaded, or linked ahead of libc).  Calls that do
- * not touch memory the library tracks go straight to the kernel as one raw
+ * not touch memory the library tracks go straight to the kernel as one ip_raw
  * syscall, after one lookup that takes no lock (an optimistic read of the map,
  * core/mapread.c): a call on memory the library does not own never waits for
  * the map lock, so it works from a signal handler that interrupted any call.  Calls that do touch it are
@@ -32,7 +32,7 @@
  *   read zero, mlock dropped), so it stays in its allocation as it was.  The
  *   kernel moves mlock with the pages (and locks growth): so does the map.
  * madvise is not interposed: no advice changes what Windows would report.
- * No malloc, no dlsym, no recursion (the library's own calls are raw syscalls).
+ * No malloc, no dlsym, no recursion (the library's own calls are ip_raw syscalls).
  */
 #include "core/vw.h"
 #include "core/vm.h"
@@ -40,6 +40,7 @@
 #include "core/space.h"
 #include "os/faultinject.h"
 #include "core/vm_section.h"
+#include "preload/interpose.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -49,12 +50,6 @@
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MREMAP_FIXED
-#define MREMAP_FIXED 2
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
 #endif
 
 /* The view record of the allocation whose pieces are leaving (0: not a
@@ -88,12 +83,12 @@ static void release_emptied(uintptr_t base, uintptr_t end, uint16_t flags, void 
     leaving_view = 0;
 }
 
-static const struct rm_remove_ops remove_ops = { count_removed, release_emptied, NULL };
+const struct rm_remove_ops ip_remove_ops = { count_removed, release_emptied, NULL };
 
 /* Sets alloc_flags bits on every allocation whose span intersects [start,
  * end): a range inside a hole of an allocation counts (its release must not
  * touch what is now there). */
-static void mark_allocs_locked(uintptr_t start, uintptr_t end, uint16_t flags)
+void ip_mark_allocs_locked(uintptr_t start, uintptr_t end, uint16_t flags)
 {
     struct vw_run *r = rm_find_from(&vw_state.map, start);
     struct vw_run *p = r ? rm_prev(r) : NULL;
@@ -108,7 +103,7 @@ static void mark_allocs_locked(uintptr_t start, uintptr_t end, uint16_t flags)
 }
 
 /* 1 if [start, end) holds pages of an AWE window. */
-static int awe_window_inside_locked(uintptr_t start, uintptr_t end)
+int ip_awe_window_inside_locked(uintptr_t start, uintptr_t end)
 {
     for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end; r = rm_next(r))
         if (r->kind == VM_KIND_PHYSICAL)
@@ -118,7 +113,7 @@ static int awe_window_inside_locked(uintptr_t start, uintptr_t end)
 
 /* 1 if some arena space in [start, end) is free (in no allocation's runs and
  * not retired): the program sees nothing mapped there. */
-static int arena_free_inside_locked(uintptr_t start, uintptr_t end)
+int ip_arena_free_inside_locked(uintptr_t start, uintptr_t end)
 {
     uintptr_t cur = start, stop;
     for (; cur < end; cur = stop) {
@@ -138,7 +133,7 @@ static int arena_free_inside_locked(uintptr_t start, uintptr_t end)
  * granules it touches, and unmap the rest of those granules that no
  * allocation uses, so that retired space looks like any space outside the
  * arenas (free where nothing is mapped, reservable again later). */
-static void retire_locked(uintptr_t start, uintptr_t end)
+void ip_retire_locked(uintptr_t start, uintptr_t end)
 {
     uintptr_t g0 = start & ~(VW_GRANULE - 1), g1 = (end + VW_GRANULE - 1) & ~(VW_GRANULE - 1);
     for (uintptr_t g = g0; g < g1; g += VW_GRANULE) {
@@ -166,7 +161,7 @@ static void retire_locked(uintptr_t start, uintptr_t end)
     space_retire(start, end - start);
 }
 
-static long fail_errno(int e)
+long ip_fail_errno(int e)
 {
     errno = e;
     return -1;
@@ -174,7 +169,7 @@ static long fail_errno(int e)
 
 /* Every call the interposers pass on moves the access generation on (os.h),
  * but an mmap that cannot replace anything. */
-static long raw(long nr, long a, long b, long c, long d, long e, long f)
+long ip_raw(long nr, long a, long b, long c, long d, long e, long f)
 {
     long r = syscall(nr, a, b, c, d, e, f);
     if (nr != SYS_mmap || (d & MAP_FIXED))
@@ -184,14 +179,14 @@ static long raw(long nr, long a, long b, long c, long d, long e, long f)
 
 /* The kernel step of a call on the library's memory (map lock held): the
  * fault-injection build can fail it or run a test's function there. */
-static long raw_locked(long nr, long a, long b, long c, long d, long e, long f)
+long ip_raw_locked(long nr, long a, long b, long c, long d, long e, long f)
 {
 #ifdef VW_FAULT_INJECTION
     int err = vw_fault_hit();
     if (err)
-        return fail_errno(err);
+        return ip_fail_errno(err);
 #endif
-    return raw(nr, a, b, c, d, e, f);
+    return ip_raw(nr, a, b, c, d, e, f);
 }
 
 /* ---- munmap ------------------------------------------------------------- */
@@ -201,16 +196,16 @@ VW_API int munmap(void *addr, size_t len)
     uintptr_t start = (uintptr_t)addr;
     vw_init_page();
     if ((start & (vw_page() - 1)) || len == 0 || start + len < start)
-        return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+        return (int)ip_raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
     uintptr_t end = page_ceil(start + len);
     if (!rm_read_touches(&vw_state.map, start, end))   /* no lock: see the top */
-        return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+        return (int)ip_raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
     if (!map_lock_unless_mine())   /* in a handler that interrupted our change */
-        return (int)fail_errno(ENOMEM);
+        return (int)ip_fail_errno(ENOMEM);
 
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
-        return (int)raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+        return (int)ip_raw(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
     }
     /* Kernel side, stretch by stretch: in arena space, pages of allocations are
      * remapped PROT_NONE (the arena stays whole) and free space is left alone;
@@ -226,7 +221,7 @@ VW_API int munmap(void *addr, size_t len)
                 done = cur;
                 break;
             }
-            mark_allocs_locked(cur, e, ALLOC_HOLES);
+            ip_mark_allocs_locked(cur, e, ALLOC_HOLES);
             continue;
         }
         /* One remap from the first run to the end of the last in this arena
@@ -248,12 +243,12 @@ VW_API int munmap(void *addr, size_t len)
      * kernel kept, and the caller gets the kernel's error. */
     if (done > start) {
         struct rm_spares sp = { { NULL, NULL } };
-        rm_remove_range(&vw_state.map, &sp, start, done, &remove_ops);
+        rm_remove_range(&vw_state.map, &sp, start, done, &ip_remove_ops);
         rm_spare_put(&vw_state.map, &sp);
     }
     map_unlock();
     if (err)
-        return (int)fail_errno(err);
+        return (int)ip_fail_errno(err);
     return 0;
 }
 
@@ -264,26 +259,26 @@ VW_API int mprotect(void *addr, size_t len, int prot)
     uintptr_t start = (uintptr_t)addr;
     vw_init_page();
     if ((start & (vw_page() - 1)) || start + len < start || len == 0)
-        return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+        return (int)ip_raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
     uintptr_t end = page_ceil(start + len);
     if (!rm_read_touches(&vw_state.map, start, end))
-        return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+        return (int)ip_raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
     if (!map_lock_unless_mine())   /* in a handler that interrupted our change */
-        return (int)fail_errno(ENOMEM);
+        return (int)ip_fail_errno(ENOMEM);
 
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
-        return (int)raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+        return (int)ip_raw(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
     }
-    if (arena_free_inside_locked(start, end)) {
+    if (ip_arena_free_inside_locked(start, end)) {
         map_unlock();
-        return (int)fail_errno(ENOMEM);   /* free to the program: not mapped */
+        return (int)ip_fail_errno(ENOMEM);   /* free to the program: not mapped */
     }
     int err = os_protect(start, end - start, prot);
     if (err) {
         vw_restore_protection_locked(start, end);
         map_unlock();
-        return (int)fail_errno(err);
+        return (int)ip_fail_errno(err);
     }
     DWORD winprot = (prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) ? prot_from_linux(prot) : 0;
     struct vw_run *r = rm_find_from(&vw_state.map, start);
@@ -325,7 +320,6 @@ VW_API int mprotect(void *addr, size_t len, int prot)
 
 /* ---- mmap ----------------------------------------------------------------- */
 
-static void refill_arena_locked(uintptr_t start, uintptr_t end);
 
 /* Unmaps the pieces of [start, stop) outside arena space (the probes below). */
 static void unmap_outside_locked(uintptr_t start, uintptr_t stop)
@@ -350,7 +344,7 @@ static int map_into_free_arena(uintptr_t start, uintptr_t end, size_t len, int p
         return 0;                   /* the kernel as asked (EEXIST, or elsewhere) */
 
     struct vw_run *r = rm_find_from(&vw_state.map, start);
-    if ((r && r->start < end) || !arena_free_inside_locked(start, end)) {
+    if ((r && r->start < end) || !ip_arena_free_inside_locked(start, end)) {
         map_unlock();
         return 0;
     }
@@ -358,7 +352,7 @@ static int map_into_free_arena(uintptr_t start, uintptr_t end, size_t len, int p
         map_unlock();
         if (!(flags & MAP_FIXED_NOREPLACE))
             return 0;
-        *res = fail_errno(ENOMEM);
+        *res = ip_fail_errno(ENOMEM);
         return 1;
     }
     /* Pieces outside the arenas (or retired) must be unmapped, as the kernel
@@ -372,20 +366,20 @@ static int map_into_free_arena(uintptr_t start, uintptr_t end, size_t len, int p
             return 0;
         }
     }
-    long m = raw_locked(SYS_mmap, (long)start, (long)len, prot,
+    long m = ip_raw_locked(SYS_mmap, (long)start, (long)len, prot,
                         (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, (long)off);
     if (m == -1) {
         int err = errno;
-        refill_arena_locked(start, end);   /* if the kernel unmapped before failing */
+        ip_refill_arena_locked(start, end);   /* if the kernel unmapped before failing */
         unmap_outside_locked(start, end);
         map_unlock();
-        *res = fail_errno(err);
+        *res = ip_fail_errno(err);
         return 1;
     }
     /* The program's mapping: never handed out again, and an allocation whose
      * hole it fills must release around it. */
-    mark_allocs_locked(start, end, ALLOC_HOLES);
-    retire_locked(start, end);
+    ip_mark_allocs_locked(start, end, ALLOC_HOLES);
+    ip_retire_locked(start, end);
     map_unlock();
     *res = m;
     return 1;
@@ -396,34 +390,34 @@ static void *mmap_impl(void *addr, size_t len, int prot, int flags, int fd, off_
     uintptr_t start = (uintptr_t)addr;
     vw_init_page();
     if (len == 0 || (start & (vw_page() - 1)) || start + len < start)
-        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+        return (void *)ip_raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     uintptr_t end = page_ceil(start + len);
     if ((flags & MAP_FIXED_NOREPLACE) || (!(flags & MAP_FIXED) && start)) {
         long res;
         if (end > start && rm_read_touches(&vw_state.map, start, end) &&
             map_into_free_arena(start, end, len, prot, flags, fd, off, &res))
             return (void *)res;
-        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+        return (void *)ip_raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     }
     if (!(flags & MAP_FIXED))
-        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+        return (void *)ip_raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     if (!rm_read_touches(&vw_state.map, start, end))
-        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+        return (void *)ip_raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     if (!map_lock_unless_mine())   /* in a handler that interrupted our change */
-        return (void *)fail_errno(ENOMEM);
+        return (void *)ip_fail_errno(ENOMEM);
 
     if (!vw_touches_library_locked(start, end)) {
         map_unlock();
-        return (void *)raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+        return (void *)ip_raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     }
-    long r = raw_locked(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+    long r = ip_raw_locked(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
     if (r != -1) {
         /* The caller replaced our memory: it leaves the map, and the arena
          * space under it is never handed out again. */
-        mark_allocs_locked(start, end, ALLOC_HOLES);
-        retire_locked(start, end);
+        ip_mark_allocs_locked(start, end, ALLOC_HOLES);
+        ip_retire_locked(start, end);
         struct rm_spares sp = { { NULL, NULL } };
-        rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
+        rm_remove_range(&vw_state.map, &sp, start, end, &ip_remove_ops);
         rm_spare_put(&vw_state.map, &sp);
     }
     map_unlock();
@@ -438,219 +432,4 @@ VW_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 VW_API void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     return mmap_impl(addr, len, prot, flags, fd, off);
-}
-
-/* ---- mremap --------------------------------------------------------------- */
-
-#define MAX_SNAP 32
-
-/* The runs of [start, end) before the move, relative to start. */
-struct snapshot {
-    size_t n;
-    struct vw_run run[MAX_SNAP];
-};
-
-static void take_snapshot_locked(uintptr_t start, uintptr_t end, struct snapshot *sn)
-{
-    sn->n = 0;
-    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end;
-         r = rm_next(r)) {
-        struct vw_run c = *r;
-        c.start = c.start > start ? c.start : start;
-        c.end = c.end < end ? c.end : end;
-        if (sn->n == MAX_SNAP) {
-            sn->run[MAX_SNAP - 1].end = c.end;   /* coarser, never lost */
-            continue;
-        }
-        sn->run[sn->n++] = c;
-    }
-}
-
-/* Fills a hole the kernel just made in an arena with PROT_NONE space again.
- * If the kernel refuses, the hole is retired: space outside the arena from
- * then on (claimed with MAP_FIXED_NOREPLACE like any), never taken for
- * PROT_NONE arena space that is not there. */
-static void refill_arena_locked(uintptr_t start, uintptr_t end)
-{
-    uintptr_t e;
-    for (uintptr_t cur = start; cur < end; cur = e) {
-        uintptr_t at = cur;
-        int err = space_piece(cur, end, &e) == SPACE_ARENA ? os_reserve(&at, e - cur, 1) : 0;
-        if (err && err != EEXIST)   /* EEXIST: the arena's space is still there */
-            space_retire(cur, e - cur);
-    }
-}
-
-/* Pages [start, end) left the process at the kernel's hands: update the map. */
-static void vacated_locked(uintptr_t start, uintptr_t end)
-{
-    uintptr_t e;
-    if (space_piece(start, end, &e) != SPACE_ARENA || e < end)
-        mark_allocs_locked(start, end, ALLOC_HOLES);
-    refill_arena_locked(start, end);
-    struct rm_spares sp = { { NULL, NULL } };
-    rm_remove_range(&vw_state.map, &sp, start, end, &remove_ops);
-    rm_spare_put(&vw_state.map, &sp);
-}
-
-/* MREMAP_DONTUNMAP kept [start, end) mapped: its pages stay in their
- * allocations as they were (the kernel keeps the protection; contents read
- * zero, which a committed page may), but the kernel drops mlock there. */
-static void kept_unlocked_locked(uintptr_t start, uintptr_t end)
-{
-    for (struct vw_run *r = rm_find_from(&vw_state.map, start); r && r->start < end;) {
-        uintptr_t a = r->start > start ? r->start : start;
-        uintptr_t b = r->end < end ? r->end : end;
-        if (r->flags & RUN_LOCKED) {
-            struct rm_spares sp = { { NULL, NULL } };
-            if (rm_spare_get(&vw_state.map, &sp, 2) == 0) {
-                rm_set_range(&vw_state.map, &sp, a, b, 0, RM_KEEP_PROTECT, RUN_LOCKED, 0);
-                vw_state.locked -= b - a;
-            }
-            rm_spare_put(&vw_state.map, &sp);
-        }
-        r = rm_find_from(&vw_state.map, b);
-    }
-}
-
-/* Records [base, base+len) as a new allocation shaped like the snapshot. */
-static void track_moved_locked(uintptr_t base, size_t len, uintptr_t old, const struct snapshot *sn)
-{
-    uintptr_t end = base + len;
-    /* Moved into a hole the program cut in an allocation (its span): an
-     * allocation inside another's would break "one base, one span"; the
-     * pages are the program's there, described from the kernel. */
-    if (rm_span_overlaps(&vw_state.map, base, end)) {
-        retire_locked(base, end);
-        return;
-    }
-    for (size_t i = 0; i < sn->n; i++) {
-        struct vw_run c = sn->run[i];
-        uintptr_t a = base + (c.start - old), b = base + (c.end - old);
-        if (i + 1 == sn->n)
-            b = end;   /* growth takes the last run's state */
-        if (a >= end)
-            break;
-        if (b > end)
-            b = end;
-        c.start = a;
-        c.end = b;
-        c.alloc_base = base;
-        rm_set_alloc_end(&c, end);
-        /* The kernel moves mlock with the pages and locks what the move
-         * grew (with MREMAP_DONTUNMAP too, on the new range); reset state
-         * does not follow (the moved pages are ordinary again). */
-        c.flags &= RUN_LOCKED;
-        if (c.kind == VM_KIND_WRITE_WATCH)
-            vm_watch_moved_locked(&c);   /* nor a userfaultfd registration: unwatched */
-        struct rm_spares sp = { { NULL, NULL } };
-        if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
-            rm_insert_run(&vw_state.map, &sp, &c);
-            if (c.state == RUN_COMMITTED)
-                vw_state.committed += b - a;
-            if (c.flags & RUN_LOCKED)
-                vw_state.locked += b - a;
-        }
-        rm_spare_put(&vw_state.map, &sp);
-    }
-    retire_locked(base, base + len);   /* arena space it may have been moved into */
-}
-
-VW_API void *mremap(void *old_address, size_t old_size, size_t new_size, int flags, ...)
-{
-    void *new_address = NULL;
-    if (flags & MREMAP_FIXED) {
-        va_list ap;
-        va_start(ap, flags);
-        new_address = va_arg(ap, void *);
-        va_end(ap);
-    }
-    uintptr_t old = (uintptr_t)old_address;
-    vw_init_page();
-    if ((old & (vw_page() - 1)) || old + old_size < old)
-        return (void *)raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
-                           (long)new_address, 0);
-    uintptr_t old_end = page_ceil(old + old_size);
-    uintptr_t fix = (uintptr_t)new_address, fix_end = page_ceil(fix + new_size);
-    if (!(old_size && rm_read_touches(&vw_state.map, old, old_end)) &&
-        !((flags & MREMAP_FIXED) && rm_read_touches(&vw_state.map, fix, fix_end)))
-        return (void *)raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
-                           (long)new_address, 0);
-    if (!map_lock_unless_mine())   /* in a handler that interrupted our change */
-        return (void *)fail_errno(ENOMEM);
-
-    int touches_old = old_size && vw_touches_library_locked(old, old_end);
-    int touches_new = (flags & MREMAP_FIXED) && vw_touches_library_locked(fix, fix_end);
-    if (!touches_old && !touches_new) {
-        map_unlock();
-        return (void *)raw(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
-                           (long)new_address, 0);
-    }
-    if (touches_old && arena_free_inside_locked(old, old_end)) {
-        map_unlock();
-        return (void *)fail_errno(EFAULT);   /* not mapped, as the program sees it */
-    }
-    if (touches_old && awe_window_inside_locked(old, old_end)) {
-        map_unlock();
-        return (void *)fail_errno(EINVAL);   /* AWE frames do not move: nothing changed */
-    }
-    struct snapshot sn;
-    take_snapshot_locked(old, old_end, &sn);
-    long r = raw_locked(SYS_mremap, (long)old_address, (long)old_size, (long)new_size, flags,
-                        (long)new_address, 0);
-    if (r == -1) {
-        int e = errno;
-        map_unlock();
-        errno = e;
-        return MAP_FAILED;
-    }
-    /* A view moved (or copied) keeps its record for the new allocation. */
-    if (sn.n && sn.run[0].kind == VM_KIND_VIEW && (uintptr_t)r != old)
-        vm_view_hold_locked((uint32_t)sn.run[0].ext);
-    uintptr_t res = (uintptr_t)r, new_end = page_ceil(res + new_size);
-    if (touches_new) {
-        /* The target's old contents were replaced. */
-        mark_allocs_locked(fix, fix_end, ALLOC_HOLES);
-        struct rm_spares sp = { { NULL, NULL } };
-        rm_remove_range(&vw_state.map, &sp, fix, fix_end, &remove_ops);
-        rm_spare_put(&vw_state.map, &sp);
-    }
-    if (!touches_old) {
-        retire_locked(fix, fix_end);
-    } else if (res == old) {
-        if (new_end < old_end) {
-            vacated_locked(new_end, old_end);
-        } else if (new_end > old_end && sn.n) {
-            /* Grown in place: the new pages join the allocation. */
-            struct vw_run c = sn.run[sn.n - 1];
-            c.start = old_end;
-            c.end = new_end;
-            c.flags &= RUN_LOCKED;   /* the kernel locks growth of a locked mapping */
-            struct vw_run *q = rm_find(&vw_state.map, old_end - vw_page());
-            if (q && rm_alloc_end(&c) == old_end) {
-                rm_write_begin();   /* lock-free readers see all the runs change at once */
-                for (struct vw_run *x = rm_alloc_first(q); x; x = rm_alloc_next(x))
-                    rm_set_alloc_end(x, new_end);
-                rm_write_end();
-                rm_set_alloc_end(&c, new_end);
-                struct rm_spares sp = { { NULL, NULL } };
-                if (rm_spare_get(&vw_state.map, &sp, 1) == 0) {
-                    rm_insert_run(&vw_state.map, &sp, &c);
-                    if (c.state == RUN_COMMITTED)
-                        vw_state.committed += new_end - old_end;
-                    if (c.flags & RUN_LOCKED)
-                        vw_state.locked += new_end - old_end;
-                }
-                rm_spare_put(&vw_state.map, &sp);
-            }
-        }
-    } else {
-        if (flags & MREMAP_DONTUNMAP)
-            kept_unlocked_locked(old, old_end);
-        else
-            vacated_locked(old, old_end);
-        track_moved_locked(res, new_end - res, old, &sn);
-    }
-    map_unlock();
-    return (void *)r;
 }
