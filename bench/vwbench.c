@@ -327,16 +327,16 @@ static int raw_remap(void *p, size_t len)
 }
 #endif
 
-/* ==== workload 9: MapViewOfFile + UnmapViewOfFile of a 64 KiB view ========== */
+/* ==== workload 11: MapViewOfFile + UnmapViewOfFile of a 64 KiB view ========== */
 static int w9_lib(long n, void *ctx)
 {
     HANDLE h = ctx;
     for (long i = 0; i < n; i++) {
         void *p = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
         if (!p)
-            return api_fail("9: MapViewOfFile"), -1;
+            return api_fail("11: MapViewOfFile"), -1;
         if (!UnmapViewOfFile(p))
-            return api_fail("9: UnmapViewOfFile"), -1;
+            return api_fail("11: UnmapViewOfFile"), -1;
     }
     return 0;
 }
@@ -348,9 +348,9 @@ static int w9_raw(long n, void *ctx)
     for (long i = 0; i < n; i++) {
         void *p = mmap(NULL, g_gran, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED)
-            return sys_fail("9: mmap"), -1;
+            return sys_fail("11: mmap"), -1;
         if (munmap(p, g_gran))
-            return sys_fail("9: munmap"), -1;
+            return sys_fail("11: munmap"), -1;
     }
     return 0;
 }
@@ -986,7 +986,7 @@ static int ncpus(void)
 #include "vwbench_watch.c"
 #endif
 
-/* ==== workload 9: AWE (MapUserPhysicalPages) ================================== */
+/* ==== workload 12: AWE (MapUserPhysicalPages) ================================== */
 #define W9_PAGES 64
 struct w9 {
     char *win;                    /* the library's window, or the raw side's reservation */
@@ -1002,9 +1002,9 @@ static int w9_map_lib(long n, void *ctx)
     struct w9 *w = ctx;
     for (long i = 0; i < n; i++) {
         if (!MapUserPhysicalPages(w->win, W9_PAGES, w->frame))
-            return api_fail("9: MapUserPhysicalPages"), -1;
+            return api_fail("12: MapUserPhysicalPages"), -1;
         if (!MapUserPhysicalPages(w->win, W9_PAGES, NULL))
-            return api_fail("9: MapUserPhysicalPages(NULL)"), -1;
+            return api_fail("12: MapUserPhysicalPages(NULL)"), -1;
     }
     return 0;
 }
@@ -1017,7 +1017,7 @@ static int w9_scatter_lib(long n, void *ctx)
     for (long i = 0; i < n; i++)
         if (!MapUserPhysicalPagesScatter(w->at, W9_PAGES, w->frame) ||
             !MapUserPhysicalPagesScatter(w->at, W9_PAGES, NULL))
-            return api_fail("9: MapUserPhysicalPagesScatter"), -1;
+            return api_fail("12: MapUserPhysicalPagesScatter"), -1;
     return 0;
 }
 
@@ -1031,10 +1031,10 @@ static int w9_map_raw(long n, void *ctx)
         for (int k = 0; k < W9_PAGES; k++)
             if (mmap(w->win + (size_t)k * g_page, g_page, PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_FIXED, w->fd, (off_t)w->off[k]) == MAP_FAILED)
-                return sys_fail("9: mmap of a memfd page"), -1;
+                return sys_fail("12: mmap of a memfd page"), -1;
         if (mmap(w->win, W9_PAGES * g_page, PROT_NONE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
-            return sys_fail("9: mmap"), -1;
+            return sys_fail("12: mmap"), -1;
     }
     return 0;
 }
@@ -1047,11 +1047,11 @@ static int w9_scatter_raw(long n, void *ctx)
         for (int k = 0; k < W9_PAGES; k++)
             if (mmap(w->at[k], g_page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, w->fd,
                      (off_t)w->off[k]) == MAP_FAILED)
-                return sys_fail("9: mmap of a memfd page"), -1;
+                return sys_fail("12: mmap of a memfd page"), -1;
         for (int k = 0; k < W9_PAGES; k++)
             if (mmap(w->at[k], g_page, PROT_NONE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
-                return sys_fail("9: mmap"), -1;
+                return sys_fail("12: mmap"), -1;
     }
     return 0;
 }
@@ -1081,7 +1081,7 @@ static void workload9(long scale)
     l->win = VirtualAlloc(NULL, 4 * W9_PAGES * g_page, MEM_RESERVE | MEM_PHYSICAL, PAGE_READWRITE);
     if (!l->win || !AllocateUserPhysicalPages(GetCurrentProcess(), &got, l->frame) ||
         got != W9_PAGES) {
-        api_fail("9: an AWE window and 64 frames (ulimit -l?)");
+        api_fail("12: an AWE window and 64 frames (ulimit -l?)");
         goto out;
     }
     for (int k = 0; k < W9_PAGES; k++)
@@ -1091,7 +1091,7 @@ static void workload9(long scale)
     r->win = mmap(NULL, 4 * W9_PAGES * g_page, PROT_NONE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r->fd < 0 || r->win == MAP_FAILED || ftruncate(r->fd, (off_t)(W9_PAGES * g_page))) {
-        sys_fail("9: memfd and a reservation");
+        sys_fail("12: memfd and a reservation");
         goto out;
     }
     for (int k = 0; k < W9_PAGES; k++) {
@@ -1112,13 +1112,13 @@ out:
     /* Per page for scatter: 64 pages mapped and 64 unmapped an iteration. */
     pc.lib /= 2 * W9_PAGES;
     pc.raw /= 2 * W9_PAGES;
-    fill_pair_row(add_row("9a", "MapUserPhysicalPages of 64 frames + unmap (raw: 64 mmap of "
+    fill_pair_row(add_row("12a", "MapUserPhysicalPages of 64 frames + unmap (raw: 64 mmap of "
                                 "memfd pages + 1 remap); frames in allocation order"),
                   pa, 1.2);
-    fill_pair_row(add_row("9b", "the same with the frames shuffled (one mmap per page on "
+    fill_pair_row(add_row("12b", "the same with the frames shuffled (one mmap per page on "
                                 "both sides)"),
                   pb, 1.2);
-    fill_pair_row(add_row("9c", "MapUserPhysicalPagesScatter, ns per page mapped or unmapped "
+    fill_pair_row(add_row("12c", "MapUserPhysicalPagesScatter, ns per page mapped or unmapped "
                                 "(raw: 1 mmap of a memfd page)"),
                   pc, 1.5);
     if (l->win) {
@@ -1179,23 +1179,23 @@ int main(void)
     fill_pair_row(add_row("1", "reserve + release 64 KiB (raw: mmap + munmap)"), p1, 0.5);
 
     /* ---- 9 ---- */
-    progress("9: MapViewOfFile + UnmapViewOfFile of a 64 KiB view");
+    progress("11: MapViewOfFile + UnmapViewOfFile of a 64 KiB view");
     {
         HANDLE sec = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
                                         (DWORD)g_gran, NULL);
         if (!sec) {
-            api_fail("9: CreateFileMappingA");
+            api_fail("11: CreateFileMappingA");
         } else {
 #ifdef _WIN32
             struct pair p9 = measure(w9_lib, sec, NULL, NULL, 20000 / scale);
 #else
             int fd = memfd_create("vwbench", MFD_CLOEXEC);
             if (fd < 0 || ftruncate(fd, (off_t)g_gran))
-                sys_fail("9: memfd_create");
+                sys_fail("11: memfd_create");
             struct pair p9 = measure(w9_lib, sec, w9_raw, (void *)(intptr_t)fd, 20000 / scale);
             close(fd);
 #endif
-            fill_pair_row(add_row("9", "MapViewOfFile + UnmapViewOfFile of a 64 KiB view "
+            fill_pair_row(add_row("11", "MapViewOfFile + UnmapViewOfFile of a 64 KiB view "
                                        "(raw: mmap + munmap of a memfd)"),
                           p9, 1.3);
             CloseHandle(sec);
@@ -1791,7 +1791,7 @@ int main(void)
     bench_watch();   /* 9: write watches, per engine */
 #endif
     /* ---- 9 ---- */
-    progress("9: AWE: MapUserPhysicalPages and MapUserPhysicalPagesScatter");
+    progress("12: AWE: MapUserPhysicalPages and MapUserPhysicalPagesScatter");
     workload9(scale);
 
     /* ---- the report: rows sorted by id, stable ---- */

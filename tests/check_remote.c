@@ -56,7 +56,8 @@ START_TEST(test_injected_plain)
 
     /* Reserve, commit a page, write it, protect it, decommit, release. */
     char *a = VirtualAllocEx(h, NULL, 2 * pg, MEM_RESERVE, PAGE_READWRITE);
-    ck_assert_ptr_nonnull(a);
+    ck_assert_msg(a != NULL, "VirtualAllocEx into the plain child: error %u",
+                  (unsigned)GetLastError());
     ck_assert_uint_eq((uintptr_t)a % VW_64K, 0);
     ck_assert(has_mapping(c.pid, (uintptr_t)a, (uintptr_t)a + 2 * pg, "---p"));
     MEMORY_BASIC_INFORMATION m;

@@ -61,23 +61,44 @@ static int one_allocation(struct vw_process *p, uintptr_t start, uintptr_t end, 
 struct call {
     long nr, a, b, c, d, e, f;
 };
+/* A session the kernel cut short before anything ran in the target (the
+ * stop raced a signal or the target's own state change: EIO from a step,
+ * EAGAIN/EBUSY from the attach) is tried again, a few times. */
+static int transient(long err)
+{
+    return err == -EIO || err == -EAGAIN || err == -EBUSY || err == -EINTR;
+}
+
 static long run(struct vw_process *p, const struct call *calls, int n, long *first)
 {
-    struct inj_session sess, *s = &sess;
-    int err = os_inject_begin(process_pid(p), s);
-    if (err)
-        return err;
-    long r = 0;
-    for (int i = 0; i < n && r >= 0; i++) {
-        const struct call *c = &calls[i];
-        long x = os_inject_call(s, c->nr, c->a, c->b, c->c, c->d, c->e, c->f);
-        if (i == 0 && first)
-            *first = x;
-        if (x < 0 && x > -4096)
-            r = x;
+    for (int attempt = 0;; attempt++) {
+        struct inj_session sess, *s = &sess;
+        int err = os_inject_begin(process_pid(p), s);
+        if (err) {
+            if (transient(err) && attempt < 3)
+                continue;
+            return err;
+        }
+        long r = 0;
+        int ran = 0;
+        for (int i = 0; i < n && r >= 0; i++) {
+            const struct call *c = &calls[i];
+            long x = os_inject_call(s, c->nr, c->a, c->b, c->c, c->d, c->e, c->f);
+            if (i == 0 && transient(x) && attempt < 3) {
+                r = x;   /* the step failed: the call did not complete */
+                break;
+            }
+            ran = 1;
+            if (i == 0 && first)
+                *first = x;
+            if (x < 0 && x > -4096)
+                r = x;
+        }
+        os_inject_end(s);
+        if (!ran && transient(r) && attempt < 3)
+            continue;
+        return r;
     }
-    os_inject_end(s);
-    return r;
 }
 
 static NTSTATUS from_err(long err)
