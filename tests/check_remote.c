@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -158,6 +159,45 @@ static void lib_child(int to_parent, int from_parent)
     }
     _exit(0);
 }
+
+/* A program that does not run the library but lives under a directory named
+ * like it (a source tree unpacked as libvirtualwin-0.1.0, as make distcheck
+ * does) is still a plain process: injection works on it. */
+START_TEST(test_plain_in_library_named_dir)
+{
+    const char *dir = getenv("VW_BUILDDIR");
+    char src[4096], tmp[] = "/tmp/libvirtualwin-dirXXXXXX", dst[96], sub[64];
+    snprintf(src, sizeof src, "%s/tests/proc_child", dir ? dir : ".");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    snprintf(sub, sizeof sub, "%s/tests", tmp);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    snprintf(dst, sizeof dst, "%s/proc_child", sub);
+    int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_CREAT, 0700);
+    ck_assert(in >= 0 && out >= 0);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        ck_assert_int_eq(write(out, buf, (size_t)n), n);
+    close(in);
+    close(out);
+    char saved[4096];
+    snprintf(saved, sizeof saved, "%s", dir ? dir : ".");
+    setenv("VW_BUILDDIR", tmp, 1);
+    struct child c;
+    spawn_plain(&c);
+    setenv("VW_BUILDDIR", saved, 1);
+    HANDLE h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, (DWORD)c.pid);
+    ck_assert_ptr_nonnull(h);
+    char *a = VirtualAllocEx(h, NULL, PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    ck_assert_msg(a != NULL, "VirtualAllocEx: error %u", (unsigned)GetLastError());
+    ck_assert(VirtualFreeEx(h, a, 0, MEM_RELEASE));
+    ck_assert(CloseHandle(h));
+    finish(&c, 7);   /* proc_child exits with what its code computes */
+    unlink(dst);
+    rmdir(sub);
+    rmdir(tmp);
+}
+END_TEST
 
 START_TEST(test_lib_child)
 {
@@ -600,6 +640,7 @@ static Suite *remote_suite(void)
     Suite *s = suite_create("remote");
     TCase *tc = tcase_create("plain child");
     tcase_add_test(tc, test_injected_plain);
+    tcase_add_test(tc, test_plain_in_library_named_dir);
     suite_add_tcase(s, tc);
     tc = tcase_create("libvirtualwin child");
     tcase_add_test(tc, test_lib_child);

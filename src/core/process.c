@@ -96,25 +96,52 @@ static void process_destroy(struct vw_object *o)
     os_unmap((uintptr_t)p, vw_page());
 }
 
-/* 1 if a file whose name holds "/libvirtualwin" is mapped in pid (the library,
- * linked or preloaded, under any version or build name). */
+/* 1 if the line (no newline) maps a file whose last path component names the
+ * library: "libvirtualwin" then ".so" (libvirtualwin.so.0.0.0, a build's
+ * libvirtualwin-fi.so, ...).  A directory of that name (a source tree
+ * unpacked as libvirtualwin-0.1.0) does not count. */
+static int line_maps_library(const char *line, size_t n)
+{
+    size_t slash = n;
+    for (size_t i = 0; i < n; i++)
+        if (line[i] == '/')
+            slash = i;
+    if (slash == n)
+        return 0;
+    const char *name = line + slash + 1;
+    size_t len = n - slash - 1;
+    static const char key[] = "libvirtualwin";
+    if (len < sizeof key - 1 || memcmp(name, key, sizeof key - 1) != 0)
+        return 0;
+    for (size_t i = sizeof key - 1; i + 3 <= len; i++)
+        if (memcmp(name + i, ".so", 3) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 if the library (linked or preloaded, any version or build name) is mapped
+ * in pid. */
 static int maps_libvirtualwin(int pid)
 {
-    static const char key[] = "/libvirtualwin";
-    const size_t kl = sizeof key - 1;
     int fd = os_proc_open(pid, "maps", O_RDONLY);
     if (fd < 0)
         return 0;
-    char buf[4096 + sizeof key];
-    size_t keep = 0;
-    int found = 0;
+    char buf[4096], line[1024];
+    size_t ll = 0;   /* a line's first 1023 bytes; paths longer than that never match */
+    int found = 0, over = 0;
     long got;
-    while (!found && (got = os_read(fd, buf + keep, 4096)) > 0) {
-        size_t n = keep + (size_t)got;
-        for (size_t i = 0; i + kl <= n && !found; i++)
-            found = memcmp(buf + i, key, kl) == 0;
-        keep = n < kl - 1 ? n : kl - 1;
-        memmove(buf, buf + n - keep, keep);
+    while (!found && (got = os_read(fd, buf, sizeof buf)) > 0) {
+        for (long i = 0; i < got && !found; i++) {
+            if (buf[i] == '\n') {
+                found = !over && line_maps_library(line, ll);
+                ll = 0;
+                over = 0;
+            } else if (ll < sizeof line) {
+                line[ll++] = buf[i];
+            } else {
+                over = 1;
+            }
+        }
     }
     os_close(fd);
     return found;
