@@ -46,6 +46,7 @@ struct chain {
     struct sigaction prev;   /* the action to chain to */
 };
 static struct chain chains[NSIGS];
+int vm_fault_installed_any;
 
 /* Writers of chains[] and of the claim table (normal context, or a handler
  * interrupting none of them: a handler that interrupted its own thread's
@@ -144,6 +145,7 @@ static void install_locked(int i)
     if (!is_ours(&cur))
         write_prev(i, &cur);   /* changed by a raw call meanwhile */
     __atomic_store_n(&chains[i].installed, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&vm_fault_installed_any, 1, __ATOMIC_RELEASE);
 }
 
 void vm_fault_install(void)

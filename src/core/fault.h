@@ -63,6 +63,12 @@ void vm_fault_set_dispatcher(vm_fault_dispatch_fn fn);
  * ends the process with abort() (SIGABRT). */
 __attribute__((noreturn)) void vm_fault_unhandled(uint32_t code, uintptr_t addr);
 
+/* Nonzero once any of the library's handlers is installed: the interposed
+ * sigaction and signal read it first, so that before that they are a plain
+ * call to libc that runs no instrumented code (a sanitizer's runtime calls
+ * sigaction while it initialises, before it can run any). */
+extern int vm_fault_installed_any;
+
 /* The interposed sigaction (src/preload/sigchain.c): for a signal whose
  * handler is the library's, the program's action is recorded as the one to
  * chain to and reported back, and the kernel keeps the library's: returns 1

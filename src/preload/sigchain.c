@@ -23,23 +23,40 @@
 #include <string.h>
 
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+/* Not instrumented by ThreadSanitizer: its runtime calls sigaction while it
+ * initialises, when an instrumented function entry would crash it.  Until
+ * the library installs a handler these only read a flag and call libc. */
+#if defined(__SANITIZE_THREAD__)
+#define VW_NO_TSAN __attribute__((no_sanitize("thread")))
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VW_NO_TSAN __attribute__((no_sanitize("thread")))
+#endif
+#endif
+#ifndef VW_NO_TSAN
+#define VW_NO_TSAN
+#endif
 typedef void (*vw_sighandler)(int);
 extern vw_sighandler bsd_signal(int sig, vw_sighandler h);
 
-VW_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+VW_API VW_NO_TSAN int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     int rc;
-    if (vm_fault_sigaction(sig, act, old, &rc))
+    if (__atomic_load_n(&vm_fault_installed_any, __ATOMIC_ACQUIRE) &&
+        vm_fault_sigaction(sig, act, old, &rc))
         return rc;
     return __sigaction(sig, act, old);
 }
 
 /* glibc's signal(): BSD semantics (SA_RESTART, the signal blocked in its
  * handler), as bsd_signal, which is libc's signal under another name. */
-VW_API vw_sighandler signal(int sig, vw_sighandler h)
+VW_API VW_NO_TSAN vw_sighandler signal(int sig, vw_sighandler h)
 {
     struct sigaction a, o;
     int rc;
+    if (!__atomic_load_n(&vm_fault_installed_any, __ATOMIC_ACQUIRE))
+        return bsd_signal(sig, h);
     memset(&a, 0, sizeof a);
     a.sa_handler = h;
     sigemptyset(&a.sa_mask);
